@@ -1,0 +1,236 @@
+/**
+ * Cloud side of E3: opens 96-byte packets with node:crypto (OpenSSL) and decides, for every
+ * packet, accept or reject-with-a-reason (DESIGN.md §4). It never throws: a packet is input from
+ * an untrusted network, and the audit log needs a verdict for each one.
+ *
+ * Order of checks, and why:
+ *  1. length — nothing else can be parsed from a packet of the wrong size.
+ *  2. unknown pseudonym — the pseudonym (clear AAD) selects the device key; without a device
+ *     record there is no key to verify with.
+ *  3. derive the key for the timestamp's epoch (cached per pseudonym + epoch, bounded LRU).
+ *  4. AEAD open — 'bad tag'. Everything after this point trusts the header, and only now may
+ *     it: before this, timestamp and sequence are attacker-chosen. A tampered timestamp either
+ *     selects another epoch's key or changes the AAD; both end here.
+ *  5. timestamp outside ±maxSkew — 'stale timestamp'. Checked after the tag so the verdict is
+ *     about what the device really sent, not about what a forger wrote into the header.
+ *  6. replay window — 'replay' (duplicate, or below the window: the detail says which). Per
+ *     pseudonym, RFC 4303 §3.4.3 / RFC 6347 §4.1.2.6.
+ *  7. accept — only now is the sequence marked in the window, so a forged or stale packet can
+ *     never slide the window forward and get genuine packets rejected (RFC 4303 §3.4.3).
+ */
+import type { KeyObject } from 'node:crypto';
+import { deriveDeviceKeyNode } from './e3-key-derivation.ts';
+import { openE3Node } from './e3-node-aead.ts';
+import {
+  E3_EPOCH_SECONDS,
+  E3_PACKET_BYTES,
+  E3_PSEUDONYM_BYTES,
+  E3_PSEUDONYM_OFFSET,
+  E3_SEQUENCE_OFFSET,
+  E3_TIMESTAMP_OFFSET,
+  pseudonymHex,
+  type E3Algorithm,
+} from './e3-packet.ts';
+import { ReplayWindow } from './replay-window.ts';
+
+export { sealE3Node, openE3Node } from './e3-node-aead.ts';
+
+export type E3RejectionReason = 'length' | 'unknown pseudonym' | 'bad tag' | 'replay' | 'stale timestamp';
+export const E3_REJECTION_REASONS: readonly E3RejectionReason[] = ['length', 'unknown pseudonym', 'bad tag', 'replay', 'stale timestamp'];
+
+export interface E3DeviceRecord {
+  deviceId: string;
+  pseudonym: Uint8Array;
+  publicKey: KeyObject;
+  algorithm: E3Algorithm;
+}
+
+export type E3OpenResult =
+  | { ok: true; deviceId: string; pseudonym: string; timestamp: number; sequence: bigint; reading: Uint8Array }
+  | { ok: false; reason: E3RejectionReason; detail: string; pseudonym?: string; sequence?: bigint; deviceId?: string };
+
+export interface E3OpenerOptions {
+  cloudPrivateKey: KeyObject;
+  lookup: (pseudonymHex: string) => E3DeviceRecord | undefined;
+  nowSec: () => number;
+  maxSkewSec?: number; // default 300
+  replayWindowSize?: number; // default 64
+  keyCacheSize?: number; // default 4096 (pseudonym, epoch) keys
+}
+
+export const E3_DEFAULT_MAX_SKEW_SEC = 300;
+export const E3_DEFAULT_KEY_CACHE_SIZE = 4096;
+
+interface CachedKey {
+  key: Buffer;
+  publicKey: KeyObject; // the record's key it was derived from: a re-provisioned device re-derives
+  algorithm: E3Algorithm;
+}
+
+export class E3Opener {
+  readonly #cloudPrivateKey: KeyObject;
+  readonly #lookup: (pseudonymHex: string) => E3DeviceRecord | undefined;
+  readonly #nowSec: () => number;
+  readonly #maxSkewSec: number;
+  readonly #replayWindowSize: number;
+  readonly #keyCacheSize: number;
+  readonly #keys = new Map<string, CachedKey>(); // insertion order = LRU order
+  readonly #windows = new Map<string, ReplayWindow>(); // created on first accept only
+
+  constructor(o: E3OpenerOptions) {
+    if (o === null || typeof o !== 'object' || o.cloudPrivateKey?.type !== 'private') {
+      throw new Error('e3-opener: cloudPrivateKey must be a private KeyObject (createPrivateKey of the cloud E3 key PEM)');
+    }
+    if (typeof o.lookup !== 'function' || typeof o.nowSec !== 'function') {
+      throw new Error('e3-opener: lookup(pseudonymHex) and nowSec() must be functions');
+    }
+    const maxSkewSec = o.maxSkewSec ?? E3_DEFAULT_MAX_SKEW_SEC;
+    if (!Number.isFinite(maxSkewSec) || maxSkewSec < 0) {
+      throw new Error(`e3-opener: maxSkewSec must be a number of seconds ≥ 0, got ${maxSkewSec}`);
+    }
+    const keyCacheSize = o.keyCacheSize ?? E3_DEFAULT_KEY_CACHE_SIZE;
+    if (!Number.isInteger(keyCacheSize) || keyCacheSize < 1) {
+      throw new Error(`e3-opener: keyCacheSize must be a whole number ≥ 1, got ${keyCacheSize}`);
+    }
+    this.#replayWindowSize = o.replayWindowSize ?? 64;
+    new ReplayWindow(this.#replayWindowSize); // validates the size now, not at the first packet
+    this.#cloudPrivateKey = o.cloudPrivateKey;
+    this.#lookup = o.lookup;
+    this.#nowSec = o.nowSec;
+    this.#maxSkewSec = maxSkewSec;
+    this.#keyCacheSize = keyCacheSize;
+  }
+
+  open(packet: Uint8Array): E3OpenResult {
+    try {
+      return this.#open(packet);
+    } catch (err) {
+      // Unreachable for any packet by design; a throwing lookup() or nowSec() lands here. The
+      // packet could not be authenticated, so it is rejected rather than allowed to crash the
+      // caller's receive loop.
+      return reject('bad tag', `packet could not be authenticated: internal error (${(err as Error)?.message ?? String(err)})`);
+    }
+  }
+
+  #open(packet: Uint8Array): E3OpenResult {
+    // 1. length
+    if (!(packet instanceof Uint8Array)) {
+      return reject('length', `expected a ${E3_PACKET_BYTES}-byte Uint8Array, got ${describe(packet)}`);
+    }
+    if (packet.length !== E3_PACKET_BYTES) {
+      return reject('length', `E3 packets are ${E3_PACKET_BYTES} bytes, got ${packet.length}`);
+    }
+    // 2. unknown pseudonym
+    const pseudonymBytes = packet.subarray(E3_PSEUDONYM_OFFSET, E3_PSEUDONYM_OFFSET + E3_PSEUDONYM_BYTES);
+    const pseudonym = pseudonymHex(pseudonymBytes);
+    const record = this.#lookupDevice(pseudonym);
+    if (typeof record === 'string') return reject('unknown pseudonym', record, { pseudonym });
+    const { deviceId } = record;
+    // 3. key for the epoch named by the (not yet authenticated) timestamp
+    const timestamp = readU32(packet, E3_TIMESTAMP_OFFSET);
+    const sequence = (BigInt(readU32(packet, E3_SEQUENCE_OFFSET)) << 32n) | BigInt(readU32(packet, E3_SEQUENCE_OFFSET + 4));
+    const epoch = Math.floor(timestamp / E3_EPOCH_SECONDS);
+    const key = this.#keyFor(record, pseudonym, pseudonymBytes, epoch);
+    if (typeof key === 'string') return reject('unknown pseudonym', key, { pseudonym, sequence, deviceId });
+    // 4. AEAD
+    const reading = openE3Node(key, record.algorithm, packet);
+    if (reading === undefined) {
+      return reject(
+        'bad tag',
+        `${record.algorithm} tag does not verify for device ${deviceId} (key epoch ${epoch}): the packet was altered, forged, or sealed under another key`,
+        { pseudonym, sequence, deviceId },
+      );
+    }
+    // 5. timestamp window (now authenticated)
+    const now = this.#nowSec();
+    const skew = timestamp - now;
+    if (Math.abs(skew) > this.#maxSkewSec) {
+      reading.fill(0);
+      const direction = skew > 0 ? 'ahead of' : 'behind';
+      return reject(
+        'stale timestamp',
+        `timestamp ${timestamp} is ${Math.abs(skew)} s ${direction} the cloud clock (${now}); accepted skew is ±${this.#maxSkewSec} s`,
+        { pseudonym, sequence, deviceId },
+      );
+    }
+    // 6. replay window, per pseudonym
+    let window = this.#windows.get(pseudonym);
+    const verdict = window === undefined ? 'fresh' : window.check(sequence);
+    if (verdict !== 'fresh') {
+      reading.fill(0);
+      const detail =
+        verdict === 'replay'
+          ? `sequence ${sequence} was already accepted from device ${deviceId} (duplicate)`
+          : `sequence ${sequence} is too old: more than ${this.#replayWindowSize} below the highest accepted (${window?.highest}) for device ${deviceId}`;
+      return reject('replay', detail, { pseudonym, sequence, deviceId });
+    }
+    // 7. accept: mark the sequence only now that the packet is authentic and current
+    if (window === undefined) {
+      window = new ReplayWindow(this.#replayWindowSize);
+      this.#windows.set(pseudonym, window);
+    }
+    window.accept(sequence);
+    return { ok: true, deviceId, pseudonym, timestamp, sequence, reading };
+  }
+
+  /** The device record, or a sentence saying why there is none. */
+  #lookupDevice(pseudonym: string): E3DeviceRecord | string {
+    let record: E3DeviceRecord | undefined;
+    try {
+      record = this.#lookup(pseudonym);
+    } catch (err) {
+      return `device registry lookup failed for pseudonym ${pseudonym}: ${(err as Error)?.message ?? String(err)}`;
+    }
+    return record ?? `no device is registered under pseudonym ${pseudonym}`;
+  }
+
+  /** The (pseudonym, epoch) key from the bounded LRU cache, derived on a miss; or why it cannot be. */
+  #keyFor(record: E3DeviceRecord, pseudonym: string, pseudonymBytes: Uint8Array, epoch: number): Buffer | string {
+    const id = `${pseudonym}:${epoch}`;
+    const cached = this.#keys.get(id);
+    if (cached !== undefined && cached.publicKey === record.publicKey && cached.algorithm === record.algorithm) {
+      this.#keys.delete(id); // refresh LRU position
+      this.#keys.set(id, cached);
+      return cached.key;
+    }
+    let key: Buffer;
+    try {
+      key = deriveDeviceKeyNode({
+        cloudPrivateKey: this.#cloudPrivateKey,
+        devicePublicKey: record.publicKey,
+        pseudonym: pseudonymBytes,
+        epoch,
+        algorithm: record.algorithm,
+      });
+    } catch (err) {
+      return `device record ${record.deviceId} for pseudonym ${pseudonym} is unusable: ${(err as Error).message}`;
+    }
+    if (cached !== undefined) cached.key.fill(0);
+    this.#keys.delete(id);
+    this.#keys.set(id, { key, publicKey: record.publicKey, algorithm: record.algorithm });
+    while (this.#keys.size > this.#keyCacheSize) {
+      const oldest = this.#keys.keys().next().value as string;
+      this.#keys.get(oldest)?.key.fill(0);
+      this.#keys.delete(oldest);
+    }
+    return key;
+  }
+}
+
+function reject(
+  reason: E3RejectionReason,
+  detail: string,
+  context: { pseudonym?: string; sequence?: bigint; deviceId?: string } = {},
+): E3OpenResult {
+  return { ok: false, reason, detail, ...context };
+}
+
+function readU32(bytes: Uint8Array, at: number): number {
+  return (((bytes[at] as number) << 24) | ((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number)) >>> 0;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  return (value as object).constructor?.name ?? 'object';
+}
