@@ -110,18 +110,22 @@ export async function generatePki(o: PkiOptions): Promise<Pki> {
  * Issues a certificate for one more wearable from the PKI's intermediate (fleet growth) and adds
  * it to `pki.wearables`. It expires with the intermediate, never after it.
  */
-export async function issueWearable(pki: Pki, deviceId: string): Promise<IssuedCertificate> {
+export async function issueWearable(pki: Pki, deviceId: string, now: Date = new Date()): Promise<IssuedCertificate> {
   assertDeviceId(deviceId);
   if (pki.wearables.has(deviceId)) {
     throw new Error(`certs: ${deviceId} already has a certificate in this PKI; device ids must be unique`);
   }
-  const now = new Date();
   const issuer = issuerFromPem(pki.intermediateCa, 'the intermediate CA');
-  const notAfterOffsetMs = issuer.certificate.notAfter.getTime() - now.getTime();
-  if (notAfterOffsetMs <= HOUR_MS) {
+  const caNotBefore = issuer.certificate.notBefore.getTime();
+  const caNotAfter = issuer.certificate.notAfter.getTime();
+  if (caNotAfter - now.getTime() <= HOUR_MS) {
     throw new Error(`certs: the intermediate CA expires at ${issuer.certificate.notAfter.toISOString()}; generate a new PKI with \`testbed pki --out DIR\``);
   }
-  const validity = { notBeforeOffsetMs: -HOUR_MS, notAfterOffsetMs };
+  // The usual hour of clock-skew allowance, but never outside the issuing CA's own window.
+  const validity = {
+    notBeforeOffsetMs: Math.max(-HOUR_MS, caNotBefore - now.getTime()),
+    notAfterOffsetMs: caNotAfter - now.getTime(),
+  };
   const issued = await issueLeaf(wearableProfile(issuer, deviceId, { validity }), pki.intermediateCa, now);
   pki.wearables.set(deviceId, issued);
   return issued;

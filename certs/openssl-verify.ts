@@ -1,0 +1,36 @@
+// Cross-checks chains with OpenSSL's command-line verifier, an implementation independent of
+// both @peculiar/x509 (which made the certificates) and node:tls. Used by the tests and by
+// anyone who wants to check a written PKI by hand the same way.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface OpensslVerdict {
+  ok: boolean;
+  /** openssl's own words, e.g. "leaf.crt: OK" or "error 10 at 0 depth lookup: certificate has expired". */
+  output: string;
+}
+
+export type OpensslPurpose = 'sslserver' | 'sslclient';
+
+/** `openssl verify -CAfile root -untrusted intermediate [-purpose P] leaf`, on PEM strings. */
+export function opensslVerify(rootPem: string, intermediatePem: string, leafPem: string, purpose?: OpensslPurpose): OpensslVerdict {
+  const dir = mkdtempSync(join(tmpdir(), 'certs-verify-'));
+  try {
+    const file = (name: string, text: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, text, { mode: 0o600 });
+      return path;
+    };
+    const args = ['verify', '-CAfile', file('root.crt', rootPem), '-untrusted', file('intermediate.crt', intermediatePem)];
+    if (purpose) args.push('-purpose', purpose);
+    args.push(file('leaf.crt', leafPem));
+    const run = spawnSync('openssl', args, { encoding: 'utf8', timeout: 20_000 });
+    if (run.error) throw new Error(`certs: cannot run openssl (${run.error.message}); install it (apt-get install openssl)`);
+    const output = `${run.stdout}${run.stderr}`.trim();
+    return { ok: run.status === 0 && /: OK$/m.test(output), output };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
