@@ -1,0 +1,10 @@
+/** Option parsing shared by the commands: node:util parseArgs with errors that say what to do. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(command: string, usage: string, args: string[], options: T) {
+  try {
+    return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nusage: testbed ${usage}`, { cause: err });
+  }
+}

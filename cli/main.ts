@@ -1,0 +1,48 @@
+/**
+ * `testbed`: the command users drive (DESIGN.md §9). Each command lives in its own module;
+ * this file only dispatches and turns errors into one clear line instead of a stack trace.
+ */
+import { runCommand } from './commands/run.ts';
+import { pkiCommand } from './commands/pki.ts';
+import { doctorCommand } from './commands/doctor.ts';
+import { setupCommand } from './commands/setup.ts';
+
+export interface Command {
+  readonly summary: string;
+  readonly usage: string;
+  run(args: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  run: runCommand,
+  pki: pkiCommand,
+  doctor: doctorCommand,
+  setup: setupCommand,
+};
+
+function help(): string {
+  const lines = ['testbed — end-to-end testbed for IoT transport encryption (E3/E4)', '', 'Commands:'];
+  for (const c of Object.values(COMMANDS)) lines.push(`  ${c.usage.padEnd(52)} ${c.summary}`);
+  lines.push('', 'Run `testbed <command> --help` for a command\'s options.');
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(help());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`testbed: unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    console.error(`testbed ${name}: ${(err as Error).message}`);
+    if (process.env.TESTBED_DEBUG) console.error(err);
+    return 1;
+  }
+}

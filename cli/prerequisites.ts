@@ -1,0 +1,109 @@
+/**
+ * System prerequisites: the tools some scenarios need that npm cannot install (Debian packages).
+ *
+ * Where the user is root with apt (this machine kind, CI), `testbed setup` and `testbed run`
+ * install what the selected scenarios need and say so, like Playwright's `install --with-deps`.
+ * Elsewhere `testbed doctor` prints the exact command, and scenarios tagged `@needs-<tool>` are
+ * reported as skipped with that reason — never silently. In CI a missing tool is a failure.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface Prerequisite {
+  readonly name: string;
+  /** Executable whose presence (and version output) proves the tool is there. */
+  readonly binary: string;
+  readonly versionArgs: readonly string[];
+  readonly debianPackages: readonly string[];
+  /** Which scenarios or commands need it, for people. */
+  readonly neededFor: string;
+}
+
+export const PREREQUISITES: readonly Prerequisite[] = [
+  { name: 'tshark', binary: 'tshark', versionArgs: ['--version'], debianPackages: ['tshark'], neededFor: 'decrypting link captures with the run key log, as an analyst would in Wireshark (@needs-tshark)' },
+  { name: 'tcpdump', binary: 'tcpdump', versionArgs: ['--version'], debianPackages: ['tcpdump'], neededFor: 'captures on real interfaces (@needs-tcpdump)' },
+  { name: 'openssl', binary: 'openssl', versionArgs: ['version'], debianPackages: ['openssl'], neededFor: 'independent TLS/DTLS peers and certificate cross-checks (@needs-openssl)' },
+  { name: 'mosquitto-clients', binary: 'mosquitto_pub', versionArgs: ['--help'], debianPackages: ['mosquitto-clients'], neededFor: 'an independent MQTT client (@needs-mosquitto-clients)' },
+  { name: 'go', binary: 'go', versionArgs: ['version'], debianPackages: ['golang-go', 'golang-github-pion-dtls.v2-dev'], neededFor: 'building the pion-based DTLS bridge (@needs-go)' },
+  { name: 'docker', binary: 'docker', versionArgs: ['--version'], debianPackages: ['docker.io'], neededFor: 'the containers topology (@needs-docker)' },
+  { name: 'debootstrap', binary: 'debootstrap', versionArgs: ['--version'], debianPackages: ['debootstrap'], neededFor: 'building the offline base image (@needs-debootstrap)' },
+];
+
+export interface PrerequisiteStatus {
+  readonly prerequisite: Prerequisite;
+  readonly available: boolean;
+  readonly version?: string;
+  /** Why it is not available, and the command that fixes it. */
+  readonly reason?: string;
+}
+
+export function installCommand(prerequisites: readonly Prerequisite[]): string {
+  const packages = [...new Set(prerequisites.flatMap((p) => p.debianPackages))];
+  return `apt-get update && apt-get install -y ${packages.join(' ')}`;
+}
+
+export function findPrerequisite(name: string): Prerequisite {
+  const p = PREREQUISITES.find((x) => x.name === name);
+  if (!p) throw new Error(`prerequisites: unknown tool "${name}"; known: ${PREREQUISITES.map((x) => x.name).join(', ')}`);
+  return p;
+}
+
+export async function checkPrerequisite(p: Prerequisite): Promise<PrerequisiteStatus> {
+  try {
+    const { stdout, stderr } = await run(p.binary, [...p.versionArgs], { timeout: 10_000 });
+    const version = (stdout || stderr).split('\n').find((l) => l.trim())?.trim();
+    return { prerequisite: p, available: true, ...(version ? { version } : {}) };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stdout?: string; stderr?: string };
+    // mosquitto_pub --help exits non-zero but proves the binary runs.
+    if (e.code !== 'ENOENT' && (e.stdout || e.stderr)) return { prerequisite: p, available: true, version: (e.stdout || e.stderr || '').split('\n')[0]?.trim() ?? '' };
+    return { prerequisite: p, available: false, reason: `${p.name} is not installed (needed for ${p.neededFor}); install it with: ${installCommand([p])}` };
+  }
+}
+
+const cache = new Map<string, Promise<PrerequisiteStatus>>();
+
+/** Cached check by name, for steps and hooks. */
+export function prerequisite(name: string): Promise<PrerequisiteStatus> {
+  let status = cache.get(name);
+  if (!status) {
+    status = checkPrerequisite(findPrerequisite(name));
+    cache.set(name, status);
+  }
+  return status;
+}
+
+export function canInstallWithApt(): boolean {
+  return process.platform === 'linux' && process.getuid?.() === 0;
+}
+
+/**
+ * Install the missing prerequisites with apt, saying what is installed and why. Returns the
+ * ones still missing afterwards.
+ */
+export async function installMissing(names: readonly string[], say: (line: string) => void): Promise<PrerequisiteStatus[]> {
+  const statuses = await Promise.all(names.map((n) => checkPrerequisite(findPrerequisite(n))));
+  const missing = statuses.filter((s) => !s.available);
+  if (missing.length === 0) return [];
+  if (!canInstallWithApt()) return missing;
+  const packages = [...new Set(missing.flatMap((s) => s.prerequisite.debianPackages))];
+  say(`Installing system prerequisites with apt: ${packages.join(' ')}`);
+  for (const s of missing) say(`  - ${s.prerequisite.name}: for ${s.prerequisite.neededFor}`);
+  const apt = (args: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn('apt-get', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+      let tail = '';
+      const keep = (b: Buffer) => (tail = (tail + b.toString()).slice(-4000));
+      child.stdout.on('data', keep);
+      child.stderr.on('data', keep);
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`apt-get ${args.join(' ')} failed (exit ${code}):\n${tail}`))));
+    });
+  await apt(['update', '-qq']);
+  await apt(['install', '-y', '-qq', '--no-install-recommends', ...packages]);
+  for (const n of names) cache.delete(n);
+  const after = await Promise.all(names.map((n) => checkPrerequisite(findPrerequisite(n))));
+  return after.filter((s) => !s.available);
+}

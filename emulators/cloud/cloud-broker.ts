@@ -1,0 +1,161 @@
+/**
+ * Cloud broker for the embedded topology: Aedes (MQTT 3.1.1) on a node:tls server that requires
+ * a client certificate from our CA (mutual TLS, source chapter §17.3.1 and §17.7 "mTLS").
+ *
+ * Authorisation follows the certificate, not the MQTT client id: a wearable may publish only to
+ * its own E3 topic; a gateway (OU=gateway) forwards for any wearable. The cloud service is
+ * wired as an in-process subscriber; in containers the same service subscribes to Mosquitto.
+ */
+import { createServer, type Server, type TLSSocket } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { Aedes } from 'aedes';
+import { ObservationLog } from '../observation-log.ts';
+import { noEvidence, type EvidenceSink } from '../evidence.ts';
+import { peerIdentity, type PeerIdentity } from './tls-identity.ts';
+
+export type BrokerObservationKind = 'listening' | 'tls-handshake' | 'tls-error' | 'mqtt-connect' | 'publish' | 'publish-refused' | 'client-disconnect';
+
+export interface CloudBrokerConfig {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly serverCertChainPem: string;
+  readonly serverKeyPem: string;
+  /** Client certificates must chain to this CA (mTLS). */
+  readonly clientCaPem: string;
+  /** Which E3 topic a wearable identity may publish to. */
+  readonly ownTopicOf: (deviceId: string) => string | undefined;
+  readonly evidence?: EvidenceSink;
+  /** Broker-side TLS policy; TLS 1.2 stays allowed unless a policy says otherwise (§17.3.1: "TLS 1.3 (or TLS 1.2 minimum)"). */
+  readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
+}
+
+export const E3_TOPIC_FILTER = 'wearables/+/e3';
+
+export class CloudBroker {
+  readonly log = new ObservationLog<BrokerObservationKind>('cloud-broker');
+  readonly #config: CloudBrokerConfig;
+  readonly #identities = new WeakMap<object, PeerIdentity>();
+  /** MQTT client id → the certificate identity that connected with it (for the audit). */
+  readonly #identityByClientId = new Map<string, string>();
+  #aedes: Aedes | undefined;
+  #server: Server | undefined;
+
+  constructor(config: CloudBrokerConfig) {
+    this.#config = config;
+  }
+
+  async start(): Promise<{ host: string; port: number }> {
+    const aedes = await Aedes.createBroker({
+      preConnect: (client, packet, done) => {
+        const identity = peerIdentity(client.conn as TLSSocket);
+        if (!identity) {
+          this.log.record('mqtt-connect', `refused MQTT CONNECT from "${packet.clientId}": no verified client certificate`, { clientId: packet.clientId, accepted: false });
+          return done(null, false);
+        }
+        this.#identities.set(client, identity);
+        this.#identityByClientId.set(packet.clientId, `${identity.unit}/${identity.commonName}`);
+        this.log.record('mqtt-connect', `MQTT CONNECT "${packet.clientId}" as ${identity.unit}/${identity.commonName}`, {
+          clientId: packet.clientId,
+          identity: identity.commonName,
+          unit: identity.unit,
+          username: packet.username,
+          accepted: true,
+        });
+        done(null, true);
+      },
+      authorizePublish: (client, packet, done) => {
+        const identity = client ? this.#identities.get(client) : undefined;
+        const allowed = identity !== undefined && this.#mayPublish(identity, packet.topic);
+        if (!allowed) {
+          this.log.record('publish-refused', `refused PUBLISH to ${packet.topic} from ${identity?.commonName ?? 'unknown'}`, { topic: packet.topic, identity: identity?.commonName });
+          return done(new Error(`not authorised to publish to ${packet.topic}`));
+        }
+        this.log.record('publish', `PUBLISH ${packet.topic} (${packet.payload.length} bytes) from ${identity.commonName}`, { topic: packet.topic, identity: identity.commonName }, Buffer.from(packet.payload));
+        done(null);
+      },
+      authorizeSubscribe: (client, sub, done) => {
+        // Devices and gateways publish readings; nobody outside the cloud subscribes to them.
+        const identity = this.#identities.get(client);
+        if (identity && sub.topic.startsWith('wearables/')) return done(new Error('subscriptions to readings are for the cloud service only'), null);
+        done(null, sub);
+      },
+    });
+    aedes.on('clientDisconnect', (client) => this.log.record('client-disconnect', `client "${client.id}" disconnected`, { clientId: client.id }));
+    this.#aedes = aedes;
+
+    const { evidence = noEvidence } = this.#config;
+    const server = createServer(
+      {
+        cert: this.#config.serverCertChainPem,
+        key: this.#config.serverKeyPem,
+        ca: this.#config.clientCaPem,
+        requestCert: true,
+        rejectUnauthorized: true,
+        minVersion: this.#config.minVersion ?? 'TLSv1.2',
+        noDelay: true,
+      },
+      (socket) => aedes.handle(socket),
+    );
+    evidence.tlsEndpoint('cloud-broker', server);
+    server.on('secureConnection', (socket: TLSSocket) => {
+      const id = peerIdentity(socket);
+      this.log.record('tls-handshake', `TLS ${socket.getProtocol()} ${socket.getCipher().standardName} with ${id ? `${id.unit}/${id.commonName}` : 'an unauthenticated peer'}`, {
+        protocol: socket.getProtocol(),
+        cipher: socket.getCipher().standardName,
+        peer: id?.commonName,
+        unit: id?.unit,
+        sessionReused: socket.isSessionReused(),
+      });
+    });
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+      this.log.record('tls-error', `TLS handshake refused from ${socket.remoteAddress}:${socket.remotePort}: ${err.message}`, { code: err.code, message: err.message });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new Error(`cloud-broker: cannot listen on ${this.#config.host}:${this.#config.port} (${err.code ?? err.message}); choose a free port or stop what holds it`)),
+      );
+      server.listen(this.#config.port, this.#config.host, () => resolve());
+    });
+    this.#server = server;
+    const address = server.address() as AddressInfo;
+    this.log.record('listening', `MQTT over TLS on ${address.address}:${address.port}`, { host: address.address, port: address.port });
+    return { host: address.address, port: address.port };
+  }
+
+  /** Deliver every E3 publish to an in-process subscriber (the cloud service). */
+  subscribeReadings(deliver: (payload: Uint8Array, topic: string, deliveredBy: string) => void): void {
+    const aedes = this.#requireStarted();
+    aedes.subscribe(
+      E3_TOPIC_FILTER,
+      (packet, done) => {
+        // Who delivered it is the TLS identity behind the MQTT session, not the id it claimed.
+        const clientId = (packet as { clientId?: string }).clientId;
+        const by = clientId === undefined ? undefined : this.#identityByClientId.get(clientId);
+        deliver(Buffer.from(packet.payload as Buffer), packet.topic, by ?? `unauthenticated client "${String(clientId)}"`);
+        done();
+      },
+      () => undefined,
+    );
+  }
+
+  #mayPublish(identity: PeerIdentity, topic: string): boolean {
+    if (identity.unit === 'gateway') return /^wearables\/[0-9a-f]{32}\/e3$/.test(topic);
+    if (identity.unit === 'wearable') return this.#config.ownTopicOf(identity.commonName) === topic;
+    return false;
+  }
+
+  #requireStarted(): Aedes {
+    if (!this.#aedes) throw new Error('cloud-broker: not started; call start() first');
+    return this.#aedes;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    const aedes = this.#aedes;
+    this.#server = undefined;
+    this.#aedes = undefined;
+    if (aedes) await new Promise<void>((r) => aedes.close(() => r()));
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * What an untrusted gateway does to the readings it forwards (DESIGN.md §3). Each malice is a
+ * small object with an optional hook and a one-sentence explain() for the report, so a new
+ * attack never touches the gateway core (STYLE.md: mitmproxy addons).
+ *
+ * A gateway that terminates the device's TLS holds every MQTT byte in the clear; what E3 must
+ * guarantee is that those bytes are still ciphertext, and that every change is caught by the
+ * cloud (source chapter §17.6: "If DTLS is stripped (MITM), E3 payload remains encrypted").
+ */
+export interface InterceptedPublish {
+  /** 1-based count of readings this gateway has seen, across connections. */
+  readonly index: number;
+  readonly topic: string;
+  readonly payload: Uint8Array;
+}
+
+export type PublishVerdict = { readonly action: 'forward'; readonly payload: Uint8Array } | { readonly action: 'drop' };
+
+export interface MaliceContext {
+  /** Send an extra copy of a payload upstream, as if the device had sent it. */
+  inject(topic: string, payload: Uint8Array): void;
+  note(summary: string, detail: Record<string, unknown>): void;
+}
+
+export interface GatewayMalice {
+  readonly name: string;
+  explain(): string;
+  onPublish?(publish: InterceptedPublish, ctx: MaliceContext): PublishVerdict;
+}
+
+const forward = (p: InterceptedPublish): PublishVerdict => ({ action: 'forward', payload: p.payload });
+
+function checkIndices(name: string, indices: readonly number[]): void {
+  if (indices.length === 0 || indices.some((i) => !Number.isInteger(i) || i < 1 || i > 1_000_000)) {
+    throw new Error(`gateway-malice ${name}: packet numbers must be whole numbers from 1 (the first reading), got [${indices.join(', ')}]`);
+  }
+}
+
+/** Honest-but-curious: forwards everything and keeps a copy of every payload it read. */
+export function sniff(): GatewayMalice {
+  return {
+    name: 'sniff',
+    explain: () => 'keeps a copy of every MQTT payload it forwards, hoping to read the readings',
+    onPublish: (p, ctx) => {
+      ctx.note(`kept a copy of reading ${p.index} (${p.payload.length} bytes)`, { index: p.index });
+      return forward(p);
+    },
+  };
+}
+
+/**
+ * Flips one bit of chosen readings. The default bit lies in the encrypted readings field (byte
+ * 30 of the 96-byte packet, DESIGN.md §4); GCM's tag covers it (NIST SP 800-38D §7.2).
+ */
+export function tamper(options: { packets: readonly number[]; byteOffset?: number; bit?: number }): GatewayMalice {
+  checkIndices('tamper', options.packets);
+  const byteOffset = options.byteOffset ?? 30;
+  const bit = options.bit ?? 0;
+  if (!Number.isInteger(byteOffset) || byteOffset < 0 || !Number.isInteger(bit) || bit < 0 || bit > 7) {
+    throw new Error(`gateway-malice tamper: byteOffset must be a whole number ≥ 0 and bit 0..7, got ${byteOffset}/${bit}`);
+  }
+  return {
+    name: 'tamper',
+    explain: () => `flips bit ${bit} of byte ${byteOffset} in reading(s) ${options.packets.join(', ')} before forwarding`,
+    onPublish: (p, ctx) => {
+      if (!options.packets.includes(p.index) || byteOffset >= p.payload.length) return forward(p);
+      const changed = Uint8Array.from(p.payload);
+      changed[byteOffset] = (changed[byteOffset] as number) ^ (1 << bit);
+      ctx.note(`flipped bit ${bit} of byte ${byteOffset} in reading ${p.index}`, { index: p.index, byteOffset, bit });
+      return { action: 'forward', payload: changed };
+    },
+  };
+}
+
+/** Forwards chosen readings, then sends each again `copies` times. */
+export function replay(options: { packets: readonly number[]; copies?: number }): GatewayMalice {
+  checkIndices('replay', options.packets);
+  const copies = options.copies ?? 1;
+  if (!Number.isInteger(copies) || copies < 1 || copies > 100) throw new Error(`gateway-malice replay: copies must be 1..100, got ${copies}`);
+  return {
+    name: 'replay',
+    explain: () => `re-sends reading(s) ${options.packets.join(', ')} ${copies} more time(s) after forwarding them`,
+    onPublish: (p, ctx) => {
+      if (options.packets.includes(p.index)) {
+        for (let i = 0; i < copies; i++) ctx.inject(p.topic, p.payload);
+        ctx.note(`replayed reading ${p.index} ×${copies}`, { index: p.index, copies });
+      }
+      return forward(p);
+    },
+  };
+}
+
+/** Silently drops chosen readings and tells the device they were delivered. */
+export function drop(options: { packets: readonly number[] }): GatewayMalice {
+  checkIndices('drop', options.packets);
+  return {
+    name: 'drop',
+    explain: () => `drops reading(s) ${options.packets.join(', ')} and acknowledges them to the device itself`,
+    onPublish: (p, ctx) => {
+      if (!options.packets.includes(p.index)) return forward(p);
+      ctx.note(`dropped reading ${p.index}`, { index: p.index });
+      return { action: 'drop' };
+    },
+  };
+}
+
+export const maliceNames = ['sniff', 'tamper', 'replay', 'drop'] as const;
+export type MaliceName = (typeof maliceNames)[number];

@@ -1,0 +1,19 @@
+/**
+ * Open a TLS client connection over a TCP socket with Nagle disabled.
+ *
+ * MQTT packets are small; with Nagle on, a CONNECT or PUBLISH waits for the peer's delayed ACK
+ * (~40 ms on Linux) — the penalty DESIGN.md §5 warns about. node:tls has no noDelay option of
+ * its own, so we make the TCP socket ourselves and hand it to tls.connect.
+ */
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+
+export function connectTls(host: string, port: number, options: ConnectionOptions): TLSSocket {
+  const tcp = netConnect({ host, port, noDelay: true });
+  const tls = tlsConnect({ ...options, socket: tcp });
+  // Errors before the TLS layer takes over (ECONNREFUSED…) must reach the TLS socket's listeners.
+  tcp.once('error', (err) => {
+    if (!tls.destroyed) tls.destroy(err);
+  });
+  return tls;
+}

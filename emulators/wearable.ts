@@ -1,0 +1,175 @@
+/**
+ * Wearable role: a patient-worn monitor that measures vital signs on an interval, seals each
+ * reading into a 96-byte E3 packet for the cloud (source chapter §17.6 step 2), and publishes it
+ * over MQTT 3.1.1 over TLS 1.3 with mutual TLS (E4).
+ *
+ * A wearable is an object, not a process: one Node process hosts a fleet of them (DESIGN.md §3).
+ * It knows only the endpoint it is told to connect to, never whether that is a gateway, a relay,
+ * a MITM or the cloud itself.
+ */
+import type { TLSSocket } from 'node:tls';
+import { connectTls } from './tls-connect.ts';
+import mqtt from 'mqtt';
+import { E3Sealer } from '../crypto/e3-sealer.ts';
+import { encodeReading, type Reading } from '../crypto/e3-reading.ts';
+import { rawP256PrivateKey, rawP256PublicKey } from '../crypto/e3-key-derivation.ts';
+import type { DeviceProvisioning } from './provisioning.ts';
+import { ObservationLog } from './observation-log.ts';
+import type { SimClock } from './sim-clock.ts';
+import { VitalSigns } from './vital-signs.ts';
+import { tlsClientOptions, type TlsClientProfile } from './tls-client-profile.ts';
+import { noEvidence, type EvidenceSink } from './evidence.ts';
+
+export type WearableObservationKind = 'tls-handshake' | 'tls-error' | 'mqtt-connected' | 'mqtt-error' | 'reading-sent' | 'delivery-confirmed' | 'disconnected';
+
+export interface WearableConfig {
+  readonly provisioning: DeviceProvisioning;
+  /** PEM material from the device's secure element stand-in. */
+  readonly deviceKeyPem: string;
+  readonly deviceCertChainPem: string;
+  readonly caPem: string;
+  /** The cloud's E3 public key (SPKI PEM), provisioned at manufacturing. */
+  readonly cloudE3PublicKeyPem: string;
+  /** Where to connect; the wearable does not know what listens there. */
+  readonly endpoint: { readonly host: string; readonly port: number; readonly serverName: string };
+  readonly profile: TlsClientProfile;
+  readonly clock: SimClock;
+  /** Simulated reporting interval; the source chapter's device reports every 30 s. */
+  readonly intervalSimMs?: number;
+  readonly evidence?: EvidenceSink;
+  /** Give up on a connect or an acknowledgement after this long (a hanging peer is a failure). */
+  readonly timeoutMs?: number;
+}
+
+export function e3Topic(pseudonymHex: string): string {
+  return `wearables/${pseudonymHex}/e3`;
+}
+
+export class Wearable {
+  readonly log: ObservationLog<WearableObservationKind>;
+  readonly #config: WearableConfig;
+  readonly #sealer: E3Sealer;
+  readonly #vitals: VitalSigns;
+  #client: mqtt.MqttClient | undefined;
+
+  constructor(config: WearableConfig) {
+    this.#config = config;
+    const p = config.provisioning;
+    this.log = new ObservationLog(p.deviceId);
+    this.#sealer = new E3Sealer({
+      pseudonym: Buffer.from(p.pseudonymHex, 'hex'),
+      devicePrivateKey: rawP256PrivateKey(config.deviceKeyPem),
+      cloudPublicKey: rawP256PublicKey(config.cloudE3PublicKeyPem),
+      algorithm: p.algorithm,
+      salt: Buffer.from(p.saltHex, 'hex'),
+      nextSequence: 1n,
+    });
+    this.#vitals = new VitalSigns(Number.parseInt(p.pseudonymHex.slice(0, 8), 16));
+  }
+
+  get deviceId(): string {
+    return this.#config.provisioning.deviceId;
+  }
+
+  get provisioning(): DeviceProvisioning {
+    return this.#config.provisioning;
+  }
+
+  /** Connect to the configured endpoint; resolves on CONNACK, rejects with the TLS or MQTT error. */
+  async connect(): Promise<void> {
+    const { endpoint, profile, evidence = noEvidence, timeoutMs = 10_000 } = this.#config;
+    const tlsOptions = tlsClientOptions(profile, {
+      ca: this.#config.caPem,
+      certChain: this.#config.deviceCertChainPem,
+      key: this.#config.deviceKeyPem,
+      serverName: endpoint.serverName,
+    });
+    const buildStream = (): TLSSocket => {
+      const socket = connectTls(endpoint.host, endpoint.port, tlsOptions);
+      evidence.tlsEndpoint(this.deviceId, socket);
+      socket.once('secureConnect', () => {
+        const peer = socket.getPeerCertificate();
+        this.log.record('tls-handshake', `TLS handshake with ${endpoint.serverName}: ${socket.getProtocol()} ${socket.getCipher().standardName}`, {
+          protocol: socket.getProtocol(),
+          cipher: socket.getCipher().standardName,
+          authorized: socket.authorized,
+          peerSubjectCn: peer?.subject?.CN,
+          sessionReused: socket.isSessionReused(),
+        });
+      });
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        this.log.record('tls-error', `TLS/TCP error towards ${endpoint.host}:${endpoint.port}: ${err.message}`, { code: err.code, message: err.message });
+      });
+      return socket;
+    };
+    const client = new mqtt.MqttClient(buildStream, {
+      protocolVersion: 4,
+      clientId: this.deviceId,
+      clean: true,
+      reconnectPeriod: 0,
+      connectTimeout: timeoutMs,
+      keepalive: 60,
+    });
+    this.#client = client;
+    client.on('close', () => this.log.record('disconnected', 'MQTT connection closed'));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => fail(new Error(`wearable ${this.deviceId}: no CONNACK from ${endpoint.host}:${endpoint.port} within ${timeoutMs} ms`)), timeoutMs);
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        this.log.record('mqtt-error', `could not connect: ${err.message}`, { message: err.message });
+        client.end(true);
+        reject(err);
+      };
+      client.once('connect', () => {
+        clearTimeout(timer);
+        this.log.record('mqtt-connected', `MQTT CONNACK from ${endpoint.serverName}`);
+        resolve();
+      });
+      client.once('error', fail);
+      client.once('close', () => fail(new Error(`wearable ${this.deviceId}: connection to ${endpoint.host}:${endpoint.port} closed before CONNACK`)));
+    });
+  }
+
+  /** Measure, seal and publish one reading (QoS 1). Resolves once it is on the wire. */
+  sendReading(reading: Reading = this.#vitals.next()): { sequence: bigint; packet: Uint8Array } {
+    const client = this.#client;
+    if (!client?.connected) throw new Error(`wearable ${this.deviceId}: not connected; call connect() first`);
+    const plaintext = encodeReading(reading);
+    const sequence = this.#sealer.nextSequence;
+    const timestamp = this.#config.clock.nowSec();
+    const packet = this.#sealer.seal(plaintext, timestamp);
+    this.log.record('reading-sent', `sealed reading #${sequence} (${packet.length} bytes)`, { sequence, timestamp, reading, plaintext }, packet);
+    client.publish(e3Topic(this.#config.provisioning.pseudonymHex), Buffer.from(packet), { qos: 1 }, (err) => {
+      if (err) this.log.record('mqtt-error', `publish #${sequence} failed: ${err.message}`, { sequence, message: err.message });
+      else this.log.record('delivery-confirmed', `PUBACK for reading #${sequence}`, { sequence });
+    });
+    return { sequence, packet };
+  }
+
+  /**
+   * Report `count` readings on the simulated interval (30 s by default, source chapter §17.6),
+   * compressed by the clock's speedup. Bounded by `count`.
+   */
+  async report(count: number): Promise<void> {
+    if (!Number.isInteger(count) || count < 1 || count > 100_000) {
+      throw new Error(`wearable ${this.deviceId}: reading count must be an integer in 1..100000, got ${count}`);
+    }
+    const intervalWallMs = this.#config.clock.wallMs(this.#config.intervalSimMs ?? 30_000);
+    for (let i = 0; i < count; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, intervalWallMs));
+      this.sendReading();
+    }
+  }
+
+  /** Wait until the broker (or whoever answers) has acknowledged every reading sent so far. */
+  async settled(timeoutMs = 10_000): Promise<void> {
+    const sent = this.log.ofKind('reading-sent').length;
+    await this.log.waitForCount('PUBACKs', (o) => o.kind === 'delivery-confirmed' || o.kind === 'mqtt-error', sent, timeoutMs);
+  }
+
+  async stop(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    if (client) await client.endAsync(false).catch(() => client.end(true));
+  }
+}

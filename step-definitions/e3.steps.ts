@@ -1,0 +1,153 @@
+/**
+ * Steps that check E3 from what observers hold: the gateway's records, the link captures, the
+ * run's TLS key log, the cloud's audit log. None of them reads a role's configuration.
+ */
+import { Then } from '@cucumber/cucumber';
+import assert from 'node:assert/strict';
+import { readPcap, reassembleTcpStreams } from '../capture/pcap-reader.ts';
+import { E3_PACKET_BYTES } from '../crypto/e3-packet.ts';
+import type { E3RejectionReason } from '../crypto/e3-opener.ts';
+import { decodeReading } from '../crypto/e3-reading.ts';
+import { findLeaks, textSecret, type Haystack, type Secret } from '../analysis/leak-search.ts';
+import { decryptedMqttPublishes, serverPort } from '../analysis/tshark.ts';
+import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
+import type { SentReading } from '../topology/topology.ts';
+import { readingNumbers } from './parameter-types.ts';
+import type { TestbedWorld } from './world.ts';
+
+function sentBy(world: TestbedWorld, deviceId: string): SentReading[] {
+  const sent = world.sent.filter((s) => s.deviceId === deviceId);
+  if (sent.length === 0) throw new Error(`${deviceId} has reported nothing in this scenario; add a step like "When ${deviceId} reports 10 readings"`);
+  return sent;
+}
+
+function reading(world: TestbedWorld, deviceId: string, n: number): SentReading {
+  const sent = sentBy(world, deviceId);
+  const r = sent[n - 1];
+  if (!r) throw new Error(`${deviceId} sent ${sent.length} readings; there is no reading ${n}`);
+  return r;
+}
+
+function describe(entries: readonly AuditEntry[]): string {
+  return entries.map((e) => `#${e.index} ${e.verdict}${e.reason ? ` (${e.reason})` : ''} seq=${String(e.sequence)} ${e.detail}`).join('\n');
+}
+
+Then('every reading the gateway forwarded is a 96-byte E3 packet, unchanged', async function (this: TestbedWorld) {
+  const topology = await this.topology();
+  const publishes = (await topology.observations('gateway')).filter((o) => o.kind === 'mqtt-packet' && o.detail.cmd === 'publish');
+  assert.equal(publishes.length, this.sent.length, `the gateway read ${publishes.length} PUBLISH packets; the wearables sent ${this.sent.length}`);
+  publishes.forEach((p, i) => {
+    assert.equal(p.bytes?.length, E3_PACKET_BYTES, `payload ${i + 1} at the gateway is ${p.bytes?.length} bytes, not a ${E3_PACKET_BYTES}-byte E3 packet`);
+    assert.deepEqual(Buffer.from(p.bytes as Uint8Array), Buffer.from((this.sent[i] as SentReading).packet), `payload ${i + 1} at the gateway differs from what the wearable sealed`);
+  });
+});
+
+Then('the gateway read no MQTT packet in clear', async function (this: TestbedWorld) {
+  const topology = await this.topology();
+  const observations = await topology.observations('gateway');
+  assert.equal(observations.filter((o) => o.kind === 'mqtt-packet').length, 0, 'the gateway parsed MQTT packets');
+  const raw = observations.filter((o) => o.kind === 'raw-bytes');
+  assert.ok(raw.length > 0, 'the gateway relayed no bytes at all: the wearables did not go through it');
+  const ids = topology.devices().map((d) => textSecret(`MQTT client id ${d.deviceId}`, d.deviceId));
+  const topics = topology.devices().map((d) => textSecret('MQTT topic', `wearables/${d.pseudonymHex}`));
+  const leaks = findLeaks([...ids, ...topics], raw.map((o, i) => ({ label: `relayed chunk ${i + 1}`, bytes: o.bytes as Uint8Array })));
+  assert.deepEqual(leaks, [], 'a transparent relay must see only TLS records');
+});
+
+Then('no reading value or patient identity appears in clear in the gateway records or any link capture', async function (this: TestbedWorld) {
+  const topology = await this.topology();
+  const secrets: Secret[] = [];
+  for (const s of this.sent) {
+    secrets.push({ label: `${s.deviceId} reading #${s.sequence} (48-byte plaintext)`, bytes: s.plaintext });
+    secrets.push({ label: `${s.deviceId} reading #${s.sequence} ECG template`, bytes: s.plaintext.subarray(16, 48) });
+  }
+  for (const d of topology.devices()) {
+    secrets.push(textSecret(`patient identity of ${d.deviceId}`, d.patientId));
+    secrets.push(textSecret(`medical record number of ${d.deviceId}`, d.patientId.split(' ')[0] as string));
+  }
+  const haystacks: Haystack[] = (await topology.observations('gateway')).flatMap((o, i) => (o.bytes ? [{ label: `gateway record ${i + 1} (${o.summary})`, bytes: o.bytes }] : []));
+  const evidence = await this.finish();
+  assert.ok(evidence && evidence.captures.length > 0, 'no link capture was written');
+  for (const c of evidence.captures) {
+    const pcap = readPcap(c.path);
+    assert.deepEqual(pcap.problems, [], `capture ${c.path} is damaged`);
+    const streams = reassembleTcpStreams(pcap.packets);
+    assert.ok(streams.length > 0, `capture of link ${c.link} holds no TCP conversation`);
+    streams.forEach((s, i) => haystacks.push({ label: `${c.link} capture, conversation ${i + 1} client→server`, bytes: s.clientToServer }, { label: `${c.link} capture, conversation ${i + 1} server→client`, bytes: s.serverToClient }));
+  }
+  assert.deepEqual(findLeaks(secrets, haystacks), [], 'plaintext found where only ciphertext may be');
+});
+
+Then('the {word} capture, decrypted with the run\'s TLS key log, shows the same 96-byte E3 packets inside MQTT', async function (this: TestbedWorld, link: string) {
+  // The scenario carries @needs-tshark: the hook has already skipped it (with the reason) if tshark is missing.
+  const evidence = await this.finish();
+  const capture = evidence?.captures.find((c) => c.link === link);
+  if (!capture) throw new Error(`no capture for link "${link}"; links captured: ${evidence?.captures.map((c) => c.link).join(', ')}`);
+  const port = serverPort(reassembleTcpStreams(readPcap(capture.path).packets));
+  const publishes = await decryptedMqttPublishes(capture.path, (evidence as { keyLog: string }).keyLog, port);
+  const expected = this.sent.map((s) => Buffer.from(s.packet).toString('hex'));
+  assert.ok(publishes.length >= expected.length, `tshark decrypted ${publishes.length} MQTT PUBLISH messages in ${capture.path}; the wearables sent ${expected.length}`);
+  for (const p of publishes) assert.equal(p.payload.length, E3_PACKET_BYTES, `frame ${p.frame}: MQTT payload is ${p.payload.length} bytes, not E3`);
+  const seen = new Set(publishes.map((p) => Buffer.from(p.payload).toString('hex')));
+  for (const hex of expected) assert.ok(seen.has(hex), 'a sealed reading is missing from the decrypted capture');
+});
+
+Then('the cloud opens {int} of {int} readings from {device} with the values the wearable sent', async function (this: TestbedWorld, opened: number, total: number, deviceId: string) {
+  const topology = await this.topology();
+  const sent = sentBy(this, deviceId);
+  assert.equal(sent.length, total, `${deviceId} sent ${sent.length} readings, the scenario says ${total}`);
+  const audit = await topology.audit();
+  const accepted = audit.filter((e) => e.verdict === 'accepted' && e.deviceId === deviceId);
+  assert.equal(accepted.length, opened, `the cloud accepted ${accepted.length} readings from ${deviceId}:\n${describe(audit)}`);
+  for (const s of sent) {
+    const entry = accepted.find((e) => e.sequence === s.sequence);
+    assert.ok(entry, `reading #${s.sequence} was not accepted:\n${describe(audit)}`);
+    assert.deepEqual(entry.reading, decodeReading(s.plaintext), `reading #${s.sequence}: the cloud decrypted other values than the wearable sent`);
+  }
+});
+
+Then('the cloud rejects reading {int} from {device} as {rejection reason}', async function (this: TestbedWorld, n: number, deviceId: string, reason: E3RejectionReason) {
+  const audit = await (await this.topology()).audit();
+  const target = reading(this, deviceId, n);
+  const rejected = audit.filter((e) => e.verdict === 'rejected' && e.sequence === target.sequence);
+  assert.equal(rejected.length, 1, `expected exactly one rejection of reading ${n} (sequence ${target.sequence}):\n${describe(audit)}`);
+  assert.equal(rejected[0]?.reason, reason, `reading ${n} was rejected as "${rejected[0]?.reason}"`);
+});
+
+Then('the cloud accepts every other reading from {device} exactly once, and rejects nothing else', async function (this: TestbedWorld, deviceId: string) {
+  const audit = await (await this.topology()).audit();
+  const sent = sentBy(this, deviceId);
+  const rejectedSeqs = new Set(audit.filter((e) => e.verdict === 'rejected').map((e) => e.sequence));
+  for (const s of sent) {
+    const accepted = audit.filter((e) => e.verdict === 'accepted' && e.sequence === s.sequence);
+    const expected = rejectedSeqs.has(s.sequence) && !audit.some((e) => e.verdict === 'accepted' && e.sequence === s.sequence) ? 0 : 1;
+    assert.equal(accepted.length, expected, `reading #${s.sequence} accepted ${accepted.length} times:\n${describe(audit)}`);
+  }
+  const unexplained = audit.filter((e) => e.verdict === 'rejected' && !sent.some((s) => s.sequence === e.sequence));
+  assert.deepEqual(unexplained.map((e) => e.detail), [], 'rejections that match no reading');
+});
+
+Then('the cloud rejects {int} cop(y)(ies) of reading {int} from {device} as {rejection reason}', async function (this: TestbedWorld, copies: number, n: number, deviceId: string, reason: E3RejectionReason) {
+  const audit = await (await this.topology()).audit();
+  const target = reading(this, deviceId, n);
+  const forSeq = audit.filter((e) => e.sequence === target.sequence && (e.deviceId === deviceId || e.deviceId === undefined));
+  assert.equal(forSeq.filter((e) => e.verdict === 'accepted').length, 1, `reading ${n} must be accepted exactly once:\n${describe(audit)}`);
+  const rejected = forSeq.filter((e) => e.verdict === 'rejected');
+  assert.equal(rejected.length, copies, `expected ${copies} rejected copies of reading ${n}:\n${describe(audit)}`);
+  for (const e of rejected) assert.equal(e.reason, reason);
+});
+
+Then('{device} believes all {int} readings were delivered', async function (this: TestbedWorld, deviceId: string, count: number) {
+  const observations = await (await this.topology()).observations(`wearable:${deviceId}`);
+  const confirmed = observations.filter((o) => o.kind === 'delivery-confirmed');
+  assert.equal(confirmed.length, count, `${deviceId} got ${confirmed.length} acknowledgements for ${count} readings`);
+});
+
+Then('the audit log shows readings {string} of {device} missing, and no others', async function (this: TestbedWorld, numbers: string, deviceId: string) {
+  const topology = await this.topology();
+  const expected = readingNumbers(numbers).map((n) => reading(this, deviceId, n).sequence);
+  const gaps = await topology.sequenceGaps(deviceId);
+  assert.deepEqual(gaps.map(String), expected.map(String), `gaps in ${deviceId}'s accepted sequence numbers`);
+  const audit = await topology.audit();
+  assert.equal(audit.filter((e) => e.verdict === 'rejected').length, 0, `a dropping gateway causes no rejection, only gaps:\n${describe(audit)}`);
+});

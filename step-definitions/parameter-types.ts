@@ -1,0 +1,64 @@
+/**
+ * Domain words of the scenarios, turned into domain objects (STYLE.md: cucumber-js parameter
+ * types), so steps read like an analyst's sentences and a typo fails with the valid choices.
+ */
+import { defineParameterType } from '@cucumber/cucumber';
+import { drop, replay, sniff, tamper, type GatewayMalice } from '../emulators/gateway-malice.ts';
+import { clientProfile, type TlsClientProfile } from '../emulators/tls-client-profile.ts';
+import type { E3RejectionReason } from '../crypto/e3-opener.ts';
+
+/** "5", "4 and 7", "2, 3 and 9" → [5], [4, 7], [2, 3, 9] */
+export function readingNumbers(text: string): number[] {
+  return text
+    .split(/,|\band\b/)
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`"${s}" is not a reading number; use whole numbers from 1, e.g. "readings 4 and 7"`);
+      return n;
+    });
+}
+
+const NUMBERS = String.raw`\d+(?:(?:, | and )\d+)*`;
+
+defineParameterType({
+  name: 'malice',
+  regexp: new RegExp(String.raw`only sniffs|tampers with readings? ${NUMBERS}|replays readings? ${NUMBERS}|drops readings? ${NUMBERS}`),
+  transformer: (text: string): GatewayMalice => {
+    const numbers = () => readingNumbers(text.replace(/^\D+/, ''));
+    if (text === 'only sniffs') return sniff();
+    if (text.startsWith('tampers')) return tamper({ packets: numbers() });
+    if (text.startsWith('replays')) return replay({ packets: numbers() });
+    return drop({ packets: numbers() });
+  },
+});
+
+defineParameterType({
+  name: 'profile',
+  regexp: /"([^"]*)" profile/,
+  transformer: (name: string): TlsClientProfile => clientProfile(name),
+});
+
+const REASONS: readonly E3RejectionReason[] = ['length', 'unknown pseudonym', 'bad tag', 'replay', 'stale timestamp'];
+
+defineParameterType({
+  name: 'rejection reason',
+  regexp: /"([^"]*)"/,
+  transformer: (reason: string): E3RejectionReason => {
+    if (!(REASONS as readonly string[]).includes(reason)) throw new Error(`unknown rejection reason "${reason}"; valid reasons: ${REASONS.map((r) => `"${r}"`).join(', ')}`);
+    return reason as E3RejectionReason;
+  },
+});
+
+defineParameterType({
+  name: 'gateway mode',
+  regexp: /terminates TLS|only relays TCP/,
+  transformer: (text: string) => (text === 'terminates TLS' ? ('terminating-gateway' as const) : ('relay-gateway' as const)),
+});
+
+defineParameterType({
+  name: 'device',
+  regexp: /wearable-\d{4}/,
+  transformer: (id: string) => id,
+});

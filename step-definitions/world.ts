@@ -1,0 +1,52 @@
+/**
+ * The World of one scenario: the topology it stands up and what the scenario did with it.
+ * The constructor stays synchronous (cucumber-js rule); topologies start in steps and hooks.
+ */
+import { setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
+import type { GatewayMalice } from '../emulators/gateway-malice.ts';
+import type { Evidence, Path, SentReading, Topology, TopologySpec } from '../topology/topology.ts';
+import { createTopology, scenarioDir } from './run-context.ts';
+
+export class TestbedWorld extends World {
+  wearableCount = 1;
+  wearableProfile = 'secure';
+  path: Path = 'terminating-gateway';
+  malice: GatewayMalice[] = [];
+  /** Simulated seconds per wall second: 30 s readings every 10 ms. */
+  speedup = 3000;
+  readonly sent: SentReading[] = [];
+  evidence: Evidence | undefined;
+  #topology: Topology | undefined;
+  dir = '';
+
+  constructor(options: IWorldOptions) {
+    super(options);
+  }
+
+  /** Start the topology on first use, with everything the Given steps declared. */
+  async topology(): Promise<Topology> {
+    if (!this.#topology) {
+      const spec: TopologySpec = { wearables: this.wearableCount, path: this.path, gatewayMalice: this.malice, speedup: this.speedup, wearableProfile: this.wearableProfile };
+      const topology = createTopology(this.dir);
+      this.#topology = topology;
+      await topology.start(spec);
+    }
+    return this.#topology;
+  }
+
+  get started(): Topology | undefined {
+    return this.#topology;
+  }
+
+  /** Stop the topology (if any) and keep its evidence for Then steps and attachments. */
+  async finish(): Promise<Evidence | undefined> {
+    if (this.#topology && !this.evidence) this.evidence = await this.#topology.stop();
+    return this.evidence;
+  }
+
+  static newScenarioDir(name: string): string {
+    return scenarioDir(name);
+  }
+}
+
+setWorldConstructor(TestbedWorld);

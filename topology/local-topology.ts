@@ -1,0 +1,231 @@
+/**
+ * The `local` placement: every role in this process, wired over loopback, with a capturing link
+ * on each hop (DESIGN.md §8). No Docker, no root: the embedded default.
+ *
+ *   wearable(s) ──link device-gateway──▶ gateway ──link gateway-cloud──▶ cloud broker ─▶ cloud service
+ */
+import { createPrivateKey } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { generatePki } from '../certs/pki.ts';
+import { writePki, readPem, type PkiPaths } from '../certs/pki-files.ts';
+import { PcapWriter } from '../capture/pcap-writer.ts';
+import { KeyLog } from '../capture/keylog.ts';
+import { Wearable } from '../emulators/wearable.ts';
+import { Gateway } from '../emulators/gateway.ts';
+import { CloudBroker } from '../emulators/cloud/cloud-broker.ts';
+import { CloudService } from '../emulators/cloud/cloud-service.ts';
+import { DeviceRegistry } from '../emulators/cloud/device-registry.ts';
+import { provisionDevice, writeProvisioning, type DeviceProvisioning } from '../emulators/provisioning.ts';
+import { SimClock } from '../emulators/sim-clock.ts';
+import { e3Topic } from '../emulators/wearable.ts';
+import { clientProfile, secureProfile } from '../emulators/tls-client-profile.ts';
+import type { EvidenceSink } from '../emulators/evidence.ts';
+import type { Observation } from '../emulators/observation-log.ts';
+import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
+import { TcpLink } from '../links/tcp-link.ts';
+import type { CaptureFile, Evidence, RoleName, SentReading, Topology, TopologySpec } from './topology.ts';
+
+const LOOPBACK = '127.0.0.1';
+const CLOUD_NAME = 'cloud.testbed.local';
+const GATEWAY_NAME = 'gateway.testbed.local';
+
+export function wearableId(index: number): string {
+  return `wearable-${String(index).padStart(4, '0')}`;
+}
+
+export class LocalTopology implements Topology {
+  readonly placement = 'local' as const;
+  #pki: PkiPaths | undefined;
+  #devices: DeviceProvisioning[] = [];
+  readonly #wearables = new Map<string, Wearable>();
+  #gateway: Gateway | undefined;
+  #broker: CloudBroker | undefined;
+  #service: CloudService | undefined;
+  readonly #links = new Map<string, TcpLink>();
+  readonly #captures: { link: string; writer: PcapWriter }[] = [];
+  #keyLog: KeyLog | undefined;
+  #stopped: Evidence | undefined;
+
+  constructor(readonly dir: string) {}
+
+  async start(spec: TopologySpec): Promise<void> {
+    if (!Number.isInteger(spec.wearables) || spec.wearables < 1 || spec.wearables > 5000) {
+      throw new Error(`topology: the number of wearables must be 1..5000, got ${spec.wearables}`);
+    }
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const ids = Array.from({ length: spec.wearables }, (_, i) => wearableId(i + 1));
+    const pki = await writePki(await generatePki({ wearableIds: ids }), join(this.dir, 'pki'));
+    this.#pki = pki;
+    this.#devices = ids.map((id, i) => provisionDevice(id, i + 1));
+    writeProvisioning(this.dir, this.#devices);
+
+    const caBundle = readPem(pki.caBundle, 'the testbed CA bundle');
+    const clock = SimClock.compressed(spec.speedup);
+    const keyLog = KeyLog.open(join(this.dir, 'sslkeylog.txt'));
+    this.#keyLog = keyLog;
+    const evidence: EvidenceSink = { tlsEndpoint: (_role, endpoint) => keyLog.attach(endpoint) };
+
+    const registry = new DeviceRegistry();
+    for (const d of this.#devices) registry.register(d, readPem(pki.wearable(d.deviceId).cert, `the ${d.deviceId} device certificate`));
+    this.#service = new CloudService({
+      registry,
+      cloudE3PrivateKey: createPrivateKey(readPem(pki.cloudE3.privateKey, 'the cloud E3 private key')),
+      nowSec: () => clock.nowSec(),
+      auditFile: join(this.dir, 'audit.jsonl'),
+    });
+    const broker = new CloudBroker({
+      host: LOOPBACK,
+      port: 0,
+      serverCertChainPem: readPem(pki.cloud.chain, 'the cloud server certificate chain'),
+      serverKeyPem: readPem(pki.cloud.key, 'the cloud server key'),
+      clientCaPem: caBundle,
+      ownTopicOf: (deviceId) => {
+        const device = registry.byDeviceId(deviceId);
+        return device ? e3Topic(device.pseudonymHex) : undefined;
+      },
+      evidence,
+    });
+    this.#broker = broker;
+    const cloudEndpoint = await broker.start();
+    const service = this.#service;
+    broker.subscribeReadings((payload, topic, deliveredBy) => service.ingest(payload, { topic, deliveredBy }));
+
+    const upstreamLink = await this.#link('gateway-cloud', cloudEndpoint);
+    const gateway = new Gateway({
+      mode: spec.path === 'terminating-gateway' ? 'terminate' : 'relay',
+      listen: { host: LOOPBACK, port: 0 },
+      upstream: { ...upstreamLink, serverName: CLOUD_NAME },
+      malice: spec.gatewayMalice,
+      certChainPem: readPem(pki.gateway.chain, 'the gateway certificate chain'),
+      keyPem: readPem(pki.gateway.key, 'the gateway key'),
+      caPem: caBundle,
+      upstreamProfile: secureProfile,
+      evidence,
+    });
+    this.#gateway = gateway;
+    const gatewayEndpoint = await gateway.start();
+    const deviceLink = await this.#link('device-gateway', gatewayEndpoint);
+
+    const profile = clientProfile(spec.wearableProfile);
+    const cloudE3PublicKeyPem = readPem(pki.cloudE3.publicKey, 'the cloud E3 public key');
+    for (const d of this.#devices) {
+      const files = pki.wearable(d.deviceId);
+      this.#wearables.set(
+        d.deviceId,
+        new Wearable({
+          provisioning: d,
+          deviceKeyPem: readPem(files.key, `the ${d.deviceId} device key`),
+          deviceCertChainPem: readPem(files.chain, `the ${d.deviceId} certificate chain`),
+          caPem: caBundle,
+          cloudE3PublicKeyPem,
+          endpoint: { ...deviceLink, serverName: spec.path === 'terminating-gateway' ? GATEWAY_NAME : CLOUD_NAME },
+          profile,
+          clock,
+          evidence,
+        }),
+      );
+    }
+  }
+
+  async #link(name: string, target: { host: string; port: number }): Promise<{ host: string; port: number }> {
+    const writer = PcapWriter.open(join(this.dir, 'captures', `${name}.pcap`));
+    this.#captures.push({ link: name, writer });
+    const link = new TcpLink({ name, listen: { host: LOOPBACK, port: 0 }, target, capture: writer });
+    this.#links.set(name, link);
+    return link.start();
+  }
+
+  get pki(): PkiPaths {
+    if (!this.#pki) throw new Error('topology: not started');
+    return this.#pki;
+  }
+
+  devices(): readonly DeviceProvisioning[] {
+    return this.#devices;
+  }
+
+  #wearable(deviceId: string): Wearable {
+    const w = this.#wearables.get(deviceId);
+    if (!w) throw new Error(`topology: no wearable "${deviceId}"; this topology has ${[...this.#wearables.keys()].join(', ') || 'none'}`);
+    return w;
+  }
+
+  async report(deviceId: string, count: number): Promise<SentReading[]> {
+    const w = this.#wearable(deviceId);
+    if (w.log.ofKind('mqtt-connected').length === 0) await w.connect();
+    const before = w.log.ofKind('reading-sent').length;
+    await w.report(count);
+    return w.log
+      .ofKind('reading-sent')
+      .slice(before)
+      .map((o) => ({
+        deviceId,
+        sequence: o.detail.sequence as bigint,
+        timestamp: o.detail.timestamp as number,
+        plaintext: o.detail.plaintext as Uint8Array,
+        reading: o.detail.reading,
+        packet: o.bytes as Uint8Array,
+      }));
+  }
+
+  async settle(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (const w of this.#wearables.values()) await w.settled(Math.max(1, deadline - Date.now()));
+    // Copies a gateway injects travel after the last acknowledgement: wait until every publish
+    // the broker authorised has an audit entry and nothing new has arrived for a moment.
+    const broker = this.#requireBroker();
+    const service = this.#service as CloudService;
+    let last = -1;
+    for (;;) {
+      const published = broker.log.ofKind('publish').length;
+      const audited = service.audit().length;
+      if (published === audited && audited === last) return;
+      last = audited;
+      if (Date.now() > deadline) throw new Error(`topology: not settled after ${timeoutMs} ms: broker took ${published} publishes, cloud audited ${audited}`);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+
+  #requireBroker(): CloudBroker {
+    if (!this.#broker) throw new Error('topology: not started');
+    return this.#broker;
+  }
+
+  async observations(role: RoleName): Promise<readonly Observation[]> {
+    if (role === 'gateway') return this.#gateway?.log.all() ?? [];
+    if (role === 'cloud-broker') return this.#requireBroker().log.all();
+    if (role === 'cloud-service') return this.#service?.log.all() ?? [];
+    if (role.startsWith('wearable:')) return this.#wearable(role.slice('wearable:'.length)).log.all();
+    if (role.startsWith('link:')) {
+      const link = this.#links.get(role.slice('link:'.length));
+      if (!link) throw new Error(`topology: no link "${role.slice(5)}"; links: ${[...this.#links.keys()].join(', ')}`);
+      return link.log.all();
+    }
+    throw new Error(`topology: unknown role "${role}"`);
+  }
+
+  async audit(): Promise<readonly AuditEntry[]> {
+    return this.#service?.audit() ?? [];
+  }
+
+  async sequenceGaps(deviceId: string): Promise<bigint[]> {
+    return this.#service?.sequenceGaps(deviceId) ?? [];
+  }
+
+  async stop(): Promise<Evidence> {
+    if (this.#stopped) return this.#stopped;
+    await Promise.allSettled([...this.#wearables.values()].map((w) => w.stop()));
+    await this.#gateway?.stop();
+    await Promise.allSettled([...this.#links.values()].map((l) => l.stop()));
+    await this.#broker?.stop();
+    const captures: CaptureFile[] = [];
+    for (const { link, writer } of this.#captures) {
+      await writer.close();
+      captures.push({ link, path: writer.path });
+    }
+    await this.#keyLog?.close();
+    this.#stopped = { captures, keyLog: join(this.dir, 'sslkeylog.txt'), auditLog: join(this.dir, 'audit.jsonl') };
+    return this.#stopped;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * One interface for every placement of the roles (DESIGN.md §8): `local` runs them in this
+ * process on loopback; `containers` (a later stage) runs the same role code in containers.
+ * Steps talk only to this interface, so the same feature files run on both. Every query is
+ * async because on other placements the roles' observation logs live in other processes.
+ */
+import type { Observation } from '../emulators/observation-log.ts';
+import type { DeviceProvisioning } from '../emulators/provisioning.ts';
+import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
+import type { GatewayMalice } from '../emulators/gateway-malice.ts';
+
+export type Placement = 'local' | 'containers';
+
+/** How the wearables reach the cloud. */
+export type Path =
+  /** wearable → gateway (terminates TLS, forwards MQTT over its own TLS) → cloud */
+  | 'terminating-gateway'
+  /** wearable → gateway (transparent TCP relay) → cloud: TLS end to end */
+  | 'relay-gateway';
+
+export interface TopologySpec {
+  readonly wearables: number;
+  readonly path: Path;
+  readonly gatewayMalice: readonly GatewayMalice[];
+  /** Simulated seconds per wall second (the source chapter's 30 s interval compressed). */
+  readonly speedup: number;
+  /** Client profile of the wearables. */
+  readonly wearableProfile: string;
+}
+
+export type RoleName = 'gateway' | 'cloud-broker' | 'cloud-service' | `wearable:${string}` | `link:${string}`;
+
+export interface SentReading {
+  readonly deviceId: string;
+  readonly sequence: bigint;
+  readonly timestamp: number;
+  /** The 48-byte plaintext reading as encoded on the device. */
+  readonly plaintext: Uint8Array;
+  readonly reading: unknown;
+  readonly packet: Uint8Array;
+}
+
+export interface CaptureFile {
+  readonly link: string;
+  readonly path: string;
+}
+
+export interface Evidence {
+  readonly captures: readonly CaptureFile[];
+  readonly keyLog: string;
+  readonly auditLog: string;
+}
+
+export interface Topology {
+  readonly placement: Placement;
+  /** Where this topology writes its evidence (captures, key log, audit log). */
+  readonly dir: string;
+  start(spec: TopologySpec): Promise<void>;
+  devices(): readonly DeviceProvisioning[];
+  /** Have a wearable connect (if not yet) and report `count` readings on its interval. */
+  report(deviceId: string, count: number): Promise<SentReading[]>;
+  /** Wait (bounded) until everything sent has been acknowledged and audited. */
+  settle(timeoutMs?: number): Promise<void>;
+  observations(role: RoleName): Promise<readonly Observation[]>;
+  audit(): Promise<readonly AuditEntry[]>;
+  sequenceGaps(deviceId: string): Promise<bigint[]>;
+  /** Stop every role and close the evidence files; safe to call twice. */
+  stop(): Promise<Evidence>;
+}
