@@ -8,6 +8,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
+import { existsSync } from 'node:fs';
 
 const run = promisify(execFile);
 
@@ -17,6 +18,8 @@ export interface Prerequisite {
   readonly binary: string;
   readonly versionArgs: readonly string[];
   readonly debianPackages: readonly string[];
+  /** Files a Debian package provides that the binary alone does not prove (e.g. Go sources). */
+  readonly files?: readonly string[];
   /** Which scenarios or commands need it, for people. */
   readonly neededFor: string;
 }
@@ -26,7 +29,7 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   { name: 'tcpdump', binary: 'tcpdump', versionArgs: ['--version'], debianPackages: ['tcpdump'], neededFor: 'captures on real interfaces (@needs-tcpdump)' },
   { name: 'openssl', binary: 'openssl', versionArgs: ['version'], debianPackages: ['openssl'], neededFor: 'independent TLS/DTLS peers and certificate cross-checks (@needs-openssl)' },
   { name: 'mosquitto-clients', binary: 'mosquitto_pub', versionArgs: ['--help'], debianPackages: ['mosquitto-clients'], neededFor: 'an independent MQTT client (@needs-mosquitto-clients)' },
-  { name: 'go', binary: 'go', versionArgs: ['version'], debianPackages: ['golang-go', 'golang-github-pion-dtls.v2-dev'], neededFor: 'building the pion-based DTLS bridge (@needs-go)' },
+  { name: 'go', binary: 'go', versionArgs: ['version'], debianPackages: ['golang-go', 'golang-github-pion-dtls.v2-dev'], files: ['/usr/share/gocode/src/github.com/pion/dtls/v2'], neededFor: 'building the pion-based DTLS bridge (@needs-go)' },
   { name: 'docker', binary: 'docker', versionArgs: ['--version'], debianPackages: ['docker.io'], neededFor: 'the containers topology (@needs-docker)' },
   { name: 'debootstrap', binary: 'debootstrap', versionArgs: ['--version'], debianPackages: ['debootstrap'], neededFor: 'building the offline base image (@needs-debootstrap)' },
 ];
@@ -51,14 +54,20 @@ export function findPrerequisite(name: string): Prerequisite {
 }
 
 export async function checkPrerequisite(p: Prerequisite): Promise<PrerequisiteStatus> {
+  const absent = (p.files ?? []).filter((f) => !existsSync(f));
+  if (absent.length > 0) return { prerequisite: p, available: false, reason: `${p.name}: ${absent.join(', ')} missing (needed for ${p.neededFor}); install it with: ${installCommand([p])}` };
   try {
     const { stdout, stderr } = await run(p.binary, [...p.versionArgs], { timeout: 10_000 });
-    const version = (stdout || stderr).split('\n').find((l) => l.trim())?.trim();
+    const lines = (stdout || stderr).split('\n').filter((l) => l.trim());
+    const version = (lines.find((l) => /\d+\.\d+/.test(l)) ?? lines[0])?.trim();
     return { prerequisite: p, available: true, ...(version ? { version } : {}) };
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stdout?: string; stderr?: string };
     // mosquitto_pub --help exits non-zero but proves the binary runs.
-    if (e.code !== 'ENOENT' && (e.stdout || e.stderr)) return { prerequisite: p, available: true, version: (e.stdout || e.stderr || '').split('\n')[0]?.trim() ?? '' };
+    if (e.code !== 'ENOENT' && (e.stdout || e.stderr)) {
+      const lines = (e.stdout || e.stderr || '').split('\n');
+      return { prerequisite: p, available: true, version: (lines.find((l) => /\d+\.\d+/.test(l)) ?? lines[0] ?? '').trim() };
+    }
     return { prerequisite: p, available: false, reason: `${p.name} is not installed (needed for ${p.neededFor}); install it with: ${installCommand([p])}` };
   }
 }
