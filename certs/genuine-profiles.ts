@@ -1,7 +1,7 @@
 // The genuine certificates of the testbed's PKI, each written as a CertificateProfile. The
 // forged catalogue (DESIGN.md §6) starts from these and changes a field or two.
 import { DAY_MS, HOUR_MS, type CertificateProfile, type Issuer } from './certificate-profile.ts';
-import { keySpecFor, type KeyAlgorithm } from './keys.ts';
+import { keySpecFor, type KeyAlgorithm, type KeySpec } from './keys.ts';
 
 /** Said in every CA name, as mockttp's test CA does: nobody should ever add these to a trust store. */
 export const DO_NOT_TRUST = 'DO NOT TRUST – TESTING ONLY';
@@ -72,6 +72,19 @@ function serverKeyUsage(algorithm: KeyAlgorithm): CertificateProfile['keyUsage']
     : { usages: ['digitalSignature'], critical: true };
 }
 
+/** What every genuine end-entity certificate shares: issued by the intermediate, SHA-256, CA:FALSE. */
+function endEntity(intermediate: Issuer, validity: CertificateProfile['validity'], key: KeySpec) {
+  return {
+    validity,
+    key,
+    signatureHash: 'SHA-256' as const,
+    issuer: intermediate,
+    // RFC 5280 §4.2.1.9 lets leaves omit basicConstraints; saying CA:FALSE explicitly (critical)
+    // means no validator can be talked into treating a leaf as a CA.
+    basicConstraints: { ca: false, critical: true },
+  };
+}
+
 export function cloudServerProfile(intermediate: Issuer, extraNames: { dns: string[]; ip: string[] }, o: LeafOptions): CertificateProfile {
   return {
     label: 'the cloud server certificate',
@@ -80,11 +93,7 @@ export function cloudServerProfile(intermediate: Issuer, extraNames: { dns: stri
       dns: unique([...CLOUD_DNS_NAMES, ...extraNames.dns]),
       ip: unique([...LOOPBACK_IPS, ...extraNames.ip]),
     },
-    validity: o.validity,
-    key: keySpecFor(o.algorithm),
-    signatureHash: 'SHA-256',
-    issuer: intermediate,
-    basicConstraints: { ca: false, critical: true },
+    ...endEntity(intermediate, o.validity, keySpecFor(o.algorithm)),
     keyUsage: serverKeyUsage(o.algorithm),
     extendedKeyUsage: { usages: ['serverAuth'], critical: false },
   };
@@ -95,11 +104,7 @@ export function gatewayProfile(intermediate: Issuer, gatewayName: string, o: Lea
     label: `the ${gatewayName} gateway certificate`,
     subject: { commonName: gatewayName, organization: TESTBED_ORGANIZATION, organizationalUnit: 'gateway' },
     subjectAltNames: { dns: unique([...GATEWAY_DNS_NAMES, gatewayName]), ip: [...LOOPBACK_IPS] },
-    validity: o.validity,
-    key: keySpecFor(o.algorithm),
-    signatureHash: 'SHA-256',
-    issuer: intermediate,
-    basicConstraints: { ca: false, critical: true },
+    ...endEntity(intermediate, o.validity, keySpecFor(o.algorithm)),
     keyUsage: serverKeyUsage(o.algorithm),
     // Both: the gateway terminates the devices' TLS/DTLS as a server and opens the upstream
     // mTLS connection to the cloud broker as a client.
@@ -111,15 +116,11 @@ export function wearableProfile(intermediate: Issuer, deviceId: string, o: { val
   return {
     label: `the ${deviceId} device certificate`,
     subject: { commonName: deviceId, organization: TESTBED_ORGANIZATION, organizationalUnit: 'wearable' },
-    validity: o.validity,
     // Always P-256, whatever the server algorithm: the source chapter's device holds one P-256
     // key in an ATECC608B secure element and uses it both to sign (ECDSA, mTLS client auth) and
     // for ECDH with the cloud key (E3 key agreement). Hence digitalSignature + keyAgreement
     // (RFC 5480 §3 allows both on an id-ecPublicKey certificate).
-    key: { kind: 'ec', curve: 'P-256' },
-    signatureHash: 'SHA-256',
-    issuer: intermediate,
-    basicConstraints: { ca: false, critical: true },
+    ...endEntity(intermediate, o.validity, { kind: 'ec', curve: 'P-256' }),
     keyUsage: { usages: ['digitalSignature', 'keyAgreement'], critical: true },
     extendedKeyUsage: { usages: ['clientAuth'], critical: false },
   };

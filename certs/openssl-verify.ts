@@ -34,3 +34,11 @@ export function opensslVerify(rootPem: string, intermediatePem: string, leafPem:
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** `openssl x509 -noout -text`: OpenSSL's own rendering of a certificate, a second parser to check ours. */
+export function opensslText(pem: string): string {
+  const run = spawnSync('openssl', ['x509', '-noout', '-text'], { input: pem, encoding: 'utf8', timeout: 20_000 });
+  if (run.error) throw new Error(`certs: cannot run openssl (${run.error.message}); install it (apt-get install openssl)`);
+  if (run.status !== 0) throw new Error(`certs: openssl cannot parse the certificate: ${run.stderr.trim()}`);
+  return run.stdout;
+}

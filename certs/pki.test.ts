@@ -2,10 +2,9 @@
 // it: node:crypto (OpenSSL bindings) and the openssl command-line verifier.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, diffieHellman, X509Certificate } from 'node:crypto';
 import { generatePki, issueWearable, type IssuedCertificate, type Pki } from './pki.ts';
-import { opensslVerify, type OpensslPurpose } from './openssl-verify.ts';
+import { opensslText, opensslVerify, type OpensslPurpose } from './openssl-verify.ts';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
@@ -13,13 +12,6 @@ const DEVICE_IDS = ['wearable-0001', 'wearable-0002', 'wearable-0003'];
 
 function leafOf(issued: IssuedCertificate) {
   return new X509Certificate(issued.certPem);
-}
-
-/** openssl's own rendering of a certificate, as a second parser next to node:crypto's. */
-function opensslText(pem: string): string {
-  const run = spawnSync('openssl', ['x509', '-noout', '-text'], { input: pem, encoding: 'utf8', timeout: 20_000 });
-  assert.equal(run.status, 0, run.stderr);
-  return run.stdout;
 }
 
 function assertVerifiesWithOpenssl(pki: Pki, issued: IssuedCertificate, purpose: OpensslPurpose): void {
