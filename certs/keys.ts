@@ -1,7 +1,8 @@
 // Key pairs for the per-run PKI: generation, PEM import/export, and the WebCrypto view that
 // @peculiar/x509 signs with. Keys are held as node:crypto KeyObjects (OpenSSL) and converted to
 // WebCrypto CryptoKeys only at signing time, because a WebCrypto RSA key carries its hash: a
-// SHA-1-signed forged certificate needs the same RSA key imported with SHA-1 (W3C WebCrypto §20.7).
+// SHA-1-signed forged certificate needs the same RSA key imported with SHA-1 (RsaHashedImportParams
+// binds the hash to the key in the W3C Web Cryptography API).
 import { generateKeyPair as generateNodeKeyPair, createPrivateKey, createPublicKey, type KeyObject, type webcrypto } from 'node:crypto';
 import { promisify } from 'node:util';
 
