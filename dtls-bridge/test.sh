@@ -6,6 +6,6 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 "$here/build.sh"
 source "$here/env.sh"
 # Listed explicitly: "..." patterns do not follow the symlinked dtlsbridge tree.
-PACKAGES="dtlsbridge/bridge dtlsbridge/cmd/dtls-bridge"
+PACKAGES="dtlsbridge/bridge dtlsbridge/testpki dtlsbridge/cmd/dtls-bridge"
 go vet $PACKAGES
 DTLS_BRIDGE_BIN="$here/bin/dtls-bridge" go test -count=1 "$@" $PACKAGES

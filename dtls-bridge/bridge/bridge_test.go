@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"dtlsbridge/testpki"
 	"github.com/pion/dtls/v2/pkg/protocol"
 	"github.com/pion/dtls/v2/pkg/protocol/handshake"
 	"github.com/pion/dtls/v2/pkg/protocol/recordlayer"
@@ -15,7 +16,7 @@ import (
 const wait = 10 * time.Second
 
 func TestCertificateHandshakeVerifiesHostnameAndCarriesDatagramsBothWays(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testpki.New(t)
 	srv, srvEvents, tsServer := startServer(t, serverCertOptions(pki))
 	cl, clEvents := startClient(t, srv, clientCertOptions(pki))
 
@@ -61,7 +62,7 @@ func TestCertificateHandshakeVerifiesHostnameAndCarriesDatagramsBothWays(t *test
 }
 
 func TestClientRejectsWrongHostname(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testpki.New(t)
 	srv, srvEvents, _ := startServer(t, serverCertOptions(pki))
 	opts := clientCertOptions(pki)
 	opts.ServerName = "gateway.testbed.local"
@@ -81,16 +82,16 @@ func TestClientRejectsWrongHostname(t *testing.T) {
 }
 
 func TestClientRejectsUnknownCAAndExpiredCertificate(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testpki.New(t)
 	srv, _, _ := startServer(t, serverCertOptions(pki))
 	opts := clientCertOptions(pki)
-	opts.CAFile = pki.otherCAFile
+	opts.CAFile = pki.OtherCAFile
 	_, clEvents := startClient(t, srv, opts)
 	if failed := clEvents.wait(t, "handshake-failed", 1, wait); failed["reason"] != ReasonUnknownCA {
 		t.Fatalf("unknown CA: %v", failed)
 	}
 
-	expired, _, _ := startServer(t, ServerOptions{Common: Common{CertFile: pki.expiredServerCert, KeyFile: pki.expiredKey}})
+	expired, _, _ := startServer(t, ServerOptions{Common: Common{CertFile: pki.ExpiredServerCert, KeyFile: pki.ExpiredKey}})
 	_, expEvents := startClient(t, expired, clientCertOptions(pki))
 	if failed := expEvents.wait(t, "handshake-failed", 1, wait); failed["reason"] != ReasonExpired {
 		t.Fatalf("expired certificate: %v", failed)
@@ -98,7 +99,7 @@ func TestClientRejectsUnknownCAAndExpiredCertificate(t *testing.T) {
 }
 
 func TestServerRequiringClientCertificate(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testpki.New(t)
 	opts := serverCertOptions(pki)
 	opts.ClientAuth = "require"
 	srv, srvEvents, _ := startServer(t, opts)
@@ -110,7 +111,7 @@ func TestServerRequiringClientCertificate(t *testing.T) {
 	}
 
 	withCert := clientCertOptions(pki)
-	withCert.CertFile, withCert.KeyFile = pki.clientCert, pki.clientKey
+	withCert.CertFile, withCert.KeyFile = pki.ClientCert, pki.ClientKey
 	_, clEvents := startClient(t, srv, withCert)
 	clEvents.wait(t, "handshake", 1, wait)
 	hs := srvEvents.wait(t, "handshake", 1, wait)
@@ -146,7 +147,7 @@ func TestPSKHandshakeAndMismatch(t *testing.T) {
 }
 
 func TestSessionResumption(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testpki.New(t)
 	serverOpts := serverCertOptions(pki)
 	serverOpts.SessionStore = true
 	srv, srvEvents, _ := startServer(t, serverOpts)
@@ -165,7 +166,10 @@ func TestSessionResumption(t *testing.T) {
 	if second["resumed"] != true || second["sessionId"] != first["sessionId"] {
 		t.Fatalf("second handshake not resumed: first %v second %v", first, second)
 	}
-	if srvSecond := srvEvents.wait(t, "handshake", 2, wait); srvSecond["resumed"] != true {
+	if srvFirst := srvEvents.waitForPeer(t, "handshake", 1, wait); srvFirst["resumed"] != false {
+		t.Fatalf("server resumed the first handshake: %v", srvFirst)
+	}
+	if srvSecond := srvEvents.waitForPeer(t, "handshake", 2, wait); srvSecond["resumed"] != true {
 		t.Fatalf("server did not resume: %v", srvSecond)
 	}
 	t.Logf("full handshake %.1f ms, resumed %.1f ms", first["durationMs"], second["durationMs"])
@@ -198,7 +202,7 @@ func epochZeroApplicationData() []byte {
 }
 
 func TestHostileDatagramsDoNotStopOtherClients(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testpki.New(t)
 	srv, srvEvents, _ := startServer(t, serverCertOptions(pki))
 	target := srv.Addr().(*net.UDPAddr)
 	hello := clientHelloRecord(t)

@@ -2,114 +2,14 @@ package bridge
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
-	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"dtlsbridge/testpki"
 )
-
-// testPKI is a throw-away PKI: a CA, a server certificate for cloud.testbed.local, a client
-// certificate, and a second CA that issued none of them. Files live in t.TempDir().
-type testPKI struct {
-	caFile, otherCAFile           string
-	serverCert, serverKey         string
-	clientCert, clientKey         string
-	expiredServerCert, expiredKey string
-}
-
-type issued struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-func newTestPKI(t *testing.T) *testPKI {
-	t.Helper()
-	dir := t.TempDir()
-	ca := issue(t, "DO NOT TRUST - TESTING ONLY CA", nil, func(c *x509.Certificate) {
-		c.IsCA, c.BasicConstraintsValid, c.KeyUsage = true, true, x509.KeyUsageCertSign
-	})
-	other := issue(t, "DO NOT TRUST - OTHER CA", nil, func(c *x509.Certificate) {
-		c.IsCA, c.BasicConstraintsValid, c.KeyUsage = true, true, x509.KeyUsageCertSign
-	})
-	server := issue(t, "cloud.testbed.local", &ca, func(c *x509.Certificate) {
-		c.DNSNames = []string{"cloud.testbed.local"}
-		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-	})
-	expired := issue(t, "cloud.testbed.local", &ca, func(c *x509.Certificate) {
-		c.DNSNames = []string{"cloud.testbed.local"}
-		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		c.NotBefore, c.NotAfter = time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour)
-	})
-	client := issue(t, "wearable-01", &ca, func(c *x509.Certificate) {
-		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	})
-	p := &testPKI{}
-	p.caFile = writePEM(t, dir, "ca.pem", ca, false)
-	p.otherCAFile = writePEM(t, dir, "other-ca.pem", other, false)
-	p.serverCert, p.serverKey = writePEM(t, dir, "server.pem", server, false), writePEM(t, dir, "server.key", server, true)
-	p.expiredServerCert, p.expiredKey = writePEM(t, dir, "expired.pem", expired, false), writePEM(t, dir, "expired.key", expired, true)
-	p.clientCert, p.clientKey = writePEM(t, dir, "client.pem", client, false), writePEM(t, dir, "client.key", client, true)
-	return p
-}
-
-func issue(t *testing.T, cn string, parent *issued, shape func(*x509.Certificate)) issued {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	template := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-	}
-	shape(template)
-	signer, signerKey := template, key
-	if parent != nil {
-		signer, signerKey = parent.cert, parent.key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, signer, &key.PublicKey, signerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return issued{cert: cert, key: key}
-}
-
-// writePEM writes the certificate, or with private set the PKCS#8 key (mode 0600).
-func writePEM(t *testing.T, dir, name string, it issued, private bool) string {
-	t.Helper()
-	block := &pem.Block{Type: "CERTIFICATE", Bytes: it.cert.Raw}
-	mode := os.FileMode(0o644)
-	if private {
-		der, err := x509.MarshalPKCS8PrivateKey(it.key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		block, mode = &pem.Block{Type: "PRIVATE KEY", Bytes: der}, 0o600
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(block), mode); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 // eventSink collects emitted JSON lines (each Emit is one Write of one line).
 type eventSink struct {
@@ -141,6 +41,18 @@ func (s *eventSink) Write(p []byte) (int, error) {
 // wait returns the n-th (1-based) event of the kind, failing after timeout.
 func (s *eventSink) wait(t *testing.T, kind string, n int, timeout time.Duration) Event {
 	t.Helper()
+	return s.waitWhere(t, kind, n, timeout, func(Event) bool { return true })
+}
+
+// waitForPeer returns the event of the kind about one peer id. Peers handshake in
+// goroutines, so their events need not come in id order.
+func (s *eventSink) waitForPeer(t *testing.T, kind string, peerID float64, timeout time.Duration) Event {
+	t.Helper()
+	return s.waitWhere(t, kind, 1, timeout, func(ev Event) bool { return ev["peerId"] == peerID })
+}
+
+func (s *eventSink) waitWhere(t *testing.T, kind string, n int, timeout time.Duration, match func(Event) bool) Event {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	timer := time.AfterFunc(timeout, func() { s.mu.Lock(); s.cond.Broadcast(); s.mu.Unlock() })
 	defer timer.Stop()
@@ -149,7 +61,7 @@ func (s *eventSink) wait(t *testing.T, kind string, n int, timeout time.Duration
 	for {
 		seen := 0
 		for _, ev := range s.events {
-			if ev["event"] == kind {
+			if ev["event"] == kind && match(ev) {
 				seen++
 				if seen == n {
 					return ev
@@ -238,10 +150,10 @@ func startClient(t *testing.T, srv *Server, opts ClientOptions) (*Client, *event
 	return cl, sink
 }
 
-func serverCertOptions(p *testPKI) ServerOptions {
-	return ServerOptions{Common: Common{CertFile: p.serverCert, KeyFile: p.serverKey, CAFile: p.caFile}}
+func serverCertOptions(p *testpki.PKI) ServerOptions {
+	return ServerOptions{Common: Common{CertFile: p.ServerCert, KeyFile: p.ServerKey, CAFile: p.CAFile}}
 }
 
-func clientCertOptions(p *testPKI) ClientOptions {
-	return ClientOptions{Common: Common{CAFile: p.caFile}, ServerName: "cloud.testbed.local"}
+func clientCertOptions(p *testpki.PKI) ClientOptions {
+	return ClientOptions{Common: Common{CAFile: p.CAFile}, ServerName: "cloud.testbed.local"}
 }
