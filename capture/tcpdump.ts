@@ -6,7 +6,8 @@
 // An optional `command` prefix (e.g. ['docker', 'exec', 'ctr']) runs tcpdump elsewhere, such
 // as in a sidecar container sharing a role's network namespace.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname } from 'node:path';
 
 export interface TcpdumpOptions {
@@ -21,6 +22,12 @@ export interface TcpdumpOptions {
   readyTimeoutMs?: number;
   /** How long stop() waits after SIGINT before SIGKILL; default 5000 ms. */
   stopTimeoutMs?: number;
+  /**
+   * stop() first waits until the capture file has not grown for this long (default 250 ms,
+   * bounded by stopTimeoutMs), because tcpdump drops packets still queued in the kernel ring
+   * when SIGINT arrives. With a `command` prefix the file may be elsewhere: it just waits.
+   */
+  drainMs?: number;
   /** Default 'tcpdump'. */
   binary?: string;
   /** argv prefix, e.g. ['docker', 'exec', 'ctr']; outFile is then a path where tcpdump runs. */
@@ -34,6 +41,8 @@ export interface TcpdumpAvailability {
 
 const DEFAULT_READY_TIMEOUT_MS = 5000;
 const DEFAULT_STOP_TIMEOUT_MS = 5000;
+const DEFAULT_DRAIN_MS = 250;
+const DRAIN_POLL_MS = 50;
 /** Bound on stderr kept for error messages. */
 const MAX_STDERR_CHARS = 16384;
 
@@ -105,12 +114,16 @@ export class Tcpdump {
   readonly #process: TcpdumpProcess;
   readonly #outFile: string;
   readonly #stopTimeoutMs: number;
+  readonly #drainMs: number;
+  readonly #localFile: boolean;
   #stopped: Promise<{ path: string; packets: number }> | undefined;
 
-  private constructor(process: TcpdumpProcess, outFile: string, stopTimeoutMs: number) {
+  private constructor(process: TcpdumpProcess, o: TcpdumpOptions) {
     this.#process = process;
-    this.#outFile = outFile;
-    this.#stopTimeoutMs = stopTimeoutMs;
+    this.#outFile = o.outFile;
+    this.#stopTimeoutMs = o.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    this.#drainMs = o.drainMs ?? DEFAULT_DRAIN_MS;
+    this.#localFile = !o.command;
   }
 
   /**
@@ -155,14 +168,15 @@ export class Tcpdump {
     if (!Number.isInteger(snaplen) || snaplen < 0) throw new Error(`tcpdump: snaplen must be a non-negative integer, got ${snaplen}`);
     if (!o.command) mkdirSync(dirname(o.outFile), { recursive: true });
     // -U: write each packet as it arrives, so the file is usable even if we are killed;
-    // -n: no DNS lookups, which would leave loopback.
-    const args = ['-U', '-n', '-w', o.outFile, '-i', o.interface, '-s', String(snaplen)];
+    // --immediate-mode: hand each packet over at once rather than when a buffer block fills or
+    // times out, so packets seen just before stop() are in the file; -n: no DNS lookups.
+    const args = ['-U', '--immediate-mode', '-n', '-w', o.outFile, '-i', o.interface, '-s', String(snaplen)];
     if (o.filter) args.push(o.filter);
     const [file, fullArgs] = argv(o.binary ?? 'tcpdump', o.command, args);
     const started = new TcpdumpProcess(file, fullArgs);
     const timeoutMs = o.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
     const outcome = await started.waitFor('listening on', timeoutMs);
-    if (outcome === 'ready') return new Tcpdump(started, o.outFile, o.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
+    if (outcome === 'ready') return new Tcpdump(started, o);
     if (outcome === 'timeout') await started.stop('SIGKILL', DEFAULT_STOP_TIMEOUT_MS);
     const why = started.spawnError
       ? `${started.spawnError.message}${(started.spawnError as NodeJS.ErrnoException).code === 'ENOENT' ? ' (apt-get install tcpdump)' : ''}`
@@ -180,7 +194,28 @@ export class Tcpdump {
     return this.#stopped;
   }
 
+  /** Waits until the capture file stops growing for drainMs (bounded), see TcpdumpOptions.drainMs. */
+  async #drain(): Promise<void> {
+    if (!this.#localFile) {
+      await sleep(this.#drainMs);
+      return;
+    }
+    const size = (): number => { try { return statSync(this.#outFile).size; } catch { return -1; } };
+    const deadline = Date.now() + this.#stopTimeoutMs;
+    let last = size();
+    let quietSince = Date.now();
+    while (Date.now() - quietSince < this.#drainMs && Date.now() < deadline && this.#process.child.exitCode === null) {
+      await sleep(DRAIN_POLL_MS);
+      const now = size();
+      if (now !== last) {
+        last = now;
+        quietSince = Date.now();
+      }
+    }
+  }
+
   async #stop(): Promise<{ path: string; packets: number }> {
+    await this.#drain();
     const exit = await this.#process.stop('SIGINT', this.#stopTimeoutMs);
     const match = /(\d+) packets? captured/.exec(this.#process.stderr);
     if (!match) {

@@ -32,3 +32,16 @@ export async function missingTool(tool: string): Promise<string | undefined> {
     return `${tool} is not installed: apt-get install ${PACKAGES[tool] ?? tool}`;
   }
 }
+
+/** Rejects if the promise does not settle in time, so no test can hang on a socket or process. */
+export async function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
