@@ -158,7 +158,7 @@ test('replay state is per pseudonym: two devices may use the same sequence numbe
 
 test('epoch rotation is followed, the key cache is bounded, and a re-provisioned device is re-derived', () => {
   const f = makeE3Fixture('aes-128-gcm');
-  const small = new E3Opener({ cloudPrivateKey: f.cloud.privateKey, lookup: (h) => f.registry.get(h), nowSec: () => f.clock.now, keyCacheSize: 1 });
+  const small = new E3Opener({ cloudPrivateKey: f.cloud.privateKey, lookup: (h) => f.registry.get(h), nowSec: () => f.clock.now, keysPerDevice: 1 });
   const other = secondDevice(f, new Uint8Array(randomBytes(16)));
   const reading = sampleReadingBytes();
   for (let day = 0; day < 3; day++) {
@@ -174,7 +174,7 @@ test('epoch rotation is followed, the key cache is bounded, and a re-provisioned
   const oldKeyPacket = f.sealer.seal(reading, f.clock.now);
   assert.ok(small.open(replacement.seal(reading, f.clock.now)).ok);
   assertRejected(small.open(oldKeyPacket), 'bad tag');
-  assert.throws(() => new E3Opener({ cloudPrivateKey: f.cloud.privateKey, lookup: () => undefined, nowSec: () => 0, keyCacheSize: 0 }), /e3-opener: keyCacheSize/);
+  assert.throws(() => new E3Opener({ cloudPrivateKey: f.cloud.privateKey, lookup: () => undefined, nowSec: () => 0, keysPerDevice: 0 }), /e3-opener: keysPerDevice/);
 });
 
 test('a device record with an unusable key is reported against the pseudonym, not thrown', () => {

@@ -124,12 +124,20 @@ export function writeE3Header(header: E3Header): Uint8Array {
   assertBytes('salt', header.salt, E3_SALT_BYTES);
   assertSequence(header.sequence);
   const packet = new Uint8Array(E3_PACKET_BYTES);
-  const view = new DataView(packet.buffer);
   packet.set(header.pseudonym, E3_PSEUDONYM_OFFSET);
-  view.setUint32(E3_TIMESTAMP_OFFSET, header.timestamp, false);
+  writeU32(packet, E3_TIMESTAMP_OFFSET, header.timestamp);
   packet.set(header.salt, E3_SALT_OFFSET);
-  view.setBigUint64(E3_SEQUENCE_OFFSET, header.sequence, false);
+  writeU32(packet, E3_SEQUENCE_OFFSET, Number(header.sequence >> 32n));
+  writeU32(packet, E3_SEQUENCE_OFFSET + 4, Number(header.sequence & 0xffff_ffffn));
   return packet;
+}
+
+/** Big-endian u32 store, without a DataView per packet. */
+function writeU32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value >>> 24;
+  bytes[at + 1] = (value >>> 16) & 0xff;
+  bytes[at + 2] = (value >>> 8) & 0xff;
+  bytes[at + 3] = value & 0xff;
 }
 
 /** Views (no copies) onto the AEAD inputs of a 96-byte packet. */
