@@ -101,7 +101,10 @@ function parseGlobalHeader(bytes: Uint8Array, problems: string[]): GlobalHeader 
   return { ...format, linktype };
 }
 
-export function parsePcap(bytes: Uint8Array): PcapReadResult {
+export function parsePcap(input: Uint8Array): PcapReadResult {
+  // A plain Uint8Array view (not a Buffer), so payloads are plain Uint8Array copies whatever
+  // the caller passed; copies keep a packet from pinning the whole file in memory.
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const problems: string[] = [];
   const packets: CapturedPacket[] = [];
   const header = parseGlobalHeader(bytes, problems);
