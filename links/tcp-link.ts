@@ -2,12 +2,14 @@
  * A TCP link between two roles: a relay that passes every byte on, and records what crossed it
  * into the run's pcap (DESIGN.md §7: "a tap in the relay writes pcap for any topology").
  *
- * Impairments (latency, loss, …) compose on this link in a later stage; the relay itself never
- * alters a byte (Toxiproxy's rule: every byte read is passed on unless dropping is the point).
+ * Impairments (latency, loss, bandwidth, reset…, see impairments.ts) compose on this link per
+ * direction; the relay itself never alters a byte (Toxiproxy's rule: every byte read is passed
+ * on unless dropping is the point).
  */
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
 import { ObservationLog } from '../emulators/observation-log.ts';
-import { TcpConversationTap, type PcapWriter } from '../capture/pcap-writer.ts';
+import { TcpConversationTap, realTimeMicros, type PcapWriter } from '../capture/pcap-writer.ts';
+import { DelayQueue, ImpairmentPipeline, baseDelayMs, type LinkImpairments } from './impairments.ts';
 
 export interface LinkEndpoint {
   readonly host: string;
@@ -20,9 +22,16 @@ export interface TcpLinkConfig {
   readonly target: LinkEndpoint;
   /** Where to record the conversation; undefined = no capture. */
   readonly capture?: PcapWriter;
+  /** Per-direction impairments (impairments.ts); undefined = a clean link. */
+  readonly impairments?: LinkImpairments;
 }
 
-export type LinkObservationKind = 'listening' | 'connection' | 'bytes' | 'closed' | 'error';
+/** performance.now() milliseconds → epoch microseconds, the capture's clock. */
+function micros(performanceMs: number): bigint {
+  return BigInt(Math.round((performance.timeOrigin + performanceMs) * 1000));
+}
+
+export type LinkObservationKind = 'listening' | 'connection' | 'bytes' | 'closed' | 'error' | 'impaired' | 'reset';
 
 export class TcpLink {
   readonly log: ObservationLog<LinkObservationKind>;
@@ -30,8 +39,14 @@ export class TcpLink {
   readonly #sockets = new Set<Socket>();
   #server: Server | undefined;
   #bytes = { clientToServer: 0, serverToClient: 0 };
+  readonly #resets = new Set<(why: string) => void>();
+  readonly #closers = new Set<(initiator: 'client' | 'server', why: string) => void>();
+  #connections = 0;
 
   constructor(config: TcpLinkConfig) {
+    // Refuse impairments a TCP link cannot carry out before any connection arrives.
+    new ImpairmentPipeline(config.impairments?.clientToServer ?? [], { transport: 'tcp' });
+    new ImpairmentPipeline(config.impairments?.serverToClient ?? [], { transport: 'tcp' });
     this.#config = config;
     this.log = new ObservationLog(`link:${config.name}`);
   }
@@ -59,38 +74,103 @@ export class TcpLink {
   }
 
   #relay(client: Socket): void {
-    const { target, capture } = this.#config;
+    const { target, capture, impairments = {} } = this.#config;
     const upstream = connect({ host: target.host, port: target.port, noDelay: true });
     this.#sockets.add(client).add(upstream);
     const clientEnd = { address: client.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1', port: client.remotePort ?? 0 };
-    const tap = capture ? new TcpConversationTap(capture, clientEnd, { address: target.host, port: target.port }) : undefined;
+    // Each connection draws its own reproducible random stream from the link's seed.
+    const seed = (impairments.seed ?? 1) + 2 * this.#connections++;
+    const toServer = new ImpairmentPipeline(impairments.clientToServer ?? [], { transport: 'tcp', seed });
+    const toClient = new ImpairmentPipeline(impairments.serverToClient ?? [], { transport: 'tcp', seed: seed + 1 });
+    const toServerQueue = new DelayQueue();
+    const toClientQueue = new DelayQueue();
+    // The tap stands at the client's end of the emulated link: client bytes are stamped when
+    // they leave the client, server bytes when they reach it — what a sniffer beside the device sees.
+    const stamps: bigint[] = [];
+    const tap = capture ? new TcpConversationTap(capture, clientEnd, { address: target.host, port: target.port }, { clock: () => stamps.shift() ?? realTimeMicros() }) : undefined;
+    // A real client cannot send before its SYN has gone out and the SYN-ACK come back: one link
+    // round trip. The loopback kernel completes that at once, so the link holds client bytes
+    // until then and stamps the handshake as an observer at the device would have seen it.
+    const openedAt = performance.now();
+    const handshakeRttMs = baseDelayMs(impairments.clientToServer) + baseDelayMs(impairments.serverToClient);
+    const clientMaySendAt = openedAt + handshakeRttMs;
+    stamps.push(micros(openedAt), micros(clientMaySendAt), micros(clientMaySendAt));
     tap?.open();
+    stamps.length = 0;
     this.log.record('connection', `connection from ${clientEnd.address}:${clientEnd.port}`, { client: clientEnd });
     let closed = false;
     const close = (initiator: 'client' | 'server', why: string) => {
       if (closed) return;
       closed = true;
+      toServerQueue.close();
+      toClientQueue.close();
       tap?.close(initiator);
       this.log.record('closed', `connection closed by ${initiator} (${why})`, { initiator });
       client.destroy();
       upstream.destroy();
       this.#sockets.delete(client);
       this.#sockets.delete(upstream);
+      this.#resets.delete(resetNow);
+      this.#closers.delete(close);
+    };
+    this.#closers.add(close);
+    // RST both ways, as a middlebox or a crashed peer would (Toxiproxy's reset_peer).
+    const resetNow = (why: string) => {
+      if (closed) return;
+      closed = true;
+      toServerQueue.close();
+      toClientQueue.close();
+      tap?.reset('server');
+      this.log.record('reset', `connection reset (${why})`, { why });
+      this.#resets.delete(resetNow);
+      this.#closers.delete(close);
+      // A socket with a write still queued closes with FIN instead of RST: let the bytes
+      // before the reset leave first.
+      const rst = () => {
+        client.resetAndDestroy();
+        upstream.resetAndDestroy();
+        this.#sockets.delete(client);
+        this.#sockets.delete(upstream);
+      };
+      if (client.destroyed) rst();
+      else client.write(new Uint8Array(0), () => setTimeout(rst, 1));
+    };
+    this.#resets.add(resetNow);
+    const impaired = (notes: readonly string[], direction: string) => {
+      for (const note of notes) this.log.record('impaired', `${direction}: ${note}`, { direction, note });
     };
     client.on('data', (chunk: Buffer) => {
       this.#bytes.clientToServer += chunk.length;
+      const sentAt = Math.max(performance.now(), clientMaySendAt);
+      stamps.push(micros(sentAt));
       tap?.data('client-to-server', chunk);
+      stamps.length = 0;
       this.log.record('bytes', `${chunk.length} bytes client→server`, { direction: 'client-to-server' }, chunk);
-      upstream.write(chunk);
+      const plan = toServer.plan(chunk, sentAt);
+      impaired(plan.notes, 'client→server');
+      for (const d of plan.deliveries) toServerQueue.at(d.atMs, () => upstream.write(d.bytes));
+      if (plan.resetAtMs !== undefined) toServerQueue.at(plan.resetAtMs, () => resetNow('client→server reset impairment'));
     });
     upstream.on('data', (chunk: Buffer) => {
       this.#bytes.serverToClient += chunk.length;
-      tap?.data('server-to-client', chunk);
       this.log.record('bytes', `${chunk.length} bytes server→client`, { direction: 'server-to-client' }, chunk);
-      client.write(chunk);
+      const plan = toClient.plan(chunk, performance.now());
+      impaired(plan.notes, 'server→client');
+      for (const d of plan.deliveries) {
+        toClientQueue.at(d.atMs, () => {
+          tap?.data('server-to-client', d.bytes);
+          client.write(d.bytes);
+        });
+      }
+      if (plan.resetAtMs !== undefined) toClientQueue.at(plan.resetAtMs, () => resetNow('server→client reset impairment'));
     });
-    client.on('end', () => close('client', 'FIN'));
-    upstream.on('end', () => close('server', 'FIN'));
+    // A FIN travels behind the data sent before it.
+    const finAfter = (pipeline: ImpairmentPipeline, queue: DelayQueue, initiator: 'client' | 'server') => () => {
+      const due = pipeline.plan(new Uint8Array(0), performance.now()).deliveries[0]?.atMs ?? performance.now();
+      queue.at(due, () => close(initiator, 'FIN'));
+    };
+    client.on('end', finAfter(toServer, toServerQueue, 'client'));
+    upstream.on('end', finAfter(toClient, toClientQueue, 'server'));
     client.on('error', (err) => {
       this.log.record('error', `client side: ${err.message}`, { side: 'client', message: err.message });
       close('client', err.message);
@@ -101,7 +181,15 @@ export class TcpLink {
     });
   }
 
+  /** Reset every open connection now (RST to both ends), e.g. to emulate a broker-side drop. */
+  resetConnections(why = 'reset by the test'): number {
+    const resets = [...this.#resets];
+    for (const r of resets) r(why);
+    return resets.length;
+  }
+
   async stop(): Promise<void> {
+    for (const close of [...this.#closers]) close('server', 'link stopped');
     for (const s of this.#sockets) s.destroy();
     this.#sockets.clear();
     const server = this.#server;

@@ -1,0 +1,168 @@
+/**
+ * A UDP link between two roles: a relay for datagrams, with per-direction impairments
+ * (impairments.ts) and a pcap tap. Toxiproxy has no UDP; DTLS needs one (DESIGN.md §3).
+ *
+ * Each client address gets its own upstream socket (a flow), as a NAT would: the server answers
+ * that socket and the relay returns the answer to the client it belongs to. A `reset`
+ * impairment forgets the flow, so the client's next datagram leaves from a new source port (a
+ * NAT rebinding, which is what DTLS connection IDs exist for).
+ */
+import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
+import { isIPv4, type AddressInfo } from 'node:net';
+import { ObservationLog } from '../emulators/observation-log.ts';
+import { UdpFlowTap, type PcapWriter } from '../capture/pcap-writer.ts';
+import { DelayQueue, ImpairmentPipeline, type LinkImpairments } from './impairments.ts';
+import type { LinkEndpoint } from './tcp-link.ts';
+
+export interface UdpLinkConfig {
+  readonly name: string;
+  readonly listen: LinkEndpoint;
+  readonly target: LinkEndpoint;
+  readonly capture?: PcapWriter;
+  readonly impairments?: LinkImpairments;
+  /** A flow with no datagram for this long is forgotten (bounds the relay's state). */
+  readonly idleTimeoutMs?: number;
+}
+
+export type UdpLinkObservationKind = 'listening' | 'flow' | 'datagram' | 'impaired' | 'reset' | 'error';
+
+interface Flow {
+  readonly client: RemoteInfo;
+  readonly upstream: Socket;
+  readonly toServer: ImpairmentPipeline;
+  readonly toClient: ImpairmentPipeline;
+  readonly toServerQueue: DelayQueue;
+  readonly toClientQueue: DelayQueue;
+  readonly tap: UdpFlowTap | undefined;
+  idle: NodeJS.Timeout | undefined;
+}
+
+/** Most flows a relay keeps at once; beyond this the oldest is forgotten. */
+const MAX_FLOWS = 10_000;
+
+export class UdpLink {
+  readonly log: UdpLinkObservationLog;
+  readonly #config: UdpLinkConfig;
+  readonly #flows = new Map<string, Flow>();
+  #socket: Socket | undefined;
+  #flowCount = 0;
+  #datagrams = { clientToServer: 0, serverToClient: 0 };
+
+  constructor(config: UdpLinkConfig) {
+    if (!isIPv4(config.target.host)) {
+      throw new Error(`udp-link ${config.name}: the target must be an IPv4 address, got "${config.target.host}" (e.g. 127.0.0.1)`);
+    }
+    // Refuse impairments that make no sense before any socket exists.
+    new ImpairmentPipeline(config.impairments?.clientToServer ?? [], { transport: 'udp' });
+    new ImpairmentPipeline(config.impairments?.serverToClient ?? [], { transport: 'udp' });
+    this.#config = config;
+    this.log = new ObservationLog(`link:${config.name}`);
+  }
+
+  get datagramsRelayed(): { clientToServer: number; serverToClient: number } {
+    return { ...this.#datagrams };
+  }
+
+  async start(): Promise<LinkEndpoint> {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new Error(`udp-link ${this.#config.name}: cannot bind ${this.#config.listen.host}:${this.#config.listen.port} (${err.code ?? err.message}); choose a free port`)),
+      );
+      socket.bind(this.#config.listen.port, this.#config.listen.host, () => resolve());
+    });
+    socket.on('message', (msg, rinfo) => this.#fromClient(msg, rinfo));
+    socket.on('error', (err) => this.log.record('error', `listening socket: ${err.message}`, { message: err.message }));
+    this.#socket = socket;
+    const a = socket.address() as AddressInfo;
+    this.log.record('listening', `relaying udp ${a.address}:${a.port} → ${this.#config.target.host}:${this.#config.target.port}`, { host: a.address, port: a.port });
+    return { host: a.address, port: a.port };
+  }
+
+  #flow(client: RemoteInfo): Flow {
+    const key = `${client.address}:${client.port}`;
+    const existing = this.#flows.get(key);
+    if (existing) return existing;
+    if (this.#flows.size >= MAX_FLOWS) {
+      const oldest = this.#flows.keys().next().value as string;
+      this.#forget(oldest, 'too many flows');
+    }
+    const { impairments = {}, capture, target } = this.#config;
+    const seed = (impairments.seed ?? 1) + 2 * this.#flowCount++;
+    const upstream = createSocket('udp4');
+    const flow: Flow = {
+      client,
+      upstream,
+      toServer: new ImpairmentPipeline(impairments.clientToServer ?? [], { transport: 'udp', seed }),
+      toClient: new ImpairmentPipeline(impairments.serverToClient ?? [], { transport: 'udp', seed: seed + 1 }),
+      toServerQueue: new DelayQueue(),
+      toClientQueue: new DelayQueue(),
+      tap: capture ? new UdpFlowTap(capture, { address: client.address, port: client.port }, { address: target.host, port: target.port }) : undefined,
+      idle: undefined,
+    };
+    upstream.on('message', (msg, from) => {
+      // Only the target may answer through this flow (a stray sender is not relayed).
+      if (from.port === target.port && from.address === target.host) this.#fromServer(key, flow, msg);
+    });
+    upstream.on('error', (err) => this.log.record('error', `upstream of ${key}: ${err.message}`, { flow: key, message: err.message }));
+    this.#flows.set(key, flow);
+    this.log.record('flow', `new flow from ${key}`, { client: key });
+    return flow;
+  }
+
+  #touch(key: string, flow: Flow): void {
+    clearTimeout(flow.idle);
+    flow.idle = setTimeout(() => this.#forget(key, 'idle'), this.#config.idleTimeoutMs ?? 60_000);
+    flow.idle.unref();
+  }
+
+  #fromClient(msg: Buffer, rinfo: RemoteInfo): void {
+    const key = `${rinfo.address}:${rinfo.port}`;
+    const flow = this.#flow(rinfo);
+    const { target } = this.#config;
+    this.#touch(key, flow);
+    this.#datagrams.clientToServer += 1;
+    // Tap at the client's end: a datagram is captured when the client sends it, lost or not.
+    flow.tap?.datagram('a-to-b', msg);
+    this.log.record('datagram', `${msg.length} bytes client→server`, { direction: 'client-to-server' }, msg);
+    const plan = flow.toServer.plan(msg, performance.now());
+    for (const note of plan.notes) this.log.record('impaired', `client→server: ${note}`, { direction: 'client-to-server', note });
+    for (const d of plan.deliveries) flow.toServerQueue.at(d.atMs, () => flow.upstream.send(d.bytes, target.port, target.host));
+    if (plan.resetAtMs !== undefined) flow.toServerQueue.at(plan.resetAtMs, () => this.#forget(key, 'reset impairment'));
+  }
+
+  #fromServer(key: string, flow: Flow, msg: Buffer): void {
+    this.#touch(key, flow);
+    this.#datagrams.serverToClient += 1;
+    this.log.record('datagram', `${msg.length} bytes server→client`, { direction: 'server-to-client' }, msg);
+    const plan = flow.toClient.plan(msg, performance.now());
+    for (const note of plan.notes) this.log.record('impaired', `server→client: ${note}`, { direction: 'server-to-client', note });
+    for (const d of plan.deliveries) {
+      flow.toClientQueue.at(d.atMs, () => {
+        flow.tap?.datagram('b-to-a', d.bytes);
+        this.#socket?.send(d.bytes, flow.client.port, flow.client.address);
+      });
+    }
+    if (plan.resetAtMs !== undefined) flow.toClientQueue.at(plan.resetAtMs, () => this.#forget(key, 'reset impairment'));
+  }
+
+  #forget(key: string, why: string): void {
+    const flow = this.#flows.get(key);
+    if (!flow) return;
+    this.#flows.delete(key);
+    clearTimeout(flow.idle);
+    flow.toServerQueue.close();
+    flow.toClientQueue.close();
+    flow.upstream.close();
+    this.log.record('reset', `forgot flow ${key} (${why})`, { client: key, why });
+  }
+
+  async stop(): Promise<void> {
+    for (const key of [...this.#flows.keys()]) this.#forget(key, 'link stopped');
+    const socket = this.#socket;
+    this.#socket = undefined;
+    if (socket) await new Promise<void>((r) => socket.close(() => r()));
+  }
+}
+
+type UdpLinkObservationLog = ObservationLog<UdpLinkObservationKind>;
