@@ -16,6 +16,23 @@ export type OpensslPurpose = 'sslserver' | 'sslclient';
 
 /** `openssl verify -CAfile root -untrusted intermediate [-purpose P] leaf`, on PEM strings. */
 export function opensslVerify(rootPem: string, intermediatePem: string, leafPem: string, purpose?: OpensslPurpose): OpensslVerdict {
+  return opensslVerifyWith({ trustedPem: rootPem, untrustedPem: intermediatePem, leafPem, options: purpose ? ['-purpose', purpose] : [] });
+}
+
+export interface OpensslVerifyInput {
+  /** -CAfile: the trust anchors. */
+  trustedPem: string;
+  /** -untrusted: the intermediates the peer sent (omitted when empty). */
+  untrustedPem?: string;
+  leafPem: string;
+  /** -CRLfile (add '-crl_check' or '-crl_check_all' to options to use it). */
+  crlPem?: string;
+  /** Further flags, e.g. ['-verify_hostname', 'cloud.testbed.local', '-auth_level', '2', '-attime', '1700000000']. */
+  options?: string[];
+}
+
+/** `openssl verify` with any flags, on PEM strings: the forged catalogue's tests use the full set. */
+export function opensslVerifyWith(input: OpensslVerifyInput): OpensslVerdict {
   const dir = mkdtempSync(join(tmpdir(), 'certs-verify-'));
   try {
     const file = (name: string, text: string) => {
@@ -23,9 +40,10 @@ export function opensslVerify(rootPem: string, intermediatePem: string, leafPem:
       writeFileSync(path, text, { mode: 0o600 });
       return path;
     };
-    const args = ['verify', '-CAfile', file('root.crt', rootPem), '-untrusted', file('intermediate.crt', intermediatePem)];
-    if (purpose) args.push('-purpose', purpose);
-    args.push(file('leaf.crt', leafPem));
+    const args = ['verify', '-CAfile', file('trusted.crt', input.trustedPem)];
+    if (input.untrustedPem) args.push('-untrusted', file('untrusted.crt', input.untrustedPem));
+    if (input.crlPem) args.push('-CRLfile', file('crl.pem', input.crlPem));
+    args.push(...(input.options ?? []), file('leaf.crt', input.leafPem));
     const run = spawnSync('openssl', args, { encoding: 'utf8', timeout: 20_000 });
     if (run.error) throw new Error(`certs: cannot run openssl (${run.error.message}); install it (apt-get install openssl)`);
     const output = `${run.stdout}${run.stderr}`.trim();
