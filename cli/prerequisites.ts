@@ -30,7 +30,8 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   { name: 'openssl', binary: 'openssl', versionArgs: ['version'], debianPackages: ['openssl'], neededFor: 'independent TLS/DTLS peers and certificate cross-checks (@needs-openssl)' },
   { name: 'mosquitto-clients', binary: 'mosquitto_pub', versionArgs: ['--help'], debianPackages: ['mosquitto-clients'], neededFor: 'an independent MQTT client (@needs-mosquitto-clients)' },
   { name: 'go', binary: 'go', versionArgs: ['version'], debianPackages: ['golang-go', 'golang-github-pion-dtls.v2-dev'], files: ['/usr/share/gocode/src/github.com/pion/dtls/v2'], neededFor: 'building the pion-based DTLS bridge (@needs-go)' },
-  { name: 'docker', binary: 'docker', versionArgs: ['--version'], debianPackages: ['docker.io'], neededFor: 'the containers topology (@needs-docker)' },
+  // dockerd, not docker: a lone docker CLI (e.g. /usr/local/bin/docker) cannot run containers.
+  { name: 'docker', binary: 'dockerd', versionArgs: ['--version'], debianPackages: ['docker.io'], neededFor: 'the containers topology (@needs-docker)' },
   { name: 'debootstrap', binary: 'debootstrap', versionArgs: ['--version'], debianPackages: ['debootstrap'], neededFor: 'building the offline base image (@needs-debootstrap)' },
 ];
 

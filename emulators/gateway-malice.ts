@@ -24,6 +24,8 @@ export interface MaliceContext {
 
 export interface GatewayMalice {
   readonly name: string;
+  /** The factory's options as plain data, so a gateway in another process or container is rebuilt with the same malice. */
+  readonly options?: Readonly<Record<string, unknown>>;
   explain(): string;
   onPublish?(publish: InterceptedPublish, ctx: MaliceContext): PublishVerdict;
 }
@@ -40,6 +42,7 @@ function checkIndices(name: string, indices: readonly number[]): void {
 export function sniff(): GatewayMalice {
   return {
     name: 'sniff',
+    options: {},
     explain: () => 'keeps a copy of every MQTT payload it forwards, hoping to read the readings',
     onPublish: (p, ctx) => {
       ctx.note(`kept a copy of reading ${p.index} (${p.payload.length} bytes)`, { index: p.index });
@@ -61,6 +64,7 @@ export function tamper(options: { packets: readonly number[]; byteOffset?: numbe
   }
   return {
     name: 'tamper',
+    options: { packets: [...options.packets], byteOffset, bit },
     explain: () => `flips bit ${bit} of byte ${byteOffset} in reading(s) ${options.packets.join(', ')} before forwarding`,
     onPublish: (p, ctx) => {
       if (!options.packets.includes(p.index) || byteOffset >= p.payload.length) return forward(p);
@@ -79,6 +83,7 @@ export function replay(options: { packets: readonly number[]; copies?: number })
   if (!Number.isInteger(copies) || copies < 1 || copies > 100) throw new Error(`gateway-malice replay: copies must be 1..100, got ${copies}`);
   return {
     name: 'replay',
+    options: { packets: [...options.packets], copies },
     explain: () => `re-sends reading(s) ${options.packets.join(', ')} ${copies} more time(s) after forwarding them`,
     onPublish: (p, ctx) => {
       if (options.packets.includes(p.index)) {
@@ -95,6 +100,7 @@ export function drop(options: { packets: readonly number[] }): GatewayMalice {
   checkIndices('drop', options.packets);
   return {
     name: 'drop',
+    options: { packets: [...options.packets] },
     explain: () => `drops reading(s) ${options.packets.join(', ')} and acknowledges them to the device itself`,
     onPublish: (p, ctx) => {
       if (!options.packets.includes(p.index)) return forward(p);

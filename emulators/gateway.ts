@@ -16,6 +16,7 @@ import { ObservationLog } from './observation-log.ts';
 import { noEvidence, type EvidenceSink } from './evidence.ts';
 import type { GatewayMalice, InterceptedPublish, MaliceContext } from './gateway-malice.ts';
 import { tlsClientOptions, type TlsClientProfile } from './tls-client-profile.ts';
+import type { TlsSessionCache } from './tls-session-cache.ts';
 
 export type GatewayObservationKind = 'listening' | 'device-tls' | 'upstream-tls' | 'tls-error' | 'raw-bytes' | 'mqtt-packet' | 'malice' | 'closed';
 
@@ -36,6 +37,8 @@ export interface GatewayConfig {
   readonly keyPem?: string;
   readonly caPem?: string;
   readonly upstreamProfile?: TlsClientProfile;
+  /** terminate mode: keep the upstream TLS sessions so re-wrapping resumes instead of a full handshake. */
+  readonly upstreamSessions?: TlsSessionCache;
   readonly evidence?: EvidenceSink;
 }
 
@@ -116,7 +119,9 @@ export class Gateway {
         key: this.#config.keyPem,
         serverName: upstream.serverName,
       }),
+      this.#config.upstreamSessions?.offerFor(upstream.serverName),
     );
+    this.#config.upstreamSessions?.keepFrom(upstream.serverName, cloud);
     evidence.tlsEndpoint(this.log.role, cloud);
     this.#track(device, cloud);
     cloud.once('secureConnect', () =>

@@ -9,6 +9,7 @@
  */
 import type { TLSSocket } from 'node:tls';
 import { connectTls } from './tls-connect.ts';
+import type { TlsSessionCache } from './tls-session-cache.ts';
 import mqtt from 'mqtt';
 import { E3Sealer } from '../crypto/e3-sealer.ts';
 import { encodeReading, type Reading } from '../crypto/e3-reading.ts';
@@ -39,6 +40,10 @@ export interface WearableConfig {
   readonly evidence?: EvidenceSink;
   /** Give up on a connect or an acknowledgement after this long (a hanging peer is a failure). */
   readonly timeoutMs?: number;
+  /** Keep TLS sessions across (re)connects and offer them back (MQTT.js keeps none). */
+  readonly sessionCache?: TlsSessionCache;
+  /** Reconnect this long after a lost connection; 0 (default) = do not reconnect. */
+  readonly reconnectPeriodMs?: number;
 }
 
 export function e3Topic(pseudonymHex: string): string {
@@ -85,7 +90,8 @@ export class Wearable {
       serverName: endpoint.serverName,
     });
     const buildStream = (): TLSSocket => {
-      const socket = connectTls(endpoint.host, endpoint.port, tlsOptions);
+      const socket = connectTls(endpoint.host, endpoint.port, { ...tlsOptions, ...this.#config.sessionCache?.offerFor(endpoint.serverName) });
+      this.#config.sessionCache?.keepFrom(endpoint.serverName, socket);
       evidence.tlsEndpoint(this.deviceId, socket);
       socket.once('secureConnect', () => {
         const peer = socket.getPeerCertificate();
@@ -106,7 +112,7 @@ export class Wearable {
       protocolVersion: 4,
       clientId: this.deviceId,
       clean: true,
-      reconnectPeriod: 0,
+      reconnectPeriod: this.#config.reconnectPeriodMs ?? 0,
       connectTimeout: timeoutMs,
       keepalive: 60,
     });
@@ -120,13 +126,19 @@ export class Wearable {
         client.end(true);
         reject(err);
       };
+      const closedEarly = () => fail(new Error(`wearable ${this.deviceId}: connection to ${endpoint.host}:${endpoint.port} closed before CONNACK`));
       client.once('connect', () => {
         clearTimeout(timer);
         this.log.record('mqtt-connected', `MQTT CONNACK from ${endpoint.serverName}`);
+        // Once connected, a later close is a disconnect to log (and maybe reconnect from), not a failed connect.
+        client.off('error', fail);
+        client.off('close', closedEarly);
+        client.on('error', (err) => this.log.record('mqtt-error', `MQTT error: ${err.message}`, { message: err.message }));
+        client.on('connect', () => this.log.record('mqtt-connected', `MQTT CONNACK from ${endpoint.serverName} after reconnecting`, { reconnect: true }));
         resolve();
       });
       client.once('error', fail);
-      client.once('close', () => fail(new Error(`wearable ${this.deviceId}: connection to ${endpoint.host}:${endpoint.port} closed before CONNACK`)));
+      client.once('close', closedEarly);
     });
   }
 

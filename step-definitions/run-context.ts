@@ -4,10 +4,16 @@
  */
 import { join } from 'node:path';
 import { LocalTopology } from '../topology/local-topology.ts';
-import type { Topology } from '../topology/topology.ts';
+import { ContainersTopology } from '../topology/containers-topology.ts';
+import { LocalDtlsTopology, isDtlsPath } from '../topology/local-dtls-topology.ts';
+import type { Path, Topology } from '../topology/topology.ts';
 
 const runDir = process.env.TESTBED_RUN_DIR ?? join('runs', new Date().toISOString().replace(/[:.]/g, '-'));
 let scenarioCount = 0;
+
+export function runDirectory(): string {
+  return runDir;
+}
 
 export function scenarioDir(scenarioName: string): string {
   const slug = scenarioName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
@@ -15,8 +21,9 @@ export function scenarioDir(scenarioName: string): string {
   return join(runDir, 'scenarios', `${String(scenarioCount).padStart(3, '0')}-${process.pid}-${slug}`);
 }
 
-export function createTopology(dir: string): Topology {
+export function createTopology(dir: string, path?: Path): Topology {
   const placement = process.env.TESTBED_TOPOLOGY ?? 'local';
-  if (placement === 'local') return new LocalTopology(dir);
+  if (placement === 'local') return path !== undefined && isDtlsPath(path) ? new LocalDtlsTopology(dir) : new LocalTopology(dir);
+  if (placement === 'containers') return new ContainersTopology(dir);
   throw new Error(`testbed: topology "${placement}" is not available in this build; use --topology local`);
 }

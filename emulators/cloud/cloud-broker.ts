@@ -6,7 +6,8 @@
  * its own E3 topic; a gateway (OU=gateway) forwards for any wearable. The cloud service is
  * wired as an in-process subscriber; in containers the same service subscribes to Mosquitto.
  */
-import { createServer, type Server, type TLSSocket } from 'node:tls';
+import { createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
+import type { TlsServerSessionStore } from '../tls-session-cache.ts';
 import type { AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
 import { ObservationLog } from '../observation-log.ts';
@@ -28,6 +29,10 @@ export interface CloudBrokerConfig {
   readonly evidence?: EvidenceSink;
   /** Broker-side TLS policy; TLS 1.2 stays allowed unless a policy says otherwise (§17.3.1: "TLS 1.3 (or TLS 1.2 minimum)"). */
   readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** Extra node:tls server options for the handshake experiments (curves, Nagle, tickets off). */
+  readonly tlsServerOptions?: TlsOptions;
+  /** Serve TLS 1.2 session IDs from this store (Node keeps none by itself). */
+  readonly sessionIds?: TlsServerSessionStore;
 }
 
 export const E3_TOPIC_FILTER = 'wearables/+/e3';
@@ -94,10 +99,12 @@ export class CloudBroker {
         rejectUnauthorized: true,
         minVersion: this.#config.minVersion ?? 'TLSv1.2',
         noDelay: true,
+        ...this.#config.tlsServerOptions,
       },
       (socket) => aedes.handle(socket),
     );
     evidence.tlsEndpoint('cloud-broker', server);
+    this.#config.sessionIds?.attachTo(server);
     server.on('secureConnection', (socket: TLSSocket) => {
       const id = peerIdentity(socket);
       this.log.record('tls-handshake', `TLS ${socket.getProtocol()} ${socket.getCipher().standardName} with ${id ? `${id.unit}/${id.commonName}` : 'an unauthenticated peer'}`, {

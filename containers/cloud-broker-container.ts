@@ -1,0 +1,189 @@
+/**
+ * The cloud broker in containers: Mosquitto, a real broker (DESIGN.md §3, §5), configured like
+ * the in-process Aedes broker it replaces: TLS 1.3 with mutual TLS (RFC 8446 §4.3.2
+ * CertificateRequest; `require_certificate`), the client's certificate CN as its username
+ * (`use_identity_as_username`, so no client can claim another identity in CONNECT), Nagle off
+ * (`set_tcp_nodelay`: otherwise ~40 ms per small packet, DESIGN.md §5), and an ACL mirroring
+ * cloud-broker.ts: each wearable writes only its own E3 topic, the gateway any wearable's
+ * E3 topic, and only the cloud service reads them.
+ *
+ * Its observation log is its own log (log_type all), parsed into observations.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AbstractStartedContainer, type StartedTestContainer } from 'testcontainers';
+import type { DeviceProvisioning } from '../emulators/provisioning.ts';
+import type { Observation } from '../emulators/observation-log.ts';
+import { e3Topic } from '../emulators/wearable.ts';
+import { E3_TOPIC_FILTER } from '../emulators/cloud/cloud-broker.ts';
+import { docker } from './docker-cli.ts';
+import { TestbedContainer } from './testbed-container.ts';
+import { MQTT_TLS_PORT, PKI_DIR } from './role-config.ts';
+
+const CONFIG_DIR = '/mosquitto';
+const STARTUP_TIMEOUT_MS = 20_000;
+const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export type MosquittoTlsVersion = 'tlsv1.3' | 'tlsv1.2';
+
+export class CloudBrokerContainer extends TestbedContainer {
+  static readonly MQTT_TLS_PORT = MQTT_TLS_PORT;
+  #devices: readonly DeviceProvisioning[] = [];
+  #gatewayUser: string | undefined;
+  #subscriberUser: string | undefined;
+  #tlsVersion: MosquittoTlsVersion = 'tlsv1.3';
+  #configDir: string | undefined;
+  #pki = false;
+
+  /** Each wearable may publish only to its own E3 topic. */
+  withDevices(devices: readonly DeviceProvisioning[]): this {
+    for (const d of devices) if (!USERNAME.test(d.deviceId)) throw new Error(`CloudBrokerContainer: device id "${d.deviceId}" cannot be a Mosquitto username`);
+    this.#devices = devices;
+    return this;
+  }
+
+  /** The gateway's certificate CN: it may publish to any wearable's E3 topic. */
+  withGateway(commonName: string): this {
+    if (!USERNAME.test(commonName)) throw new Error(`CloudBrokerContainer: gateway CN "${commonName}" cannot be a Mosquitto username`);
+    this.#gatewayUser = commonName;
+    return this;
+  }
+
+  /** The cloud service's certificate CN: the only reader of the readings. */
+  withSubscriber(commonName: string): this {
+    if (!USERNAME.test(commonName)) throw new Error(`CloudBrokerContainer: subscriber CN "${commonName}" cannot be a Mosquitto username`);
+    this.#subscriberUser = commonName;
+    return this;
+  }
+
+  /** Lowest TLS version accepted; TLS 1.3 by default (source chapter §17.3.1). */
+  withTlsVersion(version: MosquittoTlsVersion): this {
+    if (version !== 'tlsv1.3' && version !== 'tlsv1.2') throw new Error(`CloudBrokerContainer: TLS version must be "tlsv1.3" or "tlsv1.2", got "${String(version)}"`);
+    this.#tlsVersion = version;
+    return this;
+  }
+
+  /** The run's PKI (server chain, key, CA bundle), mounted read-only. */
+  withPki(dir: string): this {
+    this.#pki = true;
+    return this.mount(...([{ source: dir, target: PKI_DIR, mode: 'ro' }] as const));
+  }
+
+  /** A host directory for mosquitto.conf and the ACL (kept as evidence). */
+  withConfigDir(dir: string): this {
+    this.#configDir = dir;
+    return this.mount(...([{ source: dir, target: CONFIG_DIR, mode: 'ro' }] as const));
+  }
+
+  configuration(): string {
+    return [
+      '# Written by containers/cloud-broker-container.ts for one run.',
+      'per_listener_settings false',
+      'persistence false',
+      // The keys are 0600 root (certs/pki-files.ts); the container is the isolation boundary.
+      'user root',
+      `listener ${MQTT_TLS_PORT} 0.0.0.0`,
+      `cafile ${PKI_DIR}/ca/bundle.crt`,
+      `certfile ${PKI_DIR}/cloud/server-chain.crt`,
+      `keyfile ${PKI_DIR}/cloud/server.key`,
+      'require_certificate true',
+      'use_identity_as_username true',
+      `tls_version ${this.#tlsVersion}`,
+      'set_tcp_nodelay true',
+      'allow_anonymous false',
+      `acl_file ${CONFIG_DIR}/acl`,
+      // stderr: unbuffered, so each line reaches `docker logs` at once (stdout to a pipe is block-buffered).
+      'log_dest stderr',
+      'log_type all',
+      'connection_messages true',
+      '',
+    ].join('\n');
+  }
+
+  acl(): string {
+    const lines = ['# Mirrors emulators/cloud/cloud-broker.ts#mayPublish and authorizeSubscribe.'];
+    for (const d of this.#devices) lines.push(`user ${d.deviceId}`, `topic write ${e3Topic(d.pseudonymHex)}`, '');
+    if (this.#gatewayUser) lines.push(`user ${this.#gatewayUser}`, `topic write ${E3_TOPIC_FILTER}`, '');
+    if (this.#subscriberUser) lines.push(`user ${this.#subscriberUser}`, `topic read ${E3_TOPIC_FILTER}`, '');
+    return lines.join('\n');
+  }
+
+  override async start(): Promise<StartedCloudBrokerContainer> {
+    this.checkPlacement('cloud-broker');
+    if (!this.#pki) throw new Error('CloudBrokerContainer: no PKI; call withPki(dir)');
+    if (!this.#configDir) throw new Error('CloudBrokerContainer: no config directory; call withConfigDir(dir)');
+    if (!this.#subscriberUser) throw new Error('CloudBrokerContainer: nobody may read the readings; call withSubscriber(cn) for the cloud service');
+    if (this.#devices.length === 0 && !this.#gatewayUser) throw new Error('CloudBrokerContainer: nobody may publish; call withDevices(...) and/or withGateway(cn)');
+    mkdirSync(this.#configDir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(this.#configDir, 'mosquitto.conf'), this.configuration(), { mode: 0o644 });
+    writeFileSync(join(this.#configDir, 'acl'), this.acl(), { mode: 0o644 });
+    this.waitForLine(/Opening ipv4 listen socket on port 8883/, STARTUP_TIMEOUT_MS);
+    try {
+      return new StartedCloudBrokerContainer(await super.start());
+    } catch (err) {
+      throw new Error(`containers: Mosquitto did not start: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+}
+
+export interface BrokerPublishCounts {
+  /** PUBLISH packets from clients that the ACL let through. */
+  readonly authorised: number;
+  readonly denied: number;
+}
+
+export class StartedCloudBrokerContainer extends AbstractStartedContainer {
+  constructor(started: StartedTestContainer) {
+    super(started);
+  }
+
+  async log(): Promise<string> {
+    const { stdout, stderr } = await docker(['logs', this.getId()], { timeoutMs: 20_000 });
+    return stdout + stderr;
+  }
+
+  /** The broker log as observations (kinds as in cloud-broker.ts where they match). */
+  async observations(): Promise<Observation[]> {
+    return parseMosquittoLog(await this.log());
+  }
+
+  async publishCounts(): Promise<BrokerPublishCounts> {
+    const obs = await this.observations();
+    return { authorised: obs.filter((o) => o.kind === 'publish').length, denied: obs.filter((o) => o.kind === 'publish-refused').length };
+  }
+}
+
+/** Parse Mosquitto 2.0's log (`<unix seconds>: <message>`) into observations. */
+export function parseMosquittoLog(text: string): Observation[] {
+  const out: Observation[] = [];
+  const usernames = new Map<string, string>();
+  const received: Observation[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\d+): (.*)$/.exec(line.trim());
+    if (!m) continue;
+    const at = Number(m[1]) * 1000;
+    const msg = m[2] as string;
+    const obs = (kind: string, detail: Record<string, unknown>): Observation => ({ at, role: 'cloud-broker', kind, summary: msg, detail });
+    let x: RegExpExecArray | null;
+    if ((x = /^New client connected from (\S+) as (\S+) \(.*u'([^']*)'\)/.exec(msg))) {
+      usernames.set(x[2] as string, x[3] as string);
+      out.push(obs('mqtt-connect', { clientId: x[2], identity: x[3], from: x[1], accepted: true }));
+    } else if ((x = /^Received PUBLISH from (\S+) \(d\d, q(\d), r\d, m\d+, '([^']*)', \.\.\. \((\d+) bytes\)\)/.exec(msg))) {
+      const o = obs('publish', { clientId: x[1], identity: usernames.get(x[1] as string), qos: Number(x[2]), topic: x[3], bytes: Number(x[4]) });
+      received.push(o);
+      out.push(o);
+    } else if ((x = /^Denied PUBLISH from (\S+) \(d\d, q\d, r\d, m\d+, '([^']*)'/.exec(msg))) {
+      // Mosquitto logs "Received" before the ACL check: a denied one is not a delivered one.
+      const idx = out.lastIndexOf(received.findLast((r) => r.detail.clientId === x?.[1] && r.detail.topic === x?.[2]) as Observation);
+      if (idx >= 0) out.splice(idx, 1);
+      out.push(obs('publish-refused', { clientId: x[1], identity: usernames.get(x[1] as string), topic: x[2] }));
+    } else if ((x = /^Client (\S+) disconnected/.exec(msg))) {
+      out.push(obs('client-disconnect', { clientId: x[1] }));
+    } else if (/OpenSSL Error|Client connection from .* failed|protocol error/i.test(msg)) {
+      out.push(obs('tls-error', { message: msg }));
+    } else if (/^Opening ipv4 listen socket/.test(msg)) {
+      out.push(obs('listening', { port: MQTT_TLS_PORT }));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,45 @@
+/**
+ * The cloud service's own client identity. In containers it is a real MQTT subscriber of the
+ * Mosquitto broker, which takes every client's username from its certificate CN
+ * (`use_identity_as_username`); the ACL lets only this CN read the readings topics. Issued by
+ * the run's intermediate CA like every other leaf; written 0600 next to the run's PKI.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { issueCertificate } from '../certs/certificate-profile.ts';
+import { wearableProfile } from '../certs/genuine-profiles.ts';
+import { issuerFromPem } from '../certs/pki.ts';
+import { readPem, type PkiPaths } from '../certs/pki-files.ts';
+
+export const CLOUD_SERVICE_CN = 'cloud-service';
+
+export interface ClientIdentityFiles {
+  readonly cert: string;
+  readonly key: string;
+  readonly chain: string;
+}
+
+export async function writeCloudServiceIdentity(pki: PkiPaths, outDir: string, now = new Date()): Promise<ClientIdentityFiles> {
+  const issuer = issuerFromPem(
+    { certPem: readPem(pki.intermediateCert, 'the intermediate CA certificate'), keyPem: readPem(pki.caKeys.intermediate, 'the intermediate CA key') },
+    'the intermediate CA',
+  );
+  const device = wearableProfile(issuer, CLOUD_SERVICE_CN, { validity: { notBeforeOffsetMs: -60 * 60_000, notAfterOffsetMs: issuer.certificate.notAfter.getTime() - now.getTime() } });
+  // A TLS client like a wearable (clientAuth, P-256), but in the cloud's unit and with a
+  // digitalSignature-only key: it signs its TLS handshakes and never does E3 key agreement.
+  const issued = await issueCertificate(
+    {
+      ...device,
+      label: 'the cloud service client certificate',
+      subject: { ...device.subject, commonName: CLOUD_SERVICE_CN, organizationalUnit: 'cloud' },
+      keyUsage: { usages: ['digitalSignature'], critical: true },
+    },
+    now,
+  );
+  mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  const files = { cert: join(outDir, 'client.crt'), key: join(outDir, 'client.key'), chain: join(outDir, 'client-chain.crt') };
+  writeFileSync(files.cert, issued.certPem, { mode: 0o644 });
+  writeFileSync(files.key, issued.keyPem, { mode: 0o600 });
+  writeFileSync(files.chain, issued.certPem + readPem(pki.intermediateCert, 'the intermediate CA certificate'), { mode: 0o644 });
+  return files;
+}

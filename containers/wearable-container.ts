@@ -1,0 +1,70 @@
+/** The wearable fleet in one container (one Node process hosts many wearables: DESIGN.md §3). */
+import { AbstractStartedContainer, type StartedTestContainer } from 'testcontainers';
+import type { DeviceProvisioning } from '../emulators/provisioning.ts';
+import type { SimClockSpec } from '../emulators/sim-clock.ts';
+import type { Observation } from '../emulators/observation-log.ts';
+import { clientProfile } from '../emulators/tls-client-profile.ts';
+import { NodeRoleContainer, stopRole } from './node-role-container.ts';
+import type { RoleControl } from './role-control.ts';
+import type { Endpoint } from './role-config.ts';
+
+export class WearableContainer extends NodeRoleContainer {
+  #devices: readonly DeviceProvisioning[] = [];
+  #endpoint: Endpoint | undefined;
+  #profile = 'secure';
+  #clock: SimClockSpec | undefined;
+
+  withDevices(devices: readonly DeviceProvisioning[]): this {
+    if (devices.length < 1 || devices.length > 5000) throw new Error(`WearableContainer: a fleet has 1..5000 wearables, got ${devices.length}`);
+    this.#devices = devices;
+    return this;
+  }
+
+  /** Where every wearable connects; it does not know what listens there. */
+  withEndpoint(endpoint: Endpoint): this {
+    if (!Number.isInteger(endpoint.port) || endpoint.port < 1 || endpoint.port > 65535) throw new Error(`WearableContainer: port must be 1..65535, got ${endpoint.port}`);
+    this.#endpoint = endpoint;
+    return this;
+  }
+
+  withProfile(name: string): this {
+    clientProfile(name); // throws with the list of known profiles
+    this.#profile = name;
+    return this;
+  }
+
+  withClock(spec: SimClockSpec): this {
+    this.#clock = spec;
+    return this;
+  }
+
+  override async start(): Promise<StartedWearableContainer> {
+    if (this.#devices.length === 0) throw new Error('WearableContainer: no wearables; call withDevices(...)');
+    if (!this.#endpoint) throw new Error('WearableContainer: no endpoint; call withEndpoint({ host, port, serverName })');
+    if (!this.#clock) throw new Error('WearableContainer: no clock; call withClock(spec) with the cloud service\'s clock');
+    const { started, control } = await this.startRole({ role: 'wearables', devices: this.#devices, endpoint: this.#endpoint, profile: this.#profile, clock: this.#clock });
+    return new StartedWearableContainer(started, control);
+  }
+}
+
+export class StartedWearableContainer extends AbstractStartedContainer {
+  constructor(started: StartedTestContainer, readonly control: RoleControl) {
+    super(started);
+  }
+
+  report(deviceId: string, count: number): Promise<Observation[]> {
+    return this.control.call('POST', '/report', { deviceId, count }, 120_000);
+  }
+
+  settled(timeoutMs: number): Promise<void> {
+    return this.control.call('POST', '/settled', { timeoutMs }, timeoutMs + 5_000);
+  }
+
+  observations(deviceId: string): Promise<Observation[]> {
+    return this.control.call('GET', `/observations?device=${encodeURIComponent(deviceId)}`);
+  }
+
+  async stopRole(): Promise<void> {
+    await stopRole(this.startedTestContainer, this.control);
+  }
+}

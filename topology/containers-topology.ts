@@ -1,0 +1,294 @@
+/**
+ * The `containers` placement (DESIGN.md §8): the same role code as the local topology, one
+ * container per role, on internal Docker networks (no route out), captured by tcpdump sidecars
+ * on the gateway's real interfaces, with Mosquitto as the real cloud broker.
+ *
+ *   device network (internal)                    cloud network (internal)
+ *   wearables ──▶ gateway.testbed.local:8883 ║ gateway ──▶ cloud.testbed.local:8883 (Mosquitto) ◀── cloud service
+ *                 └─ tcpdump sidecar in the gateway's namespace: device-gateway.pcap, gateway-cloud.pcap
+ *
+ * Testcontainers' reaper (Ryuk) cannot be pulled here, so it is disabled and everything is
+ * labelled with the run and removed by label: after every scenario, on a failed start, on
+ * Ctrl-C, and at the next start for whatever a killed run left.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generatePki } from '../certs/pki.ts';
+import { writePki, type PkiPaths } from '../certs/pki-files.ts';
+import { GATEWAY_DEFAULT_CN } from '../certs/genuine-profiles.ts';
+import { provisionDevice, writeProvisioning, type DeviceProvisioning } from '../emulators/provisioning.ts';
+import { SimClock } from '../emulators/sim-clock.ts';
+import type { Observation } from '../emulators/observation-log.ts';
+import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
+import type { Tcpdump } from '../capture/tcpdump.ts';
+import { ensureDockerDaemon } from '../containers/docker-daemon.ts';
+import { ensureRoleImages, type RoleImages } from '../containers/role-images.ts';
+import { docker } from '../containers/docker-cli.ts';
+import { cleanUpOnInterrupt, labelArgs, removeLeftovers, removeRun } from '../containers/run-labels.ts';
+import { writeCloudServiceIdentity, CLOUD_SERVICE_CN } from '../containers/cloud-service-identity.ts';
+import { CloudBrokerContainer, type StartedCloudBrokerContainer } from '../containers/cloud-broker-container.ts';
+import { CloudServiceContainer, type StartedCloudServiceContainer } from '../containers/cloud-service-container.ts';
+import { GatewayContainer, type StartedGatewayContainer } from '../containers/gateway-container.ts';
+import { WearableContainer, type StartedWearableContainer } from '../containers/wearable-container.ts';
+import { startTcpdumpSidecar } from '../containers/tcpdump-sidecar.ts';
+import { MQTT_TLS_PORT } from '../containers/role-config.ts';
+import type { RoleMounts } from '../containers/node-role-container.ts';
+import { wearableId } from './local-topology.ts';
+import type { CaptureFile, Evidence, RoleName, SentReading, Topology, TopologySpec } from './topology.ts';
+
+const CLOUD_NAME = 'cloud.testbed.local';
+const GATEWAY_NAME = 'gateway.testbed.local';
+const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+interface Snapshot {
+  readonly observations: Map<string, readonly Observation[]>;
+  readonly audit: readonly AuditEntry[];
+  readonly gaps: Map<string, bigint[]>;
+}
+
+interface Running {
+  broker: StartedCloudBrokerContainer;
+  service: StartedCloudServiceContainer;
+  gateway: StartedGatewayContainer;
+  wearables: StartedWearableContainer;
+  captures: { link: string; tcpdump: Tcpdump; path: string }[];
+}
+
+export class ContainersTopology implements Topology {
+  readonly placement = 'containers' as const;
+  readonly runId = `tb-${process.pid}-${randomBytes(4).toString('hex')}`;
+  #devices: DeviceProvisioning[] = [];
+  #pki: PkiPaths | undefined;
+  #running: Partial<Running> = {};
+  #controlDir: string | undefined;
+  #releaseInterrupt: (() => void) | undefined;
+  #snapshot: Snapshot | undefined;
+  #stopped: Evidence | undefined;
+
+  constructor(readonly dir: string) {}
+
+  /** Docker up, leftovers of killed runs removed, images present (built only if inputs changed). */
+  static async prepare(say: (line: string) => void = () => undefined): Promise<RoleImages> {
+    // No registry is reachable: the reaper image cannot be pulled, we clean up by label instead.
+    process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
+    await ensureDockerDaemon(say);
+    const removed = await removeLeftovers();
+    if (removed > 0) say(`containers: removed ${removed} containers/networks left by a killed run`);
+    return (await ensureRoleImages(say)).images;
+  }
+
+  async start(spec: TopologySpec): Promise<void> {
+    if (!Number.isInteger(spec.wearables) || spec.wearables < 1 || spec.wearables > 5000) {
+      throw new Error(`topology: the number of wearables must be 1..5000, got ${spec.wearables}`);
+    }
+    if (spec.path !== 'terminating-gateway' && spec.path !== 'relay-gateway') {
+      throw new Error(`topology: the containers placement does not run the "${spec.path}" path yet (only terminating-gateway, relay-gateway); use --topology local for it`);
+    }
+    const images = await ContainersTopology.prepare();
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const ids = Array.from({ length: spec.wearables }, (_, i) => wearableId(i + 1));
+    const pki = await writePki(await generatePki({ wearableIds: ids }), join(this.dir, 'pki'));
+    this.#pki = pki;
+    this.#devices = ids.map((id, i) => provisionDevice(id, i + 1));
+    writeProvisioning(this.dir, this.#devices);
+    const identityDir = join(this.dir, 'cloud-service-identity');
+    await writeCloudServiceIdentity(pki, identityDir);
+    this.#controlDir = mkdtempSync('/tmp/tb-ctl-');
+    const mounts: RoleMounts = { project: PROJECT_DIR, pki: pki.dir, evidence: resolve(this.dir), control: this.#controlDir };
+    const clock = SimClock.compressed(spec.speedup).spec;
+    this.#releaseInterrupt = cleanUpOnInterrupt(this.runId);
+    try {
+      const deviceNet = await this.#network('device');
+      const cloudNet = await this.#network('cloud');
+      const cloud = { host: CLOUD_NAME, port: MQTT_TLS_PORT, serverName: CLOUD_NAME };
+      const cloudSide = (async () => {
+        this.#running.broker = await new CloudBrokerContainer(images['cloud-broker'])
+          .withRun(this.runId)
+          .withInternalNetwork(cloudNet.name, CLOUD_NAME, 'broker.testbed.local')
+          .withPki(pki.dir)
+          .withConfigDir(resolve(this.dir, 'broker'))
+          .withDevices(this.#devices)
+          .withGateway(GATEWAY_DEFAULT_CN)
+          .withSubscriber(CLOUD_SERVICE_CN)
+          .start();
+        this.#running.service = await new CloudServiceContainer(images['cloud-service'])
+          .withRun(this.runId)
+          .withInternalNetwork(cloudNet.name, 'cloud-service.testbed.local')
+          .withMounts(mounts)
+          .withIdentity(identityDir)
+          .withDevices(this.#devices)
+          .withBroker(cloud)
+          .withClock(clock)
+          .start();
+      })();
+      const gatewaySide = (async () => {
+        const gateway = await new GatewayContainer(images.gateway)
+          .withRun(this.runId)
+          .withInternalNetwork(deviceNet.name, GATEWAY_NAME)
+          .withMounts(mounts)
+          .withMode(spec.path === 'terminating-gateway' ? 'terminate' : 'relay')
+          .withUpstream(cloud, cloudNet.name, 'gateway.cloud.testbed.local')
+          .withMalice(spec.gatewayMalice)
+          .start();
+        this.#running.gateway = gateway;
+        const capturesDir = resolve(this.dir, 'captures');
+        mkdirSync(capturesDir, { recursive: true, mode: 0o700 });
+        this.#running.captures = [];
+        for (const [link, net] of [['device-gateway', deviceNet], ['gateway-cloud', cloudNet]] as const) {
+          const tcpdump = await startTcpdumpSidecar({ image: images.tcpdump, runId: this.runId, target: gateway.getId(), hostDir: capturesDir, file: `${link}.pcap`, filter: `tcp and net ${net.subnet}` });
+          this.#running.captures.push({ link, tcpdump, path: join(capturesDir, `${link}.pcap`) });
+        }
+      })();
+      const deviceSide = (async () => {
+        this.#running.wearables = await new WearableContainer(images.wearable)
+          .withRun(this.runId)
+          .withInternalNetwork(deviceNet.name)
+          .withMounts(mounts)
+          .withDevices(this.#devices)
+          .withEndpoint({ host: GATEWAY_NAME, port: GatewayContainer.LISTEN_PORT, serverName: spec.path === 'terminating-gateway' ? GATEWAY_NAME : CLOUD_NAME })
+          .withProfile(spec.wearableProfile)
+          .withClock(clock)
+          .start();
+      })();
+      const results = await Promise.allSettled([cloudSide, gatewaySide, deviceSide]);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    } catch (err) {
+      await this.#teardown();
+      throw new Error(`topology: the containers topology did not come up: ${(err as Error).message}; nothing was left running`);
+    }
+  }
+
+  async #network(purpose: string): Promise<{ name: string; subnet: string }> {
+    const name = `${this.runId}-${purpose}`;
+    // --internal: no route out of the network, only the roles wired onto it (DESIGN.md §8).
+    await docker(['network', 'create', '--internal', ...labelArgs(this.runId), name]);
+    const { stdout } = await docker(['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', name]);
+    return { name, subnet: stdout.trim() };
+  }
+
+  get pki(): PkiPaths {
+    if (!this.#pki) throw new Error('topology: not started');
+    return this.#pki;
+  }
+
+  devices(): readonly DeviceProvisioning[] {
+    return this.#devices;
+  }
+
+  #live<K extends keyof Running>(key: K): Running[K] {
+    const value = this.#running[key];
+    if (!value) throw new Error(this.#stopped ? `topology: stopped; ${key} is no longer running` : 'topology: not started; call start(spec) first');
+    return value as Running[K];
+  }
+
+  async report(deviceId: string, count: number): Promise<SentReading[]> {
+    if (!this.#devices.some((d) => d.deviceId === deviceId)) {
+      throw new Error(`topology: no wearable "${deviceId}"; this topology has ${this.#devices.map((d) => d.deviceId).join(', ') || 'none'}`);
+    }
+    const sent = await this.#live('wearables').report(deviceId, count);
+    return sent.map((o) => ({
+      deviceId,
+      sequence: o.detail.sequence as bigint,
+      timestamp: o.detail.timestamp as number,
+      plaintext: o.detail.plaintext as Uint8Array,
+      reading: o.detail.reading,
+      packet: o.bytes as Uint8Array,
+    }));
+  }
+
+  async settle(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await this.#live('wearables').settled(Math.max(1, deadline - Date.now()));
+    // As local: every PUBLISH Mosquitto let through must have its audit entry, and stay put.
+    let last = -1;
+    for (;;) {
+      const { authorised } = await this.#live('broker').publishCounts();
+      const audited = (await this.#live('service').audit()).length;
+      if (authorised === audited && audited === last) return;
+      last = audited;
+      if (Date.now() > deadline) throw new Error(`topology: not settled after ${timeoutMs} ms: Mosquitto let through ${authorised} publishes, the cloud audited ${audited}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  async observations(role: RoleName): Promise<readonly Observation[]> {
+    const cached = this.#snapshot?.observations.get(role);
+    if (cached) return cached;
+    if (role === 'gateway') return this.#live('gateway').observations();
+    if (role === 'cloud-broker') return this.#live('broker').observations();
+    if (role === 'cloud-service') return this.#live('service').observations();
+    if (role.startsWith('wearable:')) {
+      const id = role.slice('wearable:'.length);
+      if (!this.#devices.some((d) => d.deviceId === id)) throw new Error(`topology: no wearable "${id}"`);
+      return this.#live('wearables').observations(id);
+    }
+    if (role.startsWith('link:')) {
+      throw new Error(`topology: in containers the links are real networks captured by tcpdump (captures device-gateway, gateway-cloud); there is no relay log for "${role}"`);
+    }
+    throw new Error(`topology: unknown role "${role}"`);
+  }
+
+  async audit(): Promise<readonly AuditEntry[]> {
+    return this.#snapshot?.audit ?? (this.#running.service ? this.#running.service.audit() : []);
+  }
+
+  async sequenceGaps(deviceId: string): Promise<bigint[]> {
+    return this.#snapshot?.gaps.get(deviceId) ?? (this.#running.service ? this.#running.service.sequenceGaps(deviceId) : []);
+  }
+
+  /** Keep what the roles observed, so Then steps can still ask after the containers are gone. */
+  async #takeSnapshot(): Promise<Snapshot | undefined> {
+    const r = this.#running;
+    if (!r.broker || !r.service || !r.gateway || !r.wearables) return undefined;
+    const observations = new Map<string, readonly Observation[]>();
+    observations.set('gateway', await r.gateway.observations());
+    observations.set('cloud-broker', await r.broker.observations());
+    observations.set('cloud-service', await r.service.observations());
+    for (const d of this.#devices) observations.set(`wearable:${d.deviceId}`, await r.wearables.observations(d.deviceId));
+    const gaps = new Map<string, bigint[]>();
+    for (const d of this.#devices) gaps.set(d.deviceId, await r.service.sequenceGaps(d.deviceId));
+    return { observations, audit: await r.service.audit(), gaps };
+  }
+
+  async stop(): Promise<Evidence> {
+    if (this.#stopped) return this.#stopped;
+    this.#snapshot = await this.#takeSnapshot().catch(() => undefined);
+    const captures = await this.#teardown();
+    const keyLog = join(this.dir, 'sslkeylog.txt');
+    mergeKeyLogs(join(this.dir, 'keylogs'), keyLog);
+    this.#stopped = { captures, keyLog, auditLog: join(this.dir, 'audit.jsonl') };
+    return this.#stopped;
+  }
+
+  /** Stop in order (clients first, captures before the namespace they watch), then remove by label. */
+  async #teardown(): Promise<CaptureFile[]> {
+    const r = this.#running;
+    this.#running = {};
+    await r.wearables?.stopRole().catch(() => undefined);
+    const captures: CaptureFile[] = [];
+    for (const c of r.captures ?? []) {
+      await c.tcpdump.stop().catch(() => undefined);
+      if (!existsSync(c.path)) continue;
+      // tcpdump drops to its own uid in the sidecar; hand the file back to this process's user.
+      chownSync(c.path, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+      captures.push({ link: c.link, path: c.path });
+    }
+    await r.gateway?.stopRole().catch(() => undefined);
+    await r.service?.stopRole().catch(() => undefined);
+    await r.broker?.stop({ timeout: 5_000, remove: true }).catch(() => undefined);
+    await removeRun(this.runId);
+    this.#releaseInterrupt?.();
+    if (this.#controlDir) rmSync(this.#controlDir, { recursive: true, force: true });
+    return captures;
+  }
+}
+
+/** One SSLKEYLOGFILE for the run from each role's key log (0600: it decrypts every record). */
+function mergeKeyLogs(dir: string, into: string): void {
+  const parts = existsSync(dir) ? readdirSync(dir).sort().map((f) => readFileSync(join(dir, f), 'latin1')) : [];
+  writeFileSync(into, parts.join(''), { mode: 0o600, encoding: 'latin1' });
+  chmodSync(into, 0o600);
+}
