@@ -113,13 +113,15 @@ export class Gateway {
     const cloud = connectTls(
       upstream.host,
       upstream.port,
-      tlsClientOptions(this.#config.upstreamProfile as TlsClientProfile, {
-        ca: this.#config.caPem as string,
-        certChain: this.#config.certChainPem,
-        key: this.#config.keyPem,
-        serverName: upstream.serverName,
-      }),
-      this.#config.upstreamSessions?.offerFor(upstream.serverName),
+      {
+        ...tlsClientOptions(this.#config.upstreamProfile as TlsClientProfile, {
+          ca: this.#config.caPem as string,
+          certChain: this.#config.certChainPem,
+          key: this.#config.keyPem,
+          serverName: upstream.serverName,
+        }),
+        ...this.#config.upstreamSessions?.offerFor(upstream.serverName),
+      },
     );
     this.#config.upstreamSessions?.keepFrom(upstream.serverName, cloud);
     evidence.tlsEndpoint(this.log.role, cloud);
