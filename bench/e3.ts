@@ -16,6 +16,7 @@
  * The overhead target (codec ≤ 25 % slower than its raw AEAD) is informational: exit code 0.
  */
 import { createCipheriv, createDecipheriv, type CipherGCM, type DecipherGCM } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { cpus, release, type } from 'node:os';
 import { gcm } from '@noble/ciphers/aes.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
@@ -26,7 +27,7 @@ import { sealE3Node } from '../crypto/e3-sealer.ts';
 
 const TARGET_OVERHEAD = 0.25;
 const BATCH = 2_000;
-const ROUNDS = 6;
+const ROUNDS = 10;
 const MAX_BATCHES = 1_000_000; // every loop is bounded, whatever --seconds says
 
 function parseSeconds(argv: string[]): number {
@@ -134,7 +135,7 @@ function rawNodeDecrypt(algorithm: E3Algorithm, key: Uint8Array, nonce: Uint8Arr
   return pt;
 }
 
-function benchAlgorithm(algorithm: E3Algorithm, seconds: number, report: (r: Result) => void): Result[] {
+function benchAlgorithm(algorithm: E3Algorithm, seconds: number, report: (r: Result) => void, starting: (raw: string, codec: string) => void): Result[] {
   const reading = sampleReadingBytes();
   const f = makeE3Fixture(algorithm, { maxSkewSec: 300 });
   const key = deriveDeviceKeyNode({
@@ -188,6 +189,7 @@ function benchAlgorithm(algorithm: E3Algorithm, seconds: number, report: (r: Res
   ];
   const results: Result[] = [];
   for (const [raw, codec] of pairs) {
+    starting(raw.name, codec.name);
     for (const r of measurePair(algorithm, seconds, raw, codec)) {
       report(r);
       results.push(r);
@@ -208,7 +210,7 @@ function main(): void {
   let done = 0;
   const cpu = cpus();
   console.log(`E3 codec benchmark — ${new Date().toISOString()}`);
-  console.log(`Node ${process.version} · ${type()} ${release()} · ${cpu[0]?.model ?? 'unknown CPU'} × ${cpu.length} · ${seconds} s per case`);
+  console.log(`Node ${process.version} · ${osName()} (${type()} ${release()}) · ${cpu[0]?.model ?? 'unknown CPU'} × ${cpu.length} · ${seconds} s per case`);
   console.log(`command: node --import tsx bench/e3.ts${process.argv.includes('--seconds') ? ` --seconds ${seconds}` : ''}`);
   console.log('');
 
@@ -218,7 +220,7 @@ function main(): void {
       ...benchAlgorithm(algorithm, seconds, (r) => {
         done++;
         console.log(`[${String(done).padStart(2)}/${total}] ${algorithm} ${r.name}: ${opsPerSec(r).toLocaleString('en')} ops/s`);
-      }),
+      }, (raw, codec) => console.log(`… ${algorithm}: ${raw} and ${codec}, ${ROUNDS} alternating rounds of ${(seconds / ROUNDS).toFixed(2)} s each`)),
     );
   }
 
@@ -231,6 +233,15 @@ function main(): void {
         ? 'baseline'
         : `${r.overhead >= 0 ? '+' : ''}${(r.overhead * 100).toFixed(1)} % vs ${r.versus} — ${r.overhead <= TARGET_OVERHEAD ? 'PASS' : 'OVER'}`;
     console.log(row([r.algorithm, r.name, opsPerSec(r).toLocaleString('en'), (r.ns / r.ops / 1e3).toFixed(2), overhead]));
+  }
+}
+
+/** PRETTY_NAME from /etc/os-release (e.g. "Debian GNU/Linux 12 (bookworm)"), if there is one. */
+function osName(): string {
+  try {
+    return /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? type();
+  } catch {
+    return type();
   }
 }
 

@@ -56,20 +56,24 @@ test('accept refuses a sequence that is not fresh, and sizes and ranges are vali
   assert.equal(w.check((1n << 64n) - 1n), 'replay');
 });
 
-test('a window of 64 matches a brute-force model over a random walk', () => {
-  let state = 12345;
-  const rand = (n: number): number => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) % n);
-  const w = new ReplayWindow(64);
-  const seen = new Set<bigint>();
-  let highest = -1n;
-  for (let i = 0; i < 5_000; i++) {
-    const s = BigInt(Math.max(0, Number(highest) + rand(80) - 60));
-    const expected = highest >= 0n && highest - s >= 64n ? 'too-old' : seen.has(s) ? 'replay' : 'fresh';
-    assert.equal(w.check(s), expected, `step ${i} seq ${s}`);
-    if (expected === 'fresh') {
-      w.accept(s);
-      seen.add(s);
-      if (s > highest) highest = s;
+for (const size of [64, 50, 1]) {
+  test(`a window of ${size} matches a brute-force model over a random walk`, () => {
+    let state = 12345 + size;
+    const rand = (n: number): number => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) % n);
+    const w = new ReplayWindow(size);
+    const seen = new Set<bigint>();
+    let highest = -1n;
+    for (let i = 0; i < 5_000; i++) {
+      // Mostly small steps around the top, sometimes a jump well past the window.
+      const jump = rand(50) === 0 ? 200 : 0;
+      const s = BigInt(Math.max(0, Number(highest) + jump + rand(2 * size + 16) - size - 8));
+      const expected = highest >= 0n && highest - s >= BigInt(size) ? 'too-old' : seen.has(s) ? 'replay' : 'fresh';
+      assert.equal(w.check(s), expected, `step ${i} seq ${s}`);
+      if (expected === 'fresh') {
+        w.accept(s);
+        seen.add(s);
+        if (s > highest) highest = s;
+      }
     }
-  }
-});
+  });
+}

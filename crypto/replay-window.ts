@@ -18,6 +18,7 @@ export class ReplayWindow {
   readonly #sizeBig: bigint;
   readonly #bits: Uint32Array; // ring: the bit for sequence s is at s mod size
   #highest = -1n; // -1: nothing accepted yet
+  #highestSlot = 0; // highest mod size, kept as a number so the common path needs no bigint modulo
 
   constructor(size = 64) {
     if (!Number.isInteger(size) || size < 1 || size > MAX_WINDOW) {
@@ -36,8 +37,9 @@ export class ReplayWindow {
   check(seq: bigint): ReplayVerdict {
     assertSequence(seq);
     if (seq > this.#highest) return 'fresh';
-    if (this.#highest - seq >= this.#sizeBig) return 'too-old';
-    return this.#isSet(this.#index(seq)) ? 'replay' : 'fresh';
+    const behind = this.#highest - seq;
+    if (behind >= this.#sizeBig) return 'too-old';
+    return this.#isSet(this.#slotBehind(Number(behind))) ? 'replay' : 'fresh';
   }
 
   accept(seq: bigint): void {
@@ -45,25 +47,27 @@ export class ReplayWindow {
     if (verdict !== 'fresh') {
       throw new Error(`replay-window: sequence ${seq} is ${verdict}; accept() only sequences that check() called fresh`);
     }
-    if (seq > this.#highest) this.#slideTo(seq);
-    this.#set(this.#index(seq));
-  }
-
-  /** Moves the top of the window to seq, clearing the bits of the sequences skipped over. */
-  #slideTo(seq: bigint): void {
-    const advance = seq - this.#highest; // ≥ 1; from -1 it is seq + 1
+    if (seq <= this.#highest) {
+      this.#set(this.#slotBehind(Number(this.#highest - seq)));
+      return;
+    }
+    // Slide the top of the window up to seq, clearing the slots of the sequences skipped over.
+    const advance = this.#highest < 0n ? this.#sizeBig : seq - this.#highest;
     if (advance >= this.#sizeBig) {
       this.#bits.fill(0);
+      this.#highestSlot = Number(seq % this.#sizeBig);
     } else {
       const steps = Number(advance);
-      const from = this.#index(this.#highest + 1n);
-      for (let i = 0; i < steps; i++) this.#clear((from + i) % this.size);
+      for (let i = 1; i <= steps; i++) this.#clear((this.#highestSlot + i) % this.size);
+      this.#highestSlot = (this.#highestSlot + steps) % this.size;
     }
     this.#highest = seq;
+    this.#set(this.#highestSlot);
   }
 
-  #index(seq: bigint): number {
-    return Number(seq % this.#sizeBig);
+  /** The ring slot of the sequence `behind` below the highest (0 ≤ behind < size). */
+  #slotBehind(behind: number): number {
+    return (this.#highestSlot - behind + this.size) % this.size;
   }
 
   #isSet(i: number): boolean {
