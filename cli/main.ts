@@ -5,6 +5,7 @@
 import { runCommand } from './commands/run.ts';
 import { pkiCommand } from './commands/pki.ts';
 import { doctorCommand } from './commands/doctor.ts';
+import { energyCommand } from './commands/energy.ts';
 import { setupCommand } from './commands/setup.ts';
 
 export interface Command {
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   run: runCommand,
   pki: pkiCommand,
   doctor: doctorCommand,
+  energy: energyCommand,
   setup: setupCommand,
 };
 

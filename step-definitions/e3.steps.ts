@@ -4,7 +4,7 @@
  */
 import { Then } from '@cucumber/cucumber';
 import assert from 'node:assert/strict';
-import { readPcap, reassembleTcpStreams } from '../capture/pcap-reader.ts';
+import { readPcap, reassembleTcpStreams, udpFlows } from '../capture/pcap-reader.ts';
 import { E3_PACKET_BYTES } from '../crypto/e3-packet.ts';
 import type { E3RejectionReason } from '../crypto/e3-opener.ts';
 import { decodeReading } from '../crypto/e3-reading.ts';
@@ -72,8 +72,10 @@ Then('no reading value or patient identity appears in clear in the gateway recor
     const pcap = readPcap(c.path);
     assert.deepEqual(pcap.problems, [], `capture ${c.path} is damaged`);
     const streams = reassembleTcpStreams(pcap.packets);
-    assert.ok(streams.length > 0, `capture of link ${c.link} holds no TCP conversation`);
+    const flows = udpFlows(pcap.packets);
+    assert.ok(streams.length + flows.length > 0, `capture of link ${c.link} holds no TCP conversation and no UDP flow`);
     streams.forEach((s, i) => haystacks.push({ label: `${c.link} capture, conversation ${i + 1} client→server`, bytes: s.clientToServer }, { label: `${c.link} capture, conversation ${i + 1} server→client`, bytes: s.serverToClient }));
+    flows.forEach((f, i) => f.datagrams.forEach((d, j) => haystacks.push({ label: `${c.link} capture, UDP flow ${i + 1} datagram ${j + 1}`, bytes: d.bytes })));
   }
   assert.deepEqual(findLeaks(secrets, haystacks), [], 'plaintext found where only ciphertext may be');
 });

@@ -4,6 +4,7 @@
  */
 import { setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
 import type { GatewayMalice } from '../emulators/gateway-malice.ts';
+import type { LinkImpairments } from '../links/impairments.ts';
 import type { Evidence, Path, SentReading, Topology, TopologySpec } from '../topology/topology.ts';
 import { createTopology, scenarioDir } from './run-context.ts';
 
@@ -14,6 +15,8 @@ export class TestbedWorld extends World {
   malice: GatewayMalice[] = [];
   /** Simulated seconds per wall second: 30 s readings every 10 ms. */
   speedup = 3000;
+  /** Impairments of the wearables' first link (set by DTLS steps). */
+  deviceLinkImpairments: LinkImpairments | undefined;
   readonly sent: SentReading[] = [];
   evidence: Evidence | undefined;
   #topology: Topology | undefined;
@@ -26,8 +29,8 @@ export class TestbedWorld extends World {
   /** Start the topology on first use, with everything the Given steps declared. */
   async topology(): Promise<Topology> {
     if (!this.#topology) {
-      const spec: TopologySpec = { wearables: this.wearableCount, path: this.path, gatewayMalice: this.malice, speedup: this.speedup, wearableProfile: this.wearableProfile };
-      const topology = createTopology(this.dir);
+      const spec: TopologySpec = { wearables: this.wearableCount, path: this.path, gatewayMalice: this.malice, speedup: this.speedup, wearableProfile: this.wearableProfile, ...(this.deviceLinkImpairments ? { deviceLinkImpairments: this.deviceLinkImpairments } : {}) };
+      const topology = createTopology(this.dir, spec.path);
       this.#topology = topology;
       await topology.start(spec);
     }

@@ -8,6 +8,7 @@ import type { Observation } from '../emulators/observation-log.ts';
 import type { DeviceProvisioning } from '../emulators/provisioning.ts';
 import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
 import type { GatewayMalice } from '../emulators/gateway-malice.ts';
+import type { LinkImpairments } from '../links/impairments.ts';
 
 export type Placement = 'local' | 'containers';
 
@@ -16,7 +17,11 @@ export type Path =
   /** wearable → gateway (terminates TLS, forwards MQTT over its own TLS) → cloud */
   | 'terminating-gateway'
   /** wearable → gateway (transparent TCP relay) → cloud: TLS end to end */
-  | 'relay-gateway';
+  | 'relay-gateway'
+  /** wearable →DTLS 1.2→ gateway (strips DTLS, forwards E3 over its own MQTT/TLS) → cloud (topology/local-dtls-topology.ts) */
+  | 'dtls-stripping-gateway'
+  /** wearable →DTLS-PSK→ on-path attacker holding the PSK →DTLS-PSK→ the cloud's DTLS endpoint */
+  | 'dtls-psk-attacker';
 
 export interface TopologySpec {
   readonly wearables: number;
@@ -26,6 +31,8 @@ export interface TopologySpec {
   readonly speedup: number;
   /** Client profile of the wearables. */
   readonly wearableProfile: string;
+  /** Impairments of the wearables' first link (DTLS paths: the UDP device link). */
+  readonly deviceLinkImpairments?: LinkImpairments;
 }
 
 export type RoleName = 'gateway' | 'cloud-broker' | 'cloud-service' | `wearable:${string}` | `link:${string}`;

@@ -130,6 +130,11 @@ export class CloudBroker {
     return { host: address.address, port: address.port };
   }
 
+  /** Publish from the cloud itself (QoS 0), e.g. the DTLS path's acknowledgements to gateways. */
+  publishFromCloud(topic: string, payload: Uint8Array): void {
+    this.#requireStarted().publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false }, () => undefined);
+  }
+
   /** Deliver every E3 publish to an in-process subscriber (the cloud service). */
   subscribeReadings(deliver: (payload: Uint8Array, topic: string, deliveredBy: string) => void): void {
     const aedes = this.#requireStarted();

@@ -1,0 +1,214 @@
+/**
+ * Wearable over transport `dtls` (DESIGN.md §3, §5): the source chapter's worked example, where
+ * the 96-byte E3 packet travels as a UDP datagram inside DTLS 1.2 (§17.6). DTLS comes from the
+ * project's pion bridge (client mode); this object seals readings and keeps them until the cloud
+ * acknowledges their sequence numbers, resending on a timer — UDP loses datagrams, and a resend
+ * is the very same packet, so the cloud's replay window turns any extra copy into a "replay"
+ * rejection, never a second accepted reading.
+ *
+ * The resend budget (attempts × interval) must end inside the cloud's timestamp window
+ * (E3_DEFAULT_MAX_SKEW_SEC): a resend after that is rightly refused as a stale timestamp.
+ */
+import { E3Sealer } from '../../crypto/e3-sealer.ts';
+import { encodeReading, type Reading } from '../../crypto/e3-reading.ts';
+import { rawP256PrivateKey, rawP256PublicKey } from '../../crypto/e3-key-derivation.ts';
+import type { DeviceProvisioning } from '../provisioning.ts';
+import { ObservationLog } from '../observation-log.ts';
+import type { SimClock } from '../sim-clock.ts';
+import { VitalSigns } from '../vital-signs.ts';
+import { DtlsBridgeProcess, type DtlsClientOptions, type UdpAddress } from './dtls-bridge-process.ts';
+import { decodeReadingDatagram, encodeReadingDatagram } from './reading-datagram.ts';
+
+export type DtlsWearableObservationKind =
+  | 'dtls-handshake'
+  | 'dtls-error'
+  | 'reading-sent'
+  | 'reading-resent'
+  | 'delivery-confirmed'
+  | 'delivery-failed'
+  | 'datagram-refused'
+  | 'disconnected';
+
+/** How the wearable authenticates the DTLS server (and itself). */
+export type DtlsCredentials =
+  | { readonly kind: 'certificate'; readonly certFile: string; readonly keyFile: string; readonly caFile: string; readonly serverName: string }
+  | { readonly kind: 'psk'; readonly pskHex: string; readonly identity: string };
+
+export interface ResendPolicy {
+  readonly intervalMs: number;
+  readonly maxAttempts: number;
+}
+
+export interface DtlsWearableConfig {
+  readonly provisioning: DeviceProvisioning;
+  readonly deviceKeyPem: string;
+  readonly cloudE3PublicKeyPem: string;
+  readonly endpoint: UdpAddress;
+  readonly credentials: DtlsCredentials;
+  readonly clock: SimClock;
+  readonly intervalSimMs?: number;
+  readonly resend?: ResendPolicy;
+  /** Bound on one DTLS handshake; under loss pion retransmits flights (RFC 6347 §4.2.4). */
+  readonly handshakeTimeoutMs?: number;
+  /** Handshakes tried before connect() gives up. */
+  readonly handshakeAttempts?: number;
+  readonly keyLogFile?: string;
+}
+
+interface Pending {
+  readonly packet: Uint8Array;
+  attempts: number;
+  timer: NodeJS.Timeout;
+}
+
+export const DEFAULT_RESEND: ResendPolicy = { intervalMs: 150, maxAttempts: 8 };
+
+export class DtlsWearable {
+  readonly log: ObservationLog<DtlsWearableObservationKind>;
+  readonly #config: DtlsWearableConfig;
+  readonly #sealer: E3Sealer;
+  readonly #vitals: VitalSigns;
+  readonly #pending = new Map<bigint, Pending>();
+  #bridge: DtlsBridgeProcess | undefined;
+
+  constructor(config: DtlsWearableConfig) {
+    const resend = config.resend ?? DEFAULT_RESEND;
+    if (!Number.isInteger(resend.maxAttempts) || resend.maxAttempts < 1 || resend.maxAttempts > 100 || !(resend.intervalMs >= 1 && resend.intervalMs <= 60_000)) {
+      throw new Error(`dtls-wearable: resend needs maxAttempts 1..100 and intervalMs 1..60000, got ${resend.maxAttempts} × ${resend.intervalMs} ms`);
+    }
+    this.#config = config;
+    const p = config.provisioning;
+    this.log = new ObservationLog(p.deviceId);
+    this.#sealer = new E3Sealer({
+      pseudonym: Buffer.from(p.pseudonymHex, 'hex'),
+      devicePrivateKey: rawP256PrivateKey(config.deviceKeyPem),
+      cloudPublicKey: rawP256PublicKey(config.cloudE3PublicKeyPem),
+      algorithm: p.algorithm,
+      salt: Buffer.from(p.saltHex, 'hex'),
+      nextSequence: 1n,
+    });
+    this.#vitals = new VitalSigns(Number.parseInt(p.pseudonymHex.slice(0, 8), 16));
+  }
+
+  get deviceId(): string {
+    return this.#config.provisioning.deviceId;
+  }
+
+  get connected(): boolean {
+    return this.#bridge !== undefined;
+  }
+
+  /** Start the bridge and complete a DTLS handshake (retrying a bounded number of times). */
+  async connect(): Promise<void> {
+    const { credentials, endpoint, handshakeTimeoutMs = 5_000, handshakeAttempts = 3, keyLogFile } = this.#config;
+    const options: DtlsClientOptions = {
+      mode: 'client',
+      connect: endpoint,
+      handshakeTimeoutMs,
+      ...(keyLogFile ? { keyLogFile } : {}),
+      ...(credentials.kind === 'certificate'
+        ? { certFile: credentials.certFile, keyFile: credentials.keyFile, caFile: credentials.caFile, serverName: credentials.serverName, ciphers: ['ECDHE-ECDSA-AES128-GCM-SHA256'] }
+        : { pskHex: credentials.pskHex, pskIdentity: credentials.identity, ciphers: ['PSK-AES128-GCM-SHA256'] }),
+    };
+    const bridge = await DtlsBridgeProcess.start(options, { name: `${this.deviceId}/dtls` });
+    bridge.onDatagram((payload) => this.#received(payload));
+    let since = 0;
+    for (let attempt = 1; attempt <= handshakeAttempts; attempt++) {
+      const outcome = await bridge.handshakeOutcome(handshakeTimeoutMs + 2_000, since).catch((err: Error) => ({ ok: false, event: { reason: err.message } as Readonly<Record<string, unknown>> }));
+      if (outcome.ok) {
+        const e = outcome.event;
+        this.log.record('dtls-handshake', `DTLS handshake with ${endpoint.host}:${endpoint.port}: ${String(e.version)} ${String(e.cipherSuite)}`, {
+          version: e.version,
+          cipherSuite: e.cipherSuite,
+          resumed: e.resumed,
+          peerSubjectCn: (e.peerCertificate as { subjectCN?: string } | undefined)?.subjectCN,
+          durationMs: e.durationMs,
+          attempt,
+        });
+        this.#bridge = bridge;
+        return;
+      }
+      this.log.record('dtls-error', `DTLS handshake attempt ${attempt} failed: ${String(outcome.event.reason)}`, { attempt, reason: outcome.event.reason, alert: outcome.event.alert });
+      since = bridge.log.all().length;
+      if (attempt < handshakeAttempts) bridge.command({ cmd: 'reconnect' });
+    }
+    await bridge.stop();
+    throw new Error(`dtls-wearable ${this.deviceId}: no DTLS handshake with ${endpoint.host}:${endpoint.port} after ${handshakeAttempts} attempts (${String(this.log.ofKind('dtls-error').at(-1)?.detail.reason)})`);
+  }
+
+  /** Seal one reading and send it; it is resent until acknowledged or the budget runs out. */
+  sendReading(reading: Reading = this.#vitals.next()): { sequence: bigint; packet: Uint8Array } {
+    const bridge = this.#bridge;
+    if (!bridge) throw new Error(`dtls-wearable ${this.deviceId}: not connected; call connect() first`);
+    const plaintext = encodeReading(reading);
+    const sequence = this.#sealer.nextSequence;
+    const timestamp = this.#config.clock.nowSec();
+    const packet = this.#sealer.seal(plaintext, timestamp);
+    this.log.record('reading-sent', `sealed reading #${sequence} (${packet.length} bytes)`, { sequence, timestamp, reading, plaintext }, packet);
+    const { intervalMs, maxAttempts } = this.#config.resend ?? DEFAULT_RESEND;
+    const pending: Pending = {
+      packet,
+      attempts: 1,
+      timer: setInterval(() => {
+        if (pending.attempts >= maxAttempts) {
+          clearInterval(pending.timer);
+          this.#pending.delete(sequence);
+          this.log.record('delivery-failed', `reading #${sequence} unacknowledged after ${maxAttempts} sends`, { sequence, attempts: maxAttempts });
+          return;
+        }
+        pending.attempts += 1;
+        this.log.record('reading-resent', `resent reading #${sequence} (attempt ${pending.attempts})`, { sequence, attempt: pending.attempts });
+        this.#bridge?.send(encodeReadingDatagram(packet));
+      }, intervalMs),
+    };
+    this.#pending.set(sequence, pending);
+    bridge.send(encodeReadingDatagram(packet));
+    return { sequence, packet };
+  }
+
+  async report(count: number): Promise<void> {
+    if (!Number.isInteger(count) || count < 1 || count > 100_000) throw new Error(`dtls-wearable ${this.deviceId}: reading count must be an integer in 1..100000, got ${count}`);
+    const intervalWallMs = this.#config.clock.wallMs(this.#config.intervalSimMs ?? 30_000);
+    for (let i = 0; i < count; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, intervalWallMs));
+      this.sendReading();
+    }
+  }
+
+  /** Sequence numbers still waiting for an acknowledgement. */
+  unacknowledged(): bigint[] {
+    return [...this.#pending.keys()];
+  }
+
+  /** Wait until every reading is acknowledged or given up (bounded). */
+  async settled(timeoutMs = 10_000): Promise<void> {
+    const sent = this.log.ofKind('reading-sent').length;
+    await this.log.waitForCount('acknowledgements', (o) => o.kind === 'delivery-confirmed' || o.kind === 'delivery-failed', sent, timeoutMs);
+  }
+
+  #received(payload: Uint8Array): void {
+    const decoded = decodeReadingDatagram(payload);
+    if (decoded instanceof Error || decoded.type !== 'ack' || decoded.pseudonymHex !== this.#config.provisioning.pseudonymHex) {
+      this.log.record('datagram-refused', `ignored a datagram from the DTLS peer: ${decoded instanceof Error ? decoded.message : `unexpected ${decoded.type}`}`, {}, payload);
+      return;
+    }
+    for (const sequence of decoded.sequences) {
+      const pending = this.#pending.get(sequence);
+      if (!pending) continue; // an ack for a resend already acknowledged
+      clearInterval(pending.timer);
+      this.#pending.delete(sequence);
+      this.log.record('delivery-confirmed', `cloud acknowledged reading #${sequence} after ${pending.attempts} send(s)`, { sequence, attempts: pending.attempts });
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const p of this.#pending.values()) clearInterval(p.timer);
+    this.#pending.clear();
+    const bridge = this.#bridge;
+    this.#bridge = undefined;
+    if (bridge) {
+      await bridge.stop();
+      this.log.record('disconnected', 'DTLS bridge stopped');
+    }
+  }
+}

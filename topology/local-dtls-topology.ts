@@ -1,0 +1,284 @@
+/**
+ * The `local` placement of the DTLS paths (DESIGN.md §2, §8): the source chapter's worked
+ * example, where the wearable speaks DTLS 1.2 over UDP (E2) and E3 rides inside it.
+ *
+ *   dtls-stripping-gateway:
+ *     wearable ─UDP link device-gateway (pcap, impairments)─▶ gateway (strips DTLS)
+ *              ─TCP link gateway-cloud (pcap)─▶ cloud broker (MQTT/TLS) ─▶ cloud service
+ *     acks: cloud service → broker `cloud/acks/<pseudonym>` → gateway → the device's DTLS peer
+ *   dtls-psk-attacker:
+ *     wearable ─UDP link device-attacker─▶ on-path attacker (holds the PSK)
+ *              ─UDP link attacker-cloud─▶ cloud DTLS endpoint ─▶ cloud service (acks on DTLS)
+ *
+ * Every DTLS end is a dtls-bridge process (emulators/dtls/); the bridges append their session
+ * keys to `dtls.keylog` (NSS format) so Wireshark can open the E2 layer and still see E3 opaque.
+ */
+import { createPrivateKey, randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { generatePki } from '../certs/pki.ts';
+import { writePki, readPem, type PkiPaths } from '../certs/pki-files.ts';
+import { CLOUD_CN, GATEWAY_DNS_NAMES } from '../certs/genuine-profiles.ts';
+import { PcapWriter } from '../capture/pcap-writer.ts';
+import { KeyLog } from '../capture/keylog.ts';
+import { CloudBroker } from '../emulators/cloud/cloud-broker.ts';
+import { CloudService, type AuditEntry } from '../emulators/cloud/cloud-service.ts';
+import { DeviceRegistry } from '../emulators/cloud/device-registry.ts';
+import { provisionDevice, writeProvisioning, type DeviceProvisioning } from '../emulators/provisioning.ts';
+import { SimClock } from '../emulators/sim-clock.ts';
+import { e3Topic } from '../emulators/wearable.ts';
+import type { EvidenceSink } from '../emulators/evidence.ts';
+import type { Observation } from '../emulators/observation-log.ts';
+import { DtlsWearable, type DtlsCredentials } from '../emulators/dtls/dtls-wearable.ts';
+import { DtlsGateway } from '../emulators/dtls/dtls-gateway.ts';
+import { DtlsCloudEndpoint } from '../emulators/dtls/dtls-cloud-endpoint.ts';
+import { DtlsPskAttacker } from '../emulators/dtls/dtls-psk-attacker.ts';
+import { ackFor, ackTopic } from '../emulators/dtls/cloud-acks.ts';
+import { encodeAckDatagram } from '../emulators/dtls/reading-datagram.ts';
+import { TcpLink } from '../links/tcp-link.ts';
+import { UdpLink } from '../links/udp-link.ts';
+import type { LinkImpairments } from '../links/impairments.ts';
+import type { CaptureFile, Evidence, Path, RoleName, SentReading, Topology, TopologySpec } from './topology.ts';
+
+const LOOPBACK = '127.0.0.1';
+const GATEWAY_NAME = GATEWAY_DNS_NAMES[0] as string;
+/** Each wearable runs its own bridge process: keep a scenario's fleet modest (bench/dtls.ts goes further). */
+const MAX_DTLS_WEARABLES = 200;
+
+export const DTLS_PATHS: readonly Path[] = ['dtls-stripping-gateway', 'dtls-psk-attacker'];
+export function isDtlsPath(path: Path): boolean {
+  return DTLS_PATHS.includes(path);
+}
+
+export class LocalDtlsTopology implements Topology {
+  readonly placement = 'local' as const;
+  #devices: DeviceProvisioning[] = [];
+  #pki: PkiPaths | undefined;
+  readonly #wearables = new Map<string, DtlsWearable>();
+  #service: CloudService | undefined;
+  #broker: CloudBroker | undefined;
+  #gateway: DtlsGateway | undefined;
+  #attacker: DtlsPskAttacker | undefined;
+  #cloudDtls: DtlsCloudEndpoint | undefined;
+  readonly #links = new Map<string, TcpLink | UdpLink>();
+  readonly #captures: { link: string; writer: PcapWriter }[] = [];
+  #keyLog: KeyLog | undefined;
+  #stopped: Evidence | undefined;
+
+  constructor(readonly dir: string) {}
+
+  get pki(): PkiPaths {
+    if (!this.#pki) throw new Error('topology: not started');
+    return this.#pki;
+  }
+
+  get dtlsKeyLog(): string {
+    return join(this.dir, 'dtls.keylog');
+  }
+
+  async start(spec: TopologySpec): Promise<void> {
+    if (!isDtlsPath(spec.path)) throw new Error(`topology: LocalDtlsTopology builds ${DTLS_PATHS.join(' and ')}, not "${spec.path}"; use LocalTopology`);
+    if (!Number.isInteger(spec.wearables) || spec.wearables < 1 || spec.wearables > MAX_DTLS_WEARABLES) {
+      throw new Error(`topology: a DTLS topology runs 1..${MAX_DTLS_WEARABLES} wearables (one bridge process each), got ${spec.wearables}`);
+    }
+    if (spec.wearableProfile !== 'secure') throw new Error(`topology: DTLS wearables use the "secure" profile (CA + name checks or PSK); "${spec.wearableProfile}" is a TLS profile`);
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const ids = Array.from({ length: spec.wearables }, (_, i) => `wearable-${String(i + 1).padStart(4, '0')}`);
+    const pki = await writePki(await generatePki({ wearableIds: ids }), join(this.dir, 'pki'));
+    this.#pki = pki;
+    this.#devices = ids.map((id, i) => provisionDevice(id, i + 1));
+    writeProvisioning(this.dir, this.#devices);
+    const clock = SimClock.compressed(spec.speedup);
+    const registry = new DeviceRegistry();
+    for (const d of this.#devices) registry.register(d, readPem(pki.wearable(d.deviceId).cert, `the ${d.deviceId} device certificate`));
+    const service = new CloudService({
+      registry,
+      cloudE3PrivateKey: createPrivateKey(readPem(pki.cloudE3.privateKey, 'the cloud E3 private key')),
+      nowSec: () => clock.nowSec(),
+      auditFile: join(this.dir, 'audit.jsonl'),
+    });
+    this.#service = service;
+    const wasAccepted = (deviceId: string, sequence: bigint) => service.accepted(deviceId).some((e) => e.sequence === sequence);
+
+    let deviceEndpoint: { host: string; port: number };
+    let credentials: (d: DeviceProvisioning) => DtlsCredentials;
+    if (spec.path === 'dtls-stripping-gateway') {
+      deviceEndpoint = await this.#strippingGateway(spec, pki, service, wasAccepted);
+      credentials = (d) => ({ kind: 'certificate', certFile: pki.wearable(d.deviceId).chain, keyFile: pki.wearable(d.deviceId).key, caFile: pki.caBundle, serverName: GATEWAY_NAME });
+    } else {
+      const pskHex = randomBytes(16).toString('hex');
+      deviceEndpoint = await this.#pskAttacker(spec, pskHex, service, wasAccepted);
+      credentials = (d) => ({ kind: 'psk', pskHex, identity: d.deviceId });
+    }
+    const cloudE3PublicKeyPem = readPem(pki.cloudE3.publicKey, 'the cloud E3 public key');
+    for (const d of this.#devices) {
+      this.#wearables.set(
+        d.deviceId,
+        new DtlsWearable({
+          provisioning: d,
+          deviceKeyPem: readPem(pki.wearable(d.deviceId).key, `the ${d.deviceId} device key`),
+          cloudE3PublicKeyPem,
+          endpoint: deviceEndpoint,
+          credentials: credentials(d),
+          clock,
+          // Resends must land inside the cloud's ±300 s timestamp window (E3_DEFAULT_MAX_SKEW_SEC).
+          resend: { intervalMs: Math.max(20, Math.min(500, clock.wallMs(30_000))), maxAttempts: 8 },
+          handshakeTimeoutMs: spec.deviceLinkImpairments ? 15_000 : 5_000,
+          keyLogFile: this.dtlsKeyLog,
+        }),
+      );
+    }
+  }
+
+  async #strippingGateway(spec: TopologySpec, pki: PkiPaths, service: CloudService, wasAccepted: (d: string, s: bigint) => boolean): Promise<{ host: string; port: number }> {
+    const keyLog = KeyLog.open(join(this.dir, 'sslkeys.keylog'));
+    this.#keyLog = keyLog;
+    const evidence: EvidenceSink = { tlsEndpoint: (_role, endpoint) => keyLog.attach(endpoint) };
+    const caBundle = readPem(pki.caBundle, 'the testbed CA bundle');
+    const broker = new CloudBroker({
+      host: LOOPBACK,
+      port: 0,
+      serverCertChainPem: readPem(pki.cloud.chain, 'the cloud server certificate chain'),
+      serverKeyPem: readPem(pki.cloud.key, 'the cloud server key'),
+      clientCaPem: caBundle,
+      ownTopicOf: (deviceId) => {
+        const device = this.#devices.find((d) => d.deviceId === deviceId);
+        return device ? e3Topic(device.pseudonymHex) : undefined;
+      },
+      evidence,
+    });
+    this.#broker = broker;
+    const cloudEndpoint = await broker.start();
+    broker.subscribeReadings((payload, topic, deliveredBy) => {
+      const ack = ackFor(service.ingest(payload, { topic, deliveredBy }), wasAccepted);
+      if (ack) broker.publishFromCloud(ackTopic(ack.pseudonymHex), encodeAckDatagram(ack.pseudonymHex, [ack.sequence]));
+    });
+    const upstream = await this.#tcpLink('gateway-cloud', cloudEndpoint);
+    const gateway = new DtlsGateway({
+      listen: { host: LOOPBACK, port: 0 },
+      upstream: { ...upstream, serverName: CLOUD_CN },
+      certChainFile: pki.gateway.chain,
+      keyFile: pki.gateway.key,
+      caFile: pki.caBundle,
+      certChainPem: readPem(pki.gateway.chain, 'the gateway certificate chain'),
+      keyPem: readPem(pki.gateway.key, 'the gateway key'),
+      caPem: caBundle,
+      malice: spec.gatewayMalice,
+      evidence,
+      keyLogFile: this.dtlsKeyLog,
+    });
+    this.#gateway = gateway;
+    return this.#udpLink('device-gateway', await gateway.start(), spec.deviceLinkImpairments);
+  }
+
+  async #pskAttacker(spec: TopologySpec, pskHex: string, service: CloudService, wasAccepted: (d: string, s: bigint) => boolean): Promise<{ host: string; port: number }> {
+    const cloud = new DtlsCloudEndpoint({
+      listen: { host: LOOPBACK, port: 0 },
+      dtls: { pskHex, ciphers: ['PSK-AES128-GCM-SHA256'], handshakeTimeoutMs: 15_000, keyLogFile: this.dtlsKeyLog },
+      ingest: (payload, meta) => service.ingest(payload, meta),
+      wasAccepted,
+    });
+    this.#cloudDtls = cloud;
+    const towardsCloud = await this.#udpLink('attacker-cloud', await cloud.start());
+    const attacker = new DtlsPskAttacker({ listen: { host: LOOPBACK, port: 0 }, upstream: towardsCloud, pskHex, malice: spec.gatewayMalice });
+    this.#attacker = attacker;
+    return this.#udpLink('device-attacker', await attacker.start(), spec.deviceLinkImpairments);
+  }
+
+  #capture(name: string): PcapWriter {
+    const writer = PcapWriter.open(join(this.dir, 'captures', `${name}.pcap`));
+    this.#captures.push({ link: name, writer });
+    return writer;
+  }
+
+  async #tcpLink(name: string, target: { host: string; port: number }): Promise<{ host: string; port: number }> {
+    const link = new TcpLink({ name, listen: { host: LOOPBACK, port: 0 }, target, capture: this.#capture(name) });
+    this.#links.set(name, link);
+    return link.start();
+  }
+
+  async #udpLink(name: string, target: { host: string; port: number }, impairments?: LinkImpairments): Promise<{ host: string; port: number }> {
+    const link = new UdpLink({ name, listen: { host: LOOPBACK, port: 0 }, target, capture: this.#capture(name), ...(impairments ? { impairments } : {}) });
+    this.#links.set(name, link);
+    return link.start();
+  }
+
+  devices(): readonly DeviceProvisioning[] {
+    return this.#devices;
+  }
+
+  #wearable(deviceId: string): DtlsWearable {
+    const w = this.#wearables.get(deviceId);
+    if (!w) throw new Error(`topology: no wearable "${deviceId}"; this topology has ${[...this.#wearables.keys()].join(', ') || 'none'}`);
+    return w;
+  }
+
+  async report(deviceId: string, count: number): Promise<SentReading[]> {
+    const w = this.#wearable(deviceId);
+    if (!w.connected) await w.connect();
+    const before = w.log.ofKind('reading-sent').length;
+    await w.report(count);
+    return w.log
+      .ofKind('reading-sent')
+      .slice(before)
+      .map((o) => ({ deviceId, sequence: o.detail.sequence as bigint, timestamp: o.detail.timestamp as number, plaintext: o.detail.plaintext as Uint8Array, reading: o.detail.reading, packet: o.bytes as Uint8Array }));
+  }
+
+  async settle(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (const w of this.#wearables.values()) await w.settled(Math.max(1, deadline - Date.now()));
+    // Injected copies and late resends arrive after the last ack: wait for a quiet audit.
+    const service = this.#service as CloudService;
+    let last = -1;
+    for (;;) {
+      const audited = service.audit().length;
+      if (audited === last) return;
+      last = audited;
+      if (Date.now() > deadline) throw new Error(`topology: not settled after ${timeoutMs} ms: the cloud is still auditing (${audited} entries)`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  async observations(role: RoleName): Promise<readonly Observation[]> {
+    if (role === 'gateway') {
+      const node = this.#gateway ?? this.#attacker;
+      return node?.log.all() ?? [];
+    }
+    if (role === 'cloud-broker') return this.#broker?.log.all() ?? [];
+    if (role === 'cloud-service') return this.#service?.log.all() ?? [];
+    if ((role as string) === 'cloud-dtls') return this.#cloudDtls?.log.all() ?? [];
+    if (role.startsWith('wearable:')) return this.#wearable(role.slice('wearable:'.length)).log.all();
+    if (role.startsWith('link:')) {
+      const link = this.#links.get(role.slice('link:'.length));
+      if (!link) throw new Error(`topology: no link "${role.slice(5)}"; links: ${[...this.#links.keys()].join(', ')}`);
+      return link.log.all();
+    }
+    throw new Error(`topology: unknown role "${role}"`);
+  }
+
+  async audit(): Promise<readonly AuditEntry[]> {
+    return this.#service?.audit() ?? [];
+  }
+
+  async sequenceGaps(deviceId: string): Promise<bigint[]> {
+    return this.#service?.sequenceGaps(deviceId) ?? [];
+  }
+
+  async stop(): Promise<Evidence> {
+    if (this.#stopped) return this.#stopped;
+    await Promise.allSettled([...this.#wearables.values()].map((w) => w.stop()));
+    await this.#gateway?.stop();
+    await this.#attacker?.stop();
+    await this.#cloudDtls?.stop();
+    await Promise.allSettled([...this.#links.values()].map((l) => l.stop()));
+    await this.#broker?.stop();
+    const captures: CaptureFile[] = [];
+    for (const { link, writer } of this.#captures) {
+      await writer.close();
+      captures.push({ link, path: writer.path });
+    }
+    await this.#keyLog?.close();
+    this.#stopped = { captures, keyLog: this.#keyLog ? join(this.dir, 'sslkeys.keylog') : this.dtlsKeyLog, auditLog: join(this.dir, 'audit.jsonl') };
+    return this.#stopped;
+  }
+}
