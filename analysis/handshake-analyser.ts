@@ -92,6 +92,8 @@ export interface HandshakeAnalysis {
   /** Round trips up to the first application byte, TCP's first when captured. */
   readonly roundTrips: readonly RoundTrip[];
   readonly roundTripsToFirstApplicationByte: number | undefined;
+  /** Index in `flights` of the server flight carrying the first application data. */
+  readonly firstApplicationFlight: number | undefined;
   readonly timeToFirstApplicationByteMs: number | undefined;
   readonly bytes: { readonly clientToServer: number; readonly serverToClient: number };
   /** Bytes of the flights before the server's first application-data flight. */
@@ -261,9 +263,14 @@ export function analyseRecordStream(
       if ((type === 1 || type === 2) && !hello) problems.push(`handshake-analyser: a malformed ${HANDSHAKE_TYPES[type]} in a ${record.direction} record`);
       if (hello && type === 1) {
         serverName = serverNameOf(hello.extensions.get(EXT_SERVER_NAME)) ?? serverName;
-        // TLS 1.3 offers a session in pre_shared_key; TLS 1.2 in a session id or a non-empty ticket (RFC 5077 §3.1).
+        // TLS 1.3 offers a session in pre_shared_key; TLS 1.2 in a non-empty ticket (RFC 5077 §3.1)
+        // or a session id. A TLS 1.3-capable client always sends a legacy session id
+        // (RFC 8446 §4.1.2, middlebox compatibility), so an id counts only from a TLS 1.2-only client.
         const ticket = hello.extensions.get(35);
-        if (hello.extensions.has(EXT_PRE_SHARED_KEY) || (protocol !== 'TLS 1.3' && ((ticket?.length ?? 0) > 0))) clientOfferedResumption = true;
+        const tls12Only = !hello.extensions.has(EXT_SUPPORTED_VERSIONS);
+        if (hello.extensions.has(EXT_PRE_SHARED_KEY) || (protocol !== 'TLS 1.3' && ((ticket?.length ?? 0) > 0 || (tls12Only && hello.sessionIdLength > 0)))) {
+          clientOfferedResumption = true;
+        }
       }
       let name = HANDSHAKE_TYPES[type] ?? `handshake type ${type}`;
       if (hello && type === 2) {
@@ -331,6 +338,7 @@ export function analyseRecordStream(
     client, server, protocol, kind, helloRetryRequest, clientOfferedResumption, serverName, serverCertificateInClear,
     records, flights, roundTrips,
     roundTripsToFirstApplicationByte: appFlight >= 0 ? roundTrips.length : undefined,
+    firstApplicationFlight: appFlight >= 0 ? appFlight : undefined,
     timeToFirstApplicationByteMs,
     bytes: { clientToServer: sum(records, 'client-to-server'), serverToClient: sum(records, 'server-to-client') },
     handshakeBytes: { clientToServer: sum(handshakeFlights, 'client-to-server'), serverToClient: sum(handshakeFlights, 'server-to-client') },

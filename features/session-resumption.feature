@@ -1,0 +1,60 @@
+@resumption
+Feature: Session resumption reduces round trips — measured on the wire, not assumed
+  The source chapter (§17.4, §17.7) says TLS 1.3 needs 1 round trip instead of TLS 1.2's 2, and
+  that resumption amortises the handshake's energy. Here every claim is counted from a capture
+  taken beside the device, on a link that delays each direction by 25 ms (a 50 ms round trip).
+  A round trip is a flight from the device answered by a flight from the broker; the TCP
+  handshake is one more, and MQTT's CONNECT → CONNACK the last one.
+
+  Node.js has no TLS 0-RTT early data (no API to send it, RFC 8446 §2.3), so a resumed TLS 1.3
+  connection still takes 1 TLS round trip: what resumption saves there is the certificate, the
+  bytes and the device's signature checks, not time on the wire. The chapter's "0-RTT
+  resumption" row is therefore not reproduced.
+
+  Background:
+    Given a cloud broker with mutual TLS behind an emulated link with a 50 ms round trip
+
+  Scenario: TLS 1.2 — a resumed session saves one of the four round trips to CONNACK
+    Given wearable-0001 speaks TLS 1.2 and keeps its TLS sessions
+    When wearable-0001 connects, disconnects and connects again
+    Then the capture shows a full TLS 1.2 handshake, then a resumed one
+    And the capture counts 4 round trips to CONNACK for the full handshake and 3 for the resumed one, TCP included
+    And every connection reached CONNACK after its round trips × 50 ms, and less than one more round trip later
+    And the resumed connection saves 1 round trip of connect time, measured in this run and reported as a ratio
+    And on the "esp32" profile the measured handshakes cost what the energy model says, and resumption saves energy
+
+  Scenario: TLS 1.2 — resumption by session ID, from the broker's session store
+    Given wearable-0001 speaks TLS 1.2 and keeps its TLS sessions
+    And the broker resumes TLS 1.2 sessions by session ID only, with tickets turned off
+    When wearable-0001 connects, disconnects and connects again
+    Then the capture shows a full TLS 1.2 handshake, then a resumed one
+    And the capture counts 4 round trips to CONNACK for the full handshake and 3 for the resumed one, TCP included
+
+  Scenario: TLS 1.3 — full and resumed both take one TLS round trip; resumption saves the certificate and the bytes
+    Given wearable-0001 speaks TLS 1.3 and keeps its TLS sessions
+    When wearable-0001 connects, disconnects and connects again
+    Then the capture shows a full TLS 1.3 handshake, then a resumed one
+    And the capture counts 3 round trips to CONNACK for the full handshake and 3 for the resumed one, TCP included
+    And every connection reached CONNACK after its round trips × 50 ms, and less than one more round trip later
+    And the resumed connection saves 0 round trips of connect time, measured in this run and reported as a ratio
+    And the resumed server flight is too small to hold the cloud's certificate, and carries at least 80 % fewer bytes
+    And on the "esp32" profile the measured handshakes cost what the energy model says, and resumption saves energy
+
+  Scenario: A wearable that reconnects after a broker-side disconnect resumes its session
+    Given wearable-0001 speaks TLS 1.3 and keeps its TLS sessions
+    When the broker side resets wearable-0001's connection and the wearable reconnects by itself
+    Then the broker saw the device reconnect and resume its session
+
+  Scenario: A session is never offered to a different server name
+    Given wearable-0001 speaks TLS 1.3 and keeps its TLS sessions
+    When wearable-0001 connects to "cloud.testbed.local", disconnects and connects to "broker.testbed.local"
+    Then the second ClientHello asks for "broker.testbed.local" and offers no session
+
+  @penalty
+  Scenario: A key-share mismatch costs a HelloRetryRequest: one more round trip
+    Given wearable-0001 speaks TLS 1.3 and keeps its TLS sessions
+    And the broker accepts only the P-256 key share, while the device offers X25519 first
+    When wearable-0001 connects
+    Then the capture shows a HelloRetryRequest and 4 round trips to CONNACK, one more than without it
+    And every connection reached CONNACK after its round trips × 50 ms, and less than one more round trip later
+

@@ -1,0 +1,228 @@
+/**
+ * Steps of the handshake scenarios: session resumption, HelloRetryRequest and Nagle penalties,
+ * each asserted from the capture taken beside the device (analysis/handshake-analyser.ts), and
+ * the energy model fed with the round trips measured there.
+ */
+import { After, Given, Then, When, defineParameterType } from '@cucumber/cucumber';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { readPcap } from '../capture/pcap-reader.ts';
+import { analyseCapture, describeFlights, type HandshakeAnalysis } from '../analysis/handshake-analyser.ts';
+import { barChartSvg, ladderSvg } from '../analysis/ladder-svg.ts';
+import { deviceProfile, handshakeCost, round, type HandshakeKind } from '../emulators/energy-model.ts';
+import { ResumptionRig, type TlsVersion } from '../topology/resumption-rig.ts';
+import type { TestbedWorld } from './world.ts';
+
+defineParameterType({
+  name: 'tls version',
+  regexp: /TLS 1\.[0-9]/,
+  transformer: (text: string): TlsVersion => {
+    if (text !== 'TLS 1.2' && text !== 'TLS 1.3') throw new Error(`unsupported TLS version "${text}"; use TLS 1.2 or TLS 1.3`);
+    return text;
+  },
+});
+
+const CLOUD_NAME = 'cloud.testbed.local';
+
+interface HandshakeState {
+  rttMs: number;
+  version: TlsVersion;
+  resumption: 'tickets' | 'session-ids';
+  brokerTls: Record<string, unknown>;
+  rig?: ResumptionRig;
+  analyses?: HandshakeAnalysis[];
+}
+const states = new WeakMap<object, HandshakeState>();
+function state(world: object): HandshakeState {
+  let s = states.get(world);
+  if (!s) states.set(world, (s = { rttMs: 0, version: 'TLS 1.3', resumption: 'tickets', brokerTls: {} }));
+  return s;
+}
+
+async function rig(world: TestbedWorld): Promise<ResumptionRig> {
+  const s = state(world);
+  if (!s.rig) {
+    s.rig = new ResumptionRig({ dir: world.dir, rttMs: s.rttMs, tlsVersion: s.version, resumption: s.resumption, brokerTls: s.brokerTls });
+    await s.rig.start();
+  }
+  return s.rig;
+}
+
+/** Stops the rig (once) and analyses every connection in its capture; attaches the ladders. */
+async function analyses(world: TestbedWorld): Promise<HandshakeAnalysis[]> {
+  const s = state(world);
+  if (s.analyses) return s.analyses;
+  if (!s.rig) throw new Error('no connection was made; add a When step such as "When wearable-0001 connects, disconnects and connects again"');
+  const path = await s.rig.stop();
+  const pcap = readPcap(path);
+  assert.deepEqual(pcap.problems, [], `capture ${path} is damaged`);
+  s.analyses = analyseCapture(pcap.packets);
+  s.analyses.forEach((a, i) => {
+    world.attach(ladderSvg(`connection ${i + 1} (${s.rttMs} ms RTT link)`, a), { mediaType: 'image/svg+xml', fileName: `ladder-${i + 1}.svg` });
+    world.attach(describeFlights(a).join('\n'), { mediaType: 'text/plain', fileName: `flights-${i + 1}.txt` });
+  });
+  world.attach(`capture: ${path}\nkey log: ${s.rig.keyLogPath}\n(wireshark -o tls.keylog_file:${s.rig.keyLogPath} ${path})`, { mediaType: 'text/plain', fileName: 'evidence.txt' });
+  return s.analyses;
+}
+
+function nth(list: HandshakeAnalysis[], n: number): HandshakeAnalysis {
+  const a = list[n - 1];
+  if (!a) throw new Error(`the capture holds ${list.length} connection(s); there is no connection ${n}`);
+  return a;
+}
+
+After(async function (this: TestbedWorld) {
+  await states.get(this)?.rig?.stop();
+});
+
+Given('a cloud broker with mutual TLS behind an emulated link with a {int} ms round trip', function (this: TestbedWorld, rttMs: number) {
+  state(this).rttMs = rttMs;
+});
+
+Given('a cloud broker with mutual TLS on loopback, no emulated delay', function (this: TestbedWorld) {
+  state(this).rttMs = 0;
+});
+
+Given('{device} speaks {tls version} and keeps its TLS sessions', function (this: TestbedWorld, _device: string, version: TlsVersion) {
+  state(this).version = version;
+});
+
+Given('the broker resumes TLS 1.2 sessions by session ID only, with tickets turned off', function (this: TestbedWorld) {
+  state(this).resumption = 'session-ids';
+});
+
+Given('the broker accepts only the P-256 key share, while the device offers X25519 first', function (this: TestbedWorld) {
+  // Node's client sends one key share, for its first group (X25519); RFC 8446 §4.2.8 makes the
+  // server ask again with a HelloRetryRequest.
+  state(this).brokerTls.ecdhCurve = 'P-256';
+});
+
+When('{device} connects, disconnects and connects again', async function (this: TestbedWorld, _device: string) {
+  const r = await rig(this);
+  for (let i = 0; i < 2; i++) {
+    const w = r.wearable(CLOUD_NAME);
+    await r.connect(w);
+    // Let the post-handshake tickets arrive before hanging up (they follow CONNACK's flight).
+    await new Promise((resolve) => setTimeout(resolve, 100 + state(this).rttMs));
+    await w.stop();
+  }
+});
+
+When('{device} connects to {string}, disconnects and connects to {string}', async function (this: TestbedWorld, _device: string, first: string, second: string) {
+  const r = await rig(this);
+  for (const name of [first, second]) {
+    const w = r.wearable(name);
+    await r.connect(w);
+    await new Promise((resolve) => setTimeout(resolve, 100 + state(this).rttMs));
+    await w.stop();
+  }
+});
+
+When('{device} connects', async function (this: TestbedWorld, _device: string) {
+  const r = await rig(this);
+  const w = r.wearable(CLOUD_NAME);
+  await r.connect(w);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await w.stop();
+});
+
+When('the broker side resets {device}\'s connection and the wearable reconnects by itself', async function (this: TestbedWorld, _device: string) {
+  const r = await rig(this);
+  const w = r.wearable(CLOUD_NAME, { reconnectPeriodMs: 100 });
+  await r.connect(w);
+  await new Promise((resolve) => setTimeout(resolve, 100 + state(this).rttMs));
+  assert.equal(r.link.resetConnections('the broker side dropped the connection'), 1, 'there was no connection to reset');
+  await w.log.waitForCount('a reconnect CONNACK', (o) => o.kind === 'mqtt-connected', 2, 10_000);
+  await w.stop();
+});
+
+Then('the capture shows a full {tls version} handshake, then a resumed one', async function (this: TestbedWorld, version: TlsVersion) {
+  const [first, second] = await analyses(this);
+  assert.ok(first && second, 'expected two connections in the capture');
+  assert.equal(first.protocol, version);
+  assert.equal(first.kind, 'full', describeFlights(first).join('\n'));
+  assert.equal(second.protocol, version);
+  assert.equal(second.clientOfferedResumption, true, 'the device did not offer its session in the second ClientHello');
+  assert.equal(second.kind, 'resumed', describeFlights(second).join('\n'));
+});
+
+Then('the capture counts {int} round trips to CONNACK for the full handshake and {int} for the resumed one, TCP included', async function (this: TestbedWorld, full: number, resumed: number) {
+  const [first, second] = await analyses(this);
+  assert.equal(first?.roundTripsToFirstApplicationByte, full, first && first.roundTrips.map((r) => r.summary).join('\n'));
+  assert.equal(second?.roundTripsToFirstApplicationByte, resumed, second && second.roundTrips.map((r) => r.summary).join('\n'));
+});
+
+// Tolerance: a connection can never beat its round trips × RTT on this link; processing (mTLS
+// crypto, MQTT) adds some milliseconds, but must stay under one more round trip, or the
+// round-trip count would not explain the time.
+Then('every connection reached CONNACK after its round trips × {int} ms, and less than one more round trip later', async function (this: TestbedWorld, rtt: number) {
+  for (const a of await analyses(this)) {
+    const expected = (a.roundTripsToFirstApplicationByte ?? 0) * rtt;
+    const measured = a.timeToFirstApplicationByteMs ?? Number.NaN;
+    assert.ok(measured >= expected - 1 && measured < expected + rtt, `${measured.toFixed(1)} ms to CONNACK; ${a.roundTripsToFirstApplicationByte} round trips × ${rtt} ms = ${expected} ms`);
+  }
+});
+
+Then('the resumed connection saves {int} round trip(s) of connect time, measured in this run and reported as a ratio', async function (this: TestbedWorld, saved: number) {
+  const [first, second] = await analyses(this);
+  const full = first?.timeToFirstApplicationByteMs ?? Number.NaN;
+  const resumed = second?.timeToFirstApplicationByteMs ?? Number.NaN;
+  const rtt = state(this).rttMs;
+  this.attach(barChartSvg('time to CONNACK, from the capture', [{ label: 'full handshake', ms: full }, { label: 'resumed handshake', ms: resumed }]), { mediaType: 'image/svg+xml', fileName: 'connect-times.svg' });
+  this.attach(`full ${full.toFixed(1)} ms, resumed ${resumed.toFixed(1)} ms: resumed is ${(full / resumed).toFixed(2)}× faster (${(full - resumed).toFixed(1)} ms saved)`, { mediaType: 'text/plain' });
+  // Within half a round trip of the saved round trips (same tolerance reasoning as above).
+  assert.ok(Math.abs(full - resumed - saved * rtt) < rtt / 2, `saved ${(full - resumed).toFixed(1)} ms; ${saved} round trip(s) × ${rtt} ms expected`);
+});
+
+Then('the resumed server flight is too small to hold the cloud\'s certificate, and carries at least {int} % fewer bytes', async function (this: TestbedWorld, percent: number) {
+  const [first, second] = await analyses(this);
+  assert.ok(first && second);
+  const leaf = new X509Certificate(state(this).rig?.pki.cloud.certPem ?? '').raw.length;
+  const resumedBytes = second.handshakeBytes.serverToClient;
+  const fullBytes = first.handshakeBytes.serverToClient;
+  assert.ok(resumedBytes < leaf, `the resumed server handshake sent ${resumedBytes} bytes; the cloud certificate alone is ${leaf} bytes`);
+  const fewer = 100 * (1 - resumedBytes / fullBytes);
+  this.attach(`server→client handshake bytes: full ${fullBytes}, resumed ${resumedBytes} (${fewer.toFixed(1)} % fewer); cloud leaf certificate ${leaf} bytes DER`, { mediaType: 'text/plain' });
+  assert.ok(fewer >= percent, `only ${fewer.toFixed(1)} % fewer server→client handshake bytes`);
+});
+
+Then('the broker saw the device reconnect and resume its session', async function (this: TestbedWorld) {
+  const list = await analyses(this);
+  assert.equal(list.length, 2, `expected the first connection and one reconnect, the capture holds ${list.length}`);
+  assert.equal(nth(list, 1).kind, 'full');
+  assert.equal(nth(list, 2).clientOfferedResumption, true);
+  assert.equal(nth(list, 2).kind, 'resumed', describeFlights(nth(list, 2)).join('\n'));
+});
+
+Then('the second ClientHello asks for {string} and offers no session', async function (this: TestbedWorld, name: string) {
+  const second = nth(await analyses(this), 2);
+  assert.equal(second.serverName, name);
+  assert.equal(second.clientOfferedResumption, false, 'a session issued for another server name was offered');
+  assert.equal(second.kind, 'full');
+});
+
+Then('the capture shows a HelloRetryRequest and {int} round trips to CONNACK, one more than without it', async function (this: TestbedWorld, rtts: number) {
+  const a = nth(await analyses(this), 1);
+  assert.equal(a.helloRetryRequest, true, describeFlights(a).join('\n'));
+  assert.equal(a.roundTripsToFirstApplicationByte, rtts, a.roundTrips.map((r) => r.summary).join('\n'));
+});
+
+Then('on the {string} profile the measured handshakes cost what the energy model says, and resumption saves energy', async function (this: TestbedWorld, profileName: string) {
+  const [first, second] = await analyses(this);
+  assert.ok(first && second);
+  const profile = deviceProfile(profileName);
+  const rtt = state(this).rttMs;
+  const version = state(this).version === 'TLS 1.2' ? 'tls12' : 'tls13';
+  // The chapter counts TLS round trips only (§17.7 step 1), so TCP's and MQTT's are taken off.
+  const tlsRtts = (a: HandshakeAnalysis) => (a.roundTripsToFirstApplicationByte ?? 0) - 2;
+  const full = handshakeCost(profile, `${version}-full` as HandshakeKind, tlsRtts(first), rtt);
+  const resumed = handshakeCost(profile, `${version}-resumed` as HandshakeKind, tlsRtts(second), rtt);
+  const table = [
+    `profile ${profile.name} (${profile.source}), ${rtt} ms RTT, TLS round trips measured on the wire`,
+    `full:    ${full.roundTrips} RTT + ${full.cryptoMs} ms crypto = ${round(full.totalMs)} ms, ${round(full.millijoules)} mJ ≈ ${Math.round(full.messagesWorth)} messages`,
+    `resumed: ${resumed.roundTrips} RTT + ${resumed.cryptoMs} ms crypto = ${round(resumed.totalMs)} ms, ${round(resumed.millijoules)} mJ ≈ ${Math.round(resumed.messagesWorth)} messages`,
+    `resumption saves ${round(full.millijoules - resumed.millijoules)} mJ per reconnect (${round(100 * (1 - resumed.millijoules / full.millijoules))} %)`,
+  ];
+  this.attach(table.join('\n'), { mediaType: 'text/plain', fileName: 'energy.txt' });
+  assert.ok(resumed.millijoules < full.millijoules, table.join('\n'));
+});

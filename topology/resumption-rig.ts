@@ -1,0 +1,152 @@
+/**
+ * The rig of the handshake scenarios: one wearable, an emulated link with a capture tap beside
+ * the device, and the cloud broker (mTLS) behind it.
+ *
+ *   wearable ──TcpLink (latency per direction, pcap at the device end)──▶ cloud broker
+ *
+ * The roles are the project's own (Wearable, CloudBroker) and know nothing of the rig: the
+ * wearable is told an endpoint and a server name; the broker is told its TLS options. The rig
+ * only wires them, times connects as the device sees them, and hands the capture over.
+ */
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { generatePki, type Pki } from '../certs/pki.ts';
+import { PcapWriter } from '../capture/pcap-writer.ts';
+import { KeyLog } from '../capture/keylog.ts';
+import { Wearable } from '../emulators/wearable.ts';
+import { CloudBroker } from '../emulators/cloud/cloud-broker.ts';
+import { provisionDevice } from '../emulators/provisioning.ts';
+import { SimClock } from '../emulators/sim-clock.ts';
+import { secureProfile, type TlsClientProfile } from '../emulators/tls-client-profile.ts';
+import { TlsServerSessionStore, TlsSessionCache } from '../emulators/tls-session-cache.ts';
+import { TcpLink } from '../links/tcp-link.ts';
+import { latency, symmetric } from '../links/impairments.ts';
+import type { TlsOptions } from 'node:tls';
+
+const LOOPBACK = '127.0.0.1';
+const DEVICE_ID = 'wearable-0001';
+
+export type TlsVersion = 'TLS 1.2' | 'TLS 1.3';
+
+export interface ResumptionRigSpec {
+  readonly dir: string;
+  readonly rttMs: number;
+  readonly tlsVersion: TlsVersion;
+  /** Broker: 'tickets' (Node's default) or 'session-ids' (tickets off, server-side store). */
+  readonly resumption?: 'tickets' | 'session-ids';
+  readonly brokerTls?: TlsOptions;
+}
+
+export class ResumptionRig {
+  readonly #spec: ResumptionRigSpec;
+  readonly cache = new TlsSessionCache();
+  readonly sessionIds = new TlsServerSessionStore();
+  #pki: Pki | undefined;
+  #broker: CloudBroker | undefined;
+  #link: TcpLink | undefined;
+  #writer: PcapWriter | undefined;
+  #keyLog: KeyLog | undefined;
+  #endpoint: { host: string; port: number } | undefined;
+  readonly #wearables: Wearable[] = [];
+  /** Wall time from connect() to CONNACK, as the device saw it, per connection. */
+  readonly connectMs: number[] = [];
+
+  constructor(spec: ResumptionRigSpec) {
+    if (!Number.isFinite(spec.rttMs) || spec.rttMs < 0 || spec.rttMs > 10_000) throw new Error(`resumption-rig: RTT must be 0..10000 ms, got ${spec.rttMs}`);
+    this.#spec = spec;
+  }
+
+  get capturePath(): string {
+    return join(this.#spec.dir, 'captures', 'device-cloud.pcap');
+  }
+
+  get keyLogPath(): string {
+    return join(this.#spec.dir, 'sslkeys.keylog');
+  }
+
+  get pki(): Pki {
+    if (!this.#pki) throw new Error('resumption-rig: not started');
+    return this.#pki;
+  }
+
+  get link(): TcpLink {
+    if (!this.#link) throw new Error('resumption-rig: not started');
+    return this.#link;
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.#spec.dir, { recursive: true, mode: 0o700 });
+    const pki = await generatePki({ wearableIds: [DEVICE_ID] });
+    this.#pki = pki;
+    const keyLog = KeyLog.open(this.keyLogPath);
+    this.#keyLog = keyLog;
+    const noTickets = this.#spec.resumption === 'session-ids';
+    const broker = new CloudBroker({
+      host: LOOPBACK,
+      port: 0,
+      serverCertChainPem: pki.cloud.chainPem,
+      serverKeyPem: pki.cloud.keyPem,
+      clientCaPem: `${pki.rootCa.certPem}\n${pki.intermediateCa.certPem}`,
+      ownTopicOf: () => undefined,
+      evidence: { tlsEndpoint: (_role, e) => keyLog.attach(e) },
+      tlsServerOptions: {
+        // RFC 5077 tickets off: the client can only resume by session ID, from the server's store.
+        ...(noTickets ? { secureOptions: 0x4000 /* SSL_OP_NO_TICKET */ } : {}),
+        ...this.#spec.brokerTls,
+      },
+      ...(noTickets ? { sessionIds: this.sessionIds } : {}),
+    });
+    this.#broker = broker;
+    const target = await broker.start();
+    this.#writer = PcapWriter.open(this.capturePath);
+    const oneWay = this.#spec.rttMs / 2;
+    this.#link = new TcpLink({ name: 'device-cloud', listen: { host: LOOPBACK, port: 0 }, target, capture: this.#writer, impairments: symmetric(latency({ ms: oneWay })) });
+    this.#endpoint = await this.#link.start();
+  }
+
+  /** A wearable with the rig's session cache, asking for `serverName`. */
+  wearable(serverName: string, options: { reconnectPeriodMs?: number } = {}): Wearable {
+    const pki = this.pki;
+    const endpoint = this.#endpoint;
+    if (!endpoint) throw new Error('resumption-rig: not started');
+    const issued = pki.wearables.get(DEVICE_ID);
+    if (!issued) throw new Error('resumption-rig: no wearable certificate');
+    const version = this.#spec.tlsVersion === 'TLS 1.2' ? 'TLSv1.2' : 'TLSv1.3';
+    const profile: TlsClientProfile = { ...secureProfile, name: `secure (${this.#spec.tlsVersion})`, minVersion: version, maxVersion: version };
+    const keyLog = this.#keyLog as KeyLog;
+    const w = new Wearable({
+      provisioning: provisionDevice(DEVICE_ID, 1),
+      deviceKeyPem: issued.keyPem,
+      deviceCertChainPem: issued.chainPem,
+      caPem: pki.rootCa.certPem,
+      cloudE3PublicKeyPem: pki.cloudE3.publicKeyPem,
+      endpoint: { ...endpoint, serverName },
+      profile,
+      clock: SimClock.compressed(1),
+      evidence: { tlsEndpoint: (_role, e) => keyLog.attach(e) },
+      sessionCache: this.cache,
+      ...options,
+    });
+    this.#wearables.push(w);
+    return w;
+  }
+
+  /** Connect and wait for CONNACK; the time is what the device experienced. */
+  async connect(w: Wearable): Promise<number> {
+    const started = performance.now();
+    await w.connect();
+    const ms = performance.now() - started;
+    this.connectMs.push(ms);
+    return ms;
+  }
+
+  /** Stop everything and close the capture; returns its path. */
+  async stop(): Promise<string> {
+    await Promise.allSettled(this.#wearables.map((w) => w.stop()));
+    await this.#link?.stop();
+    await this.#broker?.stop();
+    await this.#writer?.close();
+    await this.#keyLog?.close();
+    return this.capturePath;
+  }
+}
