@@ -17,7 +17,8 @@ import { attemptInterception, matrixClientNames, type InterceptionOutcome } from
 const json = process.argv.includes('--json');
 const runDir = mkdtempSync(join(tmpdir(), 'mitm-matrix-'));
 const clients = matrixClientNames();
-const cases = [...FORGED_CASE_NAMES];
+const skip = process.argv.flatMap((a, i) => (a === '--skip' ? (process.argv[i + 1] ?? '').split(',') : []));
+const cases = [...FORGED_CASE_NAMES].filter((c) => !skip.includes(c));
 
 function verdict(o: InterceptionOutcome): string {
   const mqtt = o.proxy.filter((p) => p.kind === 'mqtt-packet');
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
       const o = await attemptInterception({ runDir, dir: join(runDir, `${forgedCase}-${client}`), forgedCase, client });
       rows.push({ forgedCase, client, verdict: verdict(o), reason: o.attempt.error ?? '-', ms: performance.now() - t });
       n += 1;
-      if (!json) process.stdout.write(`\r  ${n}/${cases.length * clients.length} attempts`);
+      if (!json && n % 14 === 0) console.log(`  ${n}/${cases.length * clients.length} attempts`);
     }
   }
   const matrixMs = performance.now() - start;
