@@ -110,6 +110,7 @@ export class CloudBrokerContainer extends TestbedContainer {
 
   override async start(): Promise<StartedCloudBrokerContainer> {
     this.checkPlacement('cloud-broker');
+    await this.checkImage('cloud-broker');
     if (!this.#pki) throw new Error('CloudBrokerContainer: no PKI; call withPki(dir)');
     if (!this.#configDir) throw new Error('CloudBrokerContainer: no config directory; call withConfigDir(dir)');
     if (!this.#subscriberUser) throw new Error('CloudBrokerContainer: nobody may read the readings; call withSubscriber(cn) for the cloud service');

@@ -41,6 +41,7 @@ export abstract class NodeRoleContainer extends TestbedContainer {
   /** Start with `config`; resolves once the runner printed READY_LINE. */
   protected async startRole(config: RoleConfig): Promise<{ started: StartedTestContainer; control: RoleControl }> {
     this.checkPlacement(config.role);
+    await this.checkImage(config.role);
     if (!this.mounts) throw new Error(`containers: the ${config.role} container has no mounts; call withMounts({ project, pki, evidence, control })`);
     this.withCopyContentToContainer([{ content: JSON.stringify(config), target: CONFIG_PATH, mode: 0o600 }]);
     this.waitForLine(READY_LINE, STARTUP_TIMEOUT_MS);

@@ -7,6 +7,7 @@ import { GenericContainer, Wait } from 'testcontainers';
 
 type BindMount = { source: string; target: string; mode?: 'rw' | 'ro' | 'z' | 'Z' };
 import { runLabels } from './run-labels.ts';
+import { imageId } from './base-image.ts';
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 
@@ -35,6 +36,13 @@ export class TestbedContainer extends GenericContainer {
     if (!/^[a-z0-9-]{1,64}$/.test(runId)) throw new Error(`containers: run id "${runId}" must be 1-64 lower-case letters, digits or '-'`);
     this.runId = runId;
     return this.withLabels(runLabels(runId));
+  }
+
+  /** A missing image would make Testcontainers try a registry, which does not exist here. */
+  protected async checkImage(role: string): Promise<void> {
+    if (!(await imageId(this.imageName.string))) {
+      throw new Error(`containers: the ${role} image ${this.imageName.string} is not built; \`testbed run --topology containers\` builds it (or call ensureRoleImages() from containers/role-images.ts)`);
+    }
   }
 
   protected checkPlacement(role: string): void {

@@ -9,6 +9,7 @@ import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
 import type { Command } from '../main.ts';
 import { PREREQUISITES, canInstallWithApt, installCommand, installMissing } from '../prerequisites.ts';
 import { parseOptions } from './options.ts';
+import { ContainersTopology } from '../../topology/containers-topology.ts';
 
 const TOPOLOGIES = ['local', 'containers'] as const;
 
@@ -54,6 +55,12 @@ export const runCommand: Command = {
       for (const m of missing) console.log(`  - ${m.reason}`);
     }
 
+    if (topology === 'containers') {
+      // Docker up, images found or built, leftovers of killed runs removed: before the first
+      // scenario, so no step timeout has to cover an image build (containers/).
+      await installMissing(['docker', 'debootstrap'], (line) => console.log(line));
+      await ContainersTopology.prepare((line) => console.log(line));
+    }
     const runDir = resolve('runs', new Date().toISOString().replace(/[:.]/g, '-'));
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
     mkdirSync('reports', { recursive: true });

@@ -2,6 +2,7 @@
 import type { Command } from '../main.ts';
 import { PREREQUISITES, canInstallWithApt, installCommand, installMissing } from '../prerequisites.ts';
 import { parseOptions } from './options.ts';
+import { ensureDockerDaemon } from '../../containers/docker-daemon.ts';
 
 export const setupCommand: Command = {
   summary: 'install system prerequisites with apt (root), e.g. --only tshark,openssl',
@@ -14,6 +15,16 @@ export const setupCommand: Command = {
     }
     const names = values.only ? values.only.split(',').map((s) => s.trim()) : PREREQUISITES.map((p) => p.name);
     const stillMissing = await installMissing(names, (line) => console.log(line));
+    // The containers topology needs a running daemon, not only the package: there is no init
+    // system on a fresh CI machine, so start dockerd (containers/docker-daemon.ts).
+    if (names.includes('docker') && !stillMissing.some((s) => s.prerequisite.name === 'docker')) {
+      try {
+        await ensureDockerDaemon((line) => console.log(line));
+      } catch (err) {
+        console.error(`setup: ${(err as Error).message}`);
+        if (!values['best-effort'] || process.env.CI) return 1;
+      }
+    }
     if (stillMissing.length === 0) {
       console.log(`setup: all of ${names.join(', ')} present`);
       return 0;
