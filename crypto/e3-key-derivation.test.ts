@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { p256 } from '@noble/curves/nist.js';
 import { deriveDeviceKeyNoble, deriveDeviceKeyNode, e3KeyInfo, rawP256PrivateKey, rawP256PublicKey } from './e3-key-derivation.ts';
 import { p256KeyPair } from './e3-fixture.ts';
@@ -76,6 +80,22 @@ test('rawP256PublicKey accepts SPKI PEM, a KeyObject (public or private) and giv
   assert.equal(toHex(rawP256PublicKey(publicKey.export({ type: 'spki', format: 'pem' }))), toHex(fromKey));
   assert.equal(toHex(rawP256PublicKey(privateKey)), toHex(fromKey));
   assert.equal(toHex(rawP256PublicKey(createPublicKey(createPrivateKey(privateKey.export({ type: 'pkcs8', format: 'pem' }))))), toHex(fromKey));
+});
+
+test('rawP256PublicKey reads the key of an X.509 certificate PEM (the wearable\'s certificate)', () => {
+  const { privateKey, publicKey } = p256KeyPair();
+  // An independent issuer: the openssl CLI self-signs a certificate for the generated key.
+  const dir = mkdtempSync(join(tmpdir(), 'e3-cert-'));
+  try {
+    const keyFile = join(dir, 'device.key');
+    writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const pem = execFileSync('openssl', ['req', '-new', '-x509', '-key', keyFile, '-subj', '/CN=wearable-001 DO NOT TRUST - TESTING ONLY', '-days', '1'], { encoding: 'utf8' });
+    assert.match(pem, /-----BEGIN CERTIFICATE-----/);
+    assert.equal(toHex(rawP256PublicKey(pem)), toHex(rawP256PublicKey(publicKey)));
+    assert.equal(toHex(rawP256PublicKey(Buffer.from(pem))), toHex(rawP256PublicKey(publicKey)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('keys that are not P-256 are refused with an e3-keys error', () => {
