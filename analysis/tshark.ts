@@ -54,3 +54,30 @@ export function serverPort(streams: readonly { server: { port: number } }[]): nu
   if (port === undefined) throw new Error('tshark: the capture holds no TCP conversation to decode');
   return port;
 }
+
+export interface DecodedConnect {
+  readonly frame: number;
+  readonly clientId: string;
+  readonly username: string;
+  readonly password: string;
+}
+
+/** MQTT CONNECT credentials tshark dissects from a plain (unencrypted) MQTT capture. */
+export async function plainMqttConnects(pcap: string, mqttPort: number, binary = 'tshark'): Promise<DecodedConnect[]> {
+  const args = ['-r', pcap, '-d', `tcp.port==${mqttPort},mqtt`, '-Y', 'mqtt.msgtype == 1', '-T', 'fields', '-E', 'separator=|', '-e', 'frame.number', '-e', 'mqtt.clientid', '-e', 'mqtt.username', '-e', 'mqtt.passwd'];
+  let stdout: string;
+  try {
+    ({ stdout } = await run(binary, args, { timeout: 30_000 }));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
+    if (e.code === 'ENOENT') throw new Error('tshark: not installed; run `apt-get install tshark` (or `testbed doctor` for all prerequisites)');
+    throw new Error(`tshark: could not read ${pcap}: ${e.stderr?.trim() || e.message}`);
+  }
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [frame = '', clientId = '', username = '', password = ''] = line.split('|');
+      return { frame: Number(frame), clientId, username, password };
+    });
+}

@@ -18,6 +18,11 @@ export interface DeviceProvisioning {
   /** Fixed 4-byte nonce prefix; with the 8-byte sequence it makes every nonce unique (NIST SP 800-38D §8.2.1). */
   readonly saltHex: string;
   readonly algorithm: E3Algorithm;
+  /**
+   * Per-device MQTT password, random per run: credentials are unique per device and never in
+   * source (source chapter §17.5, "Hardcoded Credentials in Firmware").
+   */
+  readonly mqttPassword: string;
 }
 
 export function provisionDevice(deviceId: string, index: number, algorithm: E3Algorithm = 'aes-128-gcm'): DeviceProvisioning {
@@ -27,6 +32,7 @@ export function provisionDevice(deviceId: string, index: number, algorithm: E3Al
     pseudonymHex: randomBytes(16).toString('hex'),
     saltHex: randomBytes(4).toString('hex'),
     algorithm,
+    mqttPassword: randomBytes(12).toString('base64url'),
   };
 }
 

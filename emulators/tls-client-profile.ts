@@ -5,7 +5,8 @@
  * exist to demonstrate attacks (DESIGN.md §3); `secure` is what the source chapter prescribes
  * (§17.3.1/§17.4): CA chain and hostname verified, TLS 1.3, mutual TLS.
  */
-import type { ConnectionOptions } from 'node:tls';
+import { createHash, X509Certificate } from 'node:crypto';
+import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 
 export interface TlsClientProfile {
   readonly name: string;
@@ -16,6 +17,12 @@ export interface TlsClientProfile {
   readonly verifyHostname: boolean;
   readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
   readonly maxVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** Also require the server key to match a pinned SPKI hash (RFC 7469 §2.4 pin format). */
+  readonly pinSpki?: boolean;
+  /** OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are not restricted here). */
+  readonly ciphers?: string;
+  /** No TLS at all: MQTT in clear (port 1883), the source chapter's first pitfall (§17.5). */
+  readonly plaintext?: boolean;
 }
 
 export const secureProfile: TlsClientProfile = {
@@ -27,11 +34,49 @@ export const secureProfile: TlsClientProfile = {
   maxVersion: 'TLSv1.3',
 };
 
-export const clientProfiles: ReadonlyMap<string, TlsClientProfile> = new Map([[secureProfile.name, secureProfile]]);
+/** Pitfall of the source chapter (§17.5, "certificate validation failures"): any certificate is accepted. */
+export const noVerifyProfile: TlsClientProfile = {
+  ...secureProfile,
+  name: 'no-verify',
+  explain: 'accepts any certificate (rejectUnauthorized: false), the "disabled during testing and never re-enabled" pitfall',
+  verifyChain: false,
+  verifyHostname: false,
+};
+
+/** Chain checked, name not: any valid certificate from the trusted CA impersonates the cloud. */
+export const noHostnameCheckProfile: TlsClientProfile = {
+  ...secureProfile,
+  name: 'no-hostname-check',
+  explain: 'verifies the chain but not the server name, so any certificate the CA issued passes',
+  verifyHostname: false,
+};
+
+/** secure plus an SPKI pin of the cloud's key (source chapter §17.10, "Certificate Pinning"). */
+export const pinnedProfile: TlsClientProfile = {
+  ...secureProfile,
+  name: 'pinned',
+  explain: 'verifies chain and name and also requires the cloud key to match a pinned SPKI SHA-256',
+  pinSpki: true,
+};
+
+/** MQTT without TLS: "Credentials visible in network packet captures" (source chapter §17.5). */
+export const plaintextProfile: TlsClientProfile = {
+  ...noVerifyProfile,
+  name: 'plaintext',
+  explain: 'speaks MQTT without TLS (port 1883): username, password and topics cross the network in clear',
+  plaintext: true,
+};
+
+export const clientProfiles: ReadonlyMap<string, TlsClientProfile> = new Map(
+  [secureProfile, noVerifyProfile, noHostnameCheckProfile, pinnedProfile].map((p) => [p.name, p]),
+);
+
+/** Every profile a wearable can use, including those that are not TLS client profiles. */
+export const wearableProfiles: ReadonlyMap<string, TlsClientProfile> = new Map([...clientProfiles, [plaintextProfile.name, plaintextProfile]]);
 
 export function clientProfile(name: string): TlsClientProfile {
-  const p = clientProfiles.get(name);
-  if (!p) throw new Error(`tls-client-profile: unknown profile "${name}"; valid profiles: ${[...clientProfiles.keys()].join(', ')}`);
+  const p = wearableProfiles.get(name);
+  if (!p) throw new Error(`tls-client-profile: unknown profile "${name}"; valid profiles: ${[...wearableProfiles.keys()].join(', ')}`);
   return p;
 }
 
@@ -43,6 +88,19 @@ export interface TlsClientIdentity {
   readonly key?: string;
   /** The name the client expects the server to prove (SNI and hostname check). */
   readonly serverName: string;
+  /** PEM CRL(s) to check revocation against (RFC 5280 §6.3). */
+  readonly crlPem?: string;
+  /** base64 SHA-256 of the expected server SubjectPublicKeyInfo, for the pinned profile. */
+  readonly spkiPinSha256?: string;
+}
+
+/**
+ * RFC 7469 §2.4 pin: base64(SHA-256(SubjectPublicKeyInfo DER)). Node's PeerCertificate.pubkey is
+ * the bare EC point, not the SPKI, so the SPKI is taken from the certificate's DER.
+ */
+export function spkiPinOf(cert: PeerCertificate | string): string {
+  const x509 = new X509Certificate(typeof cert === 'string' ? cert : cert.raw);
+  return createHash('sha256').update(x509.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
 }
 
 export function tlsClientOptions(profile: TlsClientProfile, id: TlsClientIdentity): ConnectionOptions {
@@ -54,6 +112,19 @@ export function tlsClientOptions(profile: TlsClientProfile, id: TlsClientIdentit
     minVersion: profile.minVersion,
     maxVersion: profile.maxVersion,
     rejectUnauthorized: profile.verifyChain,
-    ...(profile.verifyHostname ? {} : { checkServerIdentity: () => undefined }),
+    ...(id.crlPem ? { crl: id.crlPem } : {}),
+    ...(profile.ciphers ? { ciphers: profile.ciphers } : {}),
+    checkServerIdentity: (host: string, cert: PeerCertificate) => {
+      if (profile.verifyHostname) {
+        const err = checkServerIdentity(host, cert);
+        if (err) return err;
+      }
+      if (profile.pinSpki) {
+        if (!id.spkiPinSha256) return new Error(`profile ${profile.name}: no SPKI pin configured; give the client the cloud key's pin`);
+        const got = spkiPinOf(cert);
+        if (got !== id.spkiPinSha256) return Object.assign(new Error(`SPKI pin mismatch: server key ${got} is not the pinned ${id.spkiPinSha256}`), { code: 'ERR_SPKI_PIN_MISMATCH' });
+      }
+      return undefined;
+    },
   };
 }

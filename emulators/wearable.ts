@@ -10,6 +10,7 @@
 import type { TLSSocket } from 'node:tls';
 import { connectTls } from './tls-connect.ts';
 import type { TlsSessionCache } from './tls-session-cache.ts';
+import { connect as netConnect, type Socket } from 'node:net';
 import mqtt from 'mqtt';
 import { E3Sealer } from '../crypto/e3-sealer.ts';
 import { encodeReading, type Reading } from '../crypto/e3-reading.ts';
@@ -44,6 +45,10 @@ export interface WearableConfig {
   readonly sessionCache?: TlsSessionCache;
   /** Reconnect this long after a lost connection; 0 (default) = do not reconnect. */
   readonly reconnectPeriodMs?: number;
+  /** Revocation list to check the server against (RFC 5280 §6.3), when the profile verifies. */
+  readonly crlPem?: string;
+  /** The cloud key's SPKI pin, for the pinned profile. */
+  readonly spkiPinSha256?: string;
 }
 
 export function e3Topic(pseudonymHex: string): string {
@@ -88,7 +93,14 @@ export class Wearable {
       certChain: this.#config.deviceCertChainPem,
       key: this.#config.deviceKeyPem,
       serverName: endpoint.serverName,
+      ...(this.#config.crlPem ? { crlPem: this.#config.crlPem } : {}),
+      ...(this.#config.spkiPinSha256 ? { spkiPinSha256: this.#config.spkiPinSha256 } : {}),
     });
+    const buildPlainStream = (): Socket => {
+      const socket = netConnect({ host: endpoint.host, port: endpoint.port, noDelay: true });
+      socket.on('error', (err: NodeJS.ErrnoException) => this.log.record('tls-error', `TCP error towards ${endpoint.host}:${endpoint.port}: ${err.message}`, { code: err.code, message: err.message }));
+      return socket;
+    };
     const buildStream = (): TLSSocket => {
       const socket = connectTls(endpoint.host, endpoint.port, { ...tlsOptions, ...this.#config.sessionCache?.offerFor(endpoint.serverName) });
       this.#config.sessionCache?.keepFrom(endpoint.serverName, socket);
@@ -108,9 +120,11 @@ export class Wearable {
       });
       return socket;
     };
-    const client = new mqtt.MqttClient(buildStream, {
+    const client = new mqtt.MqttClient(profile.plaintext ? buildPlainStream : buildStream, {
       protocolVersion: 4,
       clientId: this.deviceId,
+      username: this.deviceId,
+      password: this.#config.provisioning.mqttPassword,
       clean: true,
       reconnectPeriod: this.#config.reconnectPeriodMs ?? 0,
       connectTimeout: timeoutMs,

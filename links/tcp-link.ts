@@ -6,7 +6,7 @@
  * direction; the relay itself never alters a byte (Toxiproxy's rule: every byte read is passed
  * on unless dropping is the point).
  */
-import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
+import { createServer, connect, isIPv4, type Server, type Socket, type AddressInfo } from 'node:net';
 import { ObservationLog } from '../emulators/observation-log.ts';
 import { TcpConversationTap, realTimeMicros, type PcapWriter } from '../capture/pcap-writer.ts';
 import { DelayQueue, ImpairmentPipeline, baseDelayMs, type LinkImpairments } from './impairments.ts';
@@ -44,6 +44,10 @@ export class TcpLink {
   #connections = 0;
 
   constructor(config: TcpLinkConfig) {
+    // The capture tap records real addresses; a name would have to be resolved first.
+    if (config.capture && !isIPv4(config.target.host)) {
+      throw new Error(`link ${config.name}: a captured link needs an IPv4 target address, got "${config.target.host}"; resolve the name first (e.g. 127.0.0.1)`);
+    }
     // Refuse impairments a TCP link cannot carry out before any connection arrives.
     new ImpairmentPipeline(config.impairments?.clientToServer ?? [], { transport: 'tcp' });
     new ImpairmentPipeline(config.impairments?.serverToClient ?? [], { transport: 'tcp' });

@@ -61,8 +61,12 @@ export class LocalTopology implements Topology {
     writeProvisioning(this.dir, this.#devices);
 
     const caBundle = readPem(pki.caBundle, 'the testbed CA bundle');
+    const profile = clientProfile(spec.wearableProfile);
+    if (profile.plaintext && spec.path === 'terminating-gateway') {
+      throw new Error('topology: a gateway that terminates TLS cannot carry the plaintext profile (there is no TLS to terminate); use a gateway that only relays TCP');
+    }
     const clock = SimClock.compressed(spec.speedup);
-    const keyLog = KeyLog.open(join(this.dir, 'sslkeylog.txt'));
+    const keyLog = KeyLog.open(join(this.dir, 'sslkeys.keylog'));
     this.#keyLog = keyLog;
     const evidence: EvidenceSink = { tlsEndpoint: (_role, endpoint) => keyLog.attach(endpoint) };
 
@@ -85,9 +89,12 @@ export class LocalTopology implements Topology {
         return device ? e3Topic(device.pseudonymHex) : undefined;
       },
       evidence,
+      ...(profile.plaintext ? { plainPort: 0, passwordOf: (deviceId: string) => this.#devices.find((d) => d.deviceId === deviceId)?.mqttPassword } : {}),
     });
     this.#broker = broker;
-    const cloudEndpoint = await broker.start();
+    const tlsEndpoint = await broker.start();
+    // The plaintext pitfall: the wearable's MQTT goes to the broker's plain listener (1883).
+    const cloudEndpoint = profile.plaintext ? (broker.plainEndpoint as { host: string; port: number }) : tlsEndpoint;
     const service = this.#service;
     broker.subscribeReadings((payload, topic, deliveredBy) => service.ingest(payload, { topic, deliveredBy }));
 
@@ -107,7 +114,6 @@ export class LocalTopology implements Topology {
     const gatewayEndpoint = await gateway.start();
     const deviceLink = await this.#link('device-gateway', gatewayEndpoint);
 
-    const profile = clientProfile(spec.wearableProfile);
     const cloudE3PublicKeyPem = readPem(pki.cloudE3.publicKey, 'the cloud E3 public key');
     for (const d of this.#devices) {
       const files = pki.wearable(d.deviceId);
@@ -225,7 +231,7 @@ export class LocalTopology implements Topology {
       captures.push({ link, path: writer.path });
     }
     await this.#keyLog?.close();
-    this.#stopped = { captures, keyLog: join(this.dir, 'sslkeylog.txt'), auditLog: join(this.dir, 'audit.jsonl') };
+    this.#stopped = { captures, keyLog: join(this.dir, 'sslkeys.keylog'), auditLog: join(this.dir, 'audit.jsonl') };
     return this.#stopped;
   }
 }

@@ -8,7 +8,8 @@
  */
 import { createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { TlsServerSessionStore } from '../tls-session-cache.ts';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
 import { Aedes } from 'aedes';
 import { ObservationLog } from '../observation-log.ts';
 import { noEvidence, type EvidenceSink } from '../evidence.ts';
@@ -33,6 +34,14 @@ export interface CloudBrokerConfig {
   readonly tlsServerOptions?: TlsOptions;
   /** Serve TLS 1.2 session IDs from this store (Node keeps none by itself). */
   readonly sessionIds?: TlsServerSessionStore;
+  /**
+   * Also listen for MQTT in clear (port 1883 in the field) on this port; undefined = no plain
+   * listener. Only the plaintext pitfall scenario opens it; clients then authenticate with
+   * username and password, which cross the network in clear (source chapter §17.5).
+   */
+  readonly plainPort?: number;
+  /** The provisioned MQTT password of a device, for password authentication. */
+  readonly passwordOf?: (deviceId: string) => string | undefined;
 }
 
 export const E3_TOPIC_FILTER = 'wearables/+/e3';
@@ -45,6 +54,8 @@ export class CloudBroker {
   readonly #identityByClientId = new Map<string, string>();
   #aedes: Aedes | undefined;
   #server: Server | undefined;
+  #plain: NetServer | undefined;
+  #plainEndpoint: { host: string; port: number } | undefined;
 
   constructor(config: CloudBrokerConfig) {
     this.#config = config;
@@ -53,7 +64,7 @@ export class CloudBroker {
   async start(): Promise<{ host: string; port: number }> {
     const aedes = await Aedes.createBroker({
       preConnect: (client, packet, done) => {
-        const identity = peerIdentity(client.conn as TLSSocket);
+        const identity = (client.conn as Partial<TLSSocket>).encrypted ? peerIdentity(client.conn as TLSSocket) : this.#passwordIdentity(packet);
         if (!identity) {
           this.log.record('mqtt-connect', `refused MQTT CONNECT from "${packet.clientId}": no verified client certificate`, { clientId: packet.clientId, accepted: false });
           return done(null, false);
@@ -127,7 +138,23 @@ export class CloudBroker {
     this.#server = server;
     const address = server.address() as AddressInfo;
     this.log.record('listening', `MQTT over TLS on ${address.address}:${address.port}`, { host: address.address, port: address.port });
+    if (this.#config.plainPort !== undefined) {
+      const plain = createNetServer({ noDelay: true }, (socket) => aedes.handle(socket));
+      await new Promise<void>((resolve, reject) => {
+        plain.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cloud-broker: cannot listen for plain MQTT on ${this.#config.host}:${this.#config.plainPort} (${err.code ?? err.message})`)));
+        plain.listen(this.#config.plainPort, this.#config.host, () => resolve());
+      });
+      this.#plain = plain;
+      const p = plain.address() as AddressInfo;
+      this.#plainEndpoint = { host: p.address, port: p.port };
+      this.log.record('listening', `MQTT IN CLEAR on ${p.address}:${p.port}`, { host: p.address, port: p.port, plaintext: true });
+    }
     return { host: address.address, port: address.port };
+  }
+
+  /** The plain-MQTT endpoint, when one was configured. */
+  get plainEndpoint(): { host: string; port: number } | undefined {
+    return this.#plainEndpoint;
   }
 
   /** Publish from the cloud itself (QoS 0), e.g. the DTLS path's acknowledgements to gateways. */
@@ -151,6 +178,13 @@ export class CloudBroker {
     );
   }
 
+  /** Plain listener: the username/password pair is the only proof, and it travelled in clear. */
+  #passwordIdentity(packet: { username?: string; password?: Buffer }): PeerIdentity | undefined {
+    const expected = packet.username ? this.#config.passwordOf?.(packet.username) : undefined;
+    if (!expected || !packet.password || !timingSafeEqualText(packet.password.toString('utf8'), expected)) return undefined;
+    return { commonName: packet.username as string, unit: 'wearable', fingerprint256: '(password)' };
+  }
+
   #mayPublish(identity: PeerIdentity, topic: string): boolean {
     if (identity.unit === 'gateway') return /^wearables\/[0-9a-f]{32}\/e3$/.test(topic);
     if (identity.unit === 'wearable') return this.#config.ownTopicOf(identity.commonName) === topic;
@@ -165,9 +199,19 @@ export class CloudBroker {
   async stop(): Promise<void> {
     const server = this.#server;
     const aedes = this.#aedes;
+    const plain = this.#plain;
+    this.#plain = undefined;
     this.#server = undefined;
     this.#aedes = undefined;
+    // Close the broker first: it disconnects its clients, so the listeners can close.
     if (aedes) await new Promise<void>((r) => aedes.close(() => r()));
+    if (plain) await new Promise<void>((r) => plain.close(() => r()));
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }
+}
+
+function timingSafeEqualText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
