@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CloudBrokerContainer, parseMosquittoLog } from './cloud-broker-container.ts';
-import type { DeviceProvisioning } from '../emulators/provisioning.ts';
+import { provisionDevice } from '../emulators/provisioning.ts';
 
-const device: DeviceProvisioning = { deviceId: 'wearable-0001', patientId: 'MRN-1', pseudonymHex: 'ab'.repeat(16), saltHex: '01020304', algorithm: 'aes-128-gcm' };
+const device = { ...provisionDevice('wearable-0001', 1), pseudonymHex: 'ab'.repeat(16) };
 
 test('the Mosquitto configuration asks for TLS 1.3, a client certificate, the CN as username and no Nagle', () => {
   const conf = new CloudBrokerContainer('img').withDevices([device]).withGateway('gateway-01').withSubscriber('cloud-service').configuration();

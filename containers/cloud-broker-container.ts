@@ -9,6 +9,7 @@
  *
  * Its observation log is its own log (log_type all), parsed into observations.
  */
+import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AbstractStartedContainer, type StartedTestContainer } from 'testcontainers';
@@ -18,7 +19,7 @@ import { e3Topic } from '../emulators/wearable.ts';
 import { E3_TOPIC_FILTER } from '../emulators/cloud/cloud-broker.ts';
 import { docker } from './docker-cli.ts';
 import { TestbedContainer } from './testbed-container.ts';
-import { MQTT_TLS_PORT, PKI_DIR } from './role-config.ts';
+import { MQTT_PLAIN_PORT, MQTT_TLS_PORT, PKI_DIR } from './role-config.ts';
 
 const CONFIG_DIR = '/mosquitto';
 const STARTUP_TIMEOUT_MS = 20_000;
@@ -28,12 +29,14 @@ export type MosquittoTlsVersion = 'tlsv1.3' | 'tlsv1.2';
 
 export class CloudBrokerContainer extends TestbedContainer {
   static readonly MQTT_TLS_PORT = MQTT_TLS_PORT;
+  static readonly MQTT_PLAIN_PORT = MQTT_PLAIN_PORT;
   #devices: readonly DeviceProvisioning[] = [];
   #gatewayUser: string | undefined;
   #subscriberUser: string | undefined;
   #tlsVersion: MosquittoTlsVersion = 'tlsv1.3';
   #configDir: string | undefined;
   #pki = false;
+  #plainPasswords: ReadonlyMap<string, string> | undefined;
 
   /** Each wearable may publish only to its own E3 topic. */
   withDevices(devices: readonly DeviceProvisioning[]): this {
@@ -61,6 +64,23 @@ export class CloudBrokerContainer extends TestbedContainer {
     if (version !== 'tlsv1.3' && version !== 'tlsv1.2') throw new Error(`CloudBrokerContainer: TLS version must be "tlsv1.3" or "tlsv1.2", got "${String(version)}"`);
     this.#tlsVersion = version;
     return this;
+  }
+
+  /**
+   * Also listen for MQTT in clear on MQTT_PLAIN_PORT (1883), username and password only: the
+   * pitfall the plaintext scenario demonstrates (source chapter §17.5). Off unless asked for.
+   */
+  withPlainListener(passwords: ReadonlyMap<string, string>): this {
+    for (const [user, password] of passwords) {
+      if (!USERNAME.test(user)) throw new Error(`CloudBrokerContainer: "${user}" cannot be a Mosquitto username`);
+      if (!password || password.includes('\n')) throw new Error(`CloudBrokerContainer: the password of ${user} must be one non-empty line`);
+    }
+    this.#plainPasswords = passwords;
+    return this;
+  }
+
+  withPlainListenerIf(enabled: boolean, passwords: ReadonlyMap<string, string>): this {
+    return enabled ? this.withPlainListener(passwords) : this;
   }
 
   /** The run's PKI (server chain, key, CA bundle), mounted read-only. */
@@ -92,10 +112,15 @@ export class CloudBrokerContainer extends TestbedContainer {
       'set_tcp_nodelay true',
       'allow_anonymous false',
       `acl_file ${CONFIG_DIR}/acl`,
+      // Checked only on the plain listener: with use_identity_as_username the TLS listener
+      // takes the username from the certificate and asks for no password.
+      ...(this.#plainPasswords ? [`password_file ${CONFIG_DIR}/passwords`] : []),
       // stderr: unbuffered, so each line reaches `docker logs` at once (stdout to a pipe is block-buffered).
       'log_dest stderr',
       'log_type all',
       'connection_messages true',
+      // Listener-specific options apply to the listener above them: the plain one comes last.
+      ...(this.#plainPasswords ? [`listener ${MQTT_PLAIN_PORT} 0.0.0.0`] : []),
       '',
     ].join('\n');
   }
@@ -118,6 +143,7 @@ export class CloudBrokerContainer extends TestbedContainer {
     mkdirSync(this.#configDir, { recursive: true, mode: 0o700 });
     writeFileSync(join(this.#configDir, 'mosquitto.conf'), this.configuration(), { mode: 0o644 });
     writeFileSync(join(this.#configDir, 'acl'), this.acl(), { mode: 0o644 });
+    if (this.#plainPasswords) writeFileSync(join(this.#configDir, 'passwords'), mosquittoPasswordFile(this.#plainPasswords), { mode: 0o600 });
     this.waitForLine(/Opening ipv4 listen socket on port 8883/, STARTUP_TIMEOUT_MS);
     try {
       return new StartedCloudBrokerContainer(await super.start());
@@ -125,6 +151,20 @@ export class CloudBrokerContainer extends TestbedContainer {
       throw new Error(`containers: Mosquitto did not start: ${(err as Error).message.split('\n')[0]}`);
     }
   }
+}
+
+/**
+ * Mosquitto 2.0's password file format: `user:$7$<iterations>$<salt b64>$<PBKDF2-HMAC-SHA512 b64>`
+ * (what mosquitto_passwd writes; plain-text entries are refused by 2.0).
+ */
+export function mosquittoPasswordFile(passwords: ReadonlyMap<string, string>, iterations = 101): string {
+  return [...passwords]
+    .map(([user, password]) => {
+      const salt = randomBytes(12);
+      const hash = pbkdf2Sync(password, salt, iterations, 64, 'sha512');
+      return `${user}:$7$${iterations}$${salt.toString('base64')}$${hash.toString('base64')}\n`;
+    })
+    .join('');
 }
 
 export interface BrokerPublishCounts {

@@ -18,6 +18,8 @@ export const PROJECT_DIR = '/testbed';
 export const READY_LINE = 'role-runner: ready';
 /** TLS port of every TLS-speaking role (MQTT over TLS, IANA). */
 export const MQTT_TLS_PORT = 8883;
+/** Plain MQTT (IANA 1883): only for the plaintext pitfall scenario. */
+export const MQTT_PLAIN_PORT = 1883;
 
 export interface Endpoint {
   readonly host: string;

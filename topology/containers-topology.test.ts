@@ -16,6 +16,7 @@ import { docker } from '../containers/docker-cli.ts';
 import { PID_LABEL, removeLeftovers } from '../containers/run-labels.ts';
 import { WearableContainer } from '../containers/wearable-container.ts';
 import { tamper } from '../emulators/gateway-malice.ts';
+import { provisionDevice } from '../emulators/provisioning.ts';
 
 const status = await dockerDaemonStatus();
 const skip = status.running ? false : `no Docker daemon: ${status.reason}`;
@@ -110,7 +111,7 @@ test('after a kill -9 mid-scenario, the next start removes what the dead run lef
 
 test('a missing image is named with the fix, and no registry is asked', { skip }, async () => {
   const c = new WearableContainer('testbed-wearable:not-built').withRun('tb-test').withInternalNetwork('tb-test-none').withMounts({ project: '/', pki: '/', evidence: '/', control: '/tmp' });
-  await assert.rejects(c.withDevices([{ deviceId: 'w', patientId: 'p', pseudonymHex: '00'.repeat(16), saltHex: '00000000', algorithm: 'aes-128-gcm' }]).withEndpoint({ host: 'h', port: 1, serverName: 'h' }).withClock({ startSec: 0, speedup: 1, wallStartMs: 0 }).start(), /containers: the wearables image testbed-wearable:not-built is not built; `testbed run --topology containers` builds it/);
+  await assert.rejects(c.withDevices([provisionDevice('wearable-0001', 1)]).withEndpoint({ host: 'h', port: 1, serverName: 'h' }).withClock({ startSec: 0, speedup: 1, wallStartMs: 0 }).start(), /containers: the wearables image testbed-wearable:not-built is not built; `testbed run --topology containers` builds it/);
 });
 
 test('a daemon that does not answer is reported with the cause and the fix', async () => {

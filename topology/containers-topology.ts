@@ -20,6 +20,7 @@ import { writePki, type PkiPaths } from '../certs/pki-files.ts';
 import { GATEWAY_DEFAULT_CN } from '../certs/genuine-profiles.ts';
 import { provisionDevice, writeProvisioning, type DeviceProvisioning } from '../emulators/provisioning.ts';
 import { SimClock } from '../emulators/sim-clock.ts';
+import { clientProfile } from '../emulators/tls-client-profile.ts';
 import type { Observation } from '../emulators/observation-log.ts';
 import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
 import type { Tcpdump } from '../capture/tcpdump.ts';
@@ -86,6 +87,10 @@ export class ContainersTopology implements Topology {
     if (spec.path !== 'terminating-gateway' && spec.path !== 'relay-gateway') {
       throw new Error(`topology: the containers placement does not run the "${spec.path}" path yet (only terminating-gateway, relay-gateway); use --topology local for it`);
     }
+    const plaintext = clientProfile(spec.wearableProfile).plaintext === true;
+    if (plaintext && spec.path === 'terminating-gateway') {
+      throw new Error('topology: a gateway that terminates TLS cannot carry the plaintext profile (there is no TLS to terminate); use a gateway that only relays TCP');
+    }
     const images = await ContainersTopology.prepare();
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const ids = Array.from({ length: spec.wearables }, (_, i) => wearableId(i + 1));
@@ -112,6 +117,7 @@ export class ContainersTopology implements Topology {
           .withDevices(this.#devices)
           .withGateway(GATEWAY_DEFAULT_CN)
           .withSubscriber(CLOUD_SERVICE_CN)
+          .withPlainListenerIf(plaintext, new Map(this.#devices.map((d) => [d.deviceId, d.mqttPassword])))
           .start();
         this.#running.service = await new CloudServiceContainer(images['cloud-service'])
           .withRun(this.runId)
@@ -129,7 +135,8 @@ export class ContainersTopology implements Topology {
           .withInternalNetwork(deviceNet.name, GATEWAY_NAME)
           .withMounts(mounts)
           .withMode(spec.path === 'terminating-gateway' ? 'terminate' : 'relay')
-          .withUpstream(cloud, cloudNet.name, 'gateway.cloud.testbed.local')
+          // The plaintext pitfall: the relay carries the wearable's MQTT to the plain listener.
+          .withUpstream(plaintext ? { ...cloud, port: CloudBrokerContainer.MQTT_PLAIN_PORT } : cloud, cloudNet.name, 'gateway.cloud.testbed.local')
           .withMalice(spec.gatewayMalice)
           .start();
         this.#running.gateway = gateway;

@@ -1,0 +1,62 @@
+/**
+ * Containers placement benchmark (issue 6 "Speed"): the base image from nothing, the role
+ * images, a five-role topology up (broker, cloud service, gateway, two capture sidecars and the
+ * wearable fleet), and the suite on the containers topology. Prints figures and the targets.
+ *
+ *   node --import tsx bench/containers.ts [--from-scratch] [--suite]
+ *
+ * --from-scratch removes the testbed images first (the base is rebuilt: needs debootstrap and
+ * the machine's apt mirror); --suite also runs `testbed run --topology containers`.
+ */
+import { cpus, release } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { docker } from '../containers/docker-cli.ts';
+import { ensureDockerDaemon } from '../containers/docker-daemon.ts';
+import { ensureBaseImage } from '../containers/base-image.ts';
+import { ensureRoleImages } from '../containers/role-images.ts';
+import { ContainersTopology } from '../topology/containers-topology.ts';
+
+const args = new Set(process.argv.slice(2));
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+const line = (what: string, s: string, target?: string) => console.log(`${what.padEnd(44)} ${s.padStart(7)} s${target ? `   (target ${target})` : ''}`);
+
+console.log(`containers bench — ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Linux ${release()}, Node ${process.version}`);
+process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
+const daemon = await ensureDockerDaemon((l) => console.log(l));
+console.log(`dockerd ${daemon.serverVersion}`);
+
+if (args.has('--from-scratch')) {
+  const { stdout } = await docker(['images', '-q', '--filter', 'label=org.testbed.image']);
+  const ids = [...new Set(stdout.split('\n').filter(Boolean))];
+  if (ids.length > 0) await docker(['rmi', '-f', ...ids], { timeoutMs: 120_000 });
+  console.log(`removed ${ids.length} testbed images`);
+}
+let t = Date.now();
+const base = await ensureBaseImage();
+line(`base image (${base.built ? 'built from nothing' : 'cached'})`, seconds(Date.now() - t), base.built ? '< 180 s' : undefined);
+t = Date.now();
+const roles = await ensureRoleImages();
+line(`role images (${roles.built.length} built, ${5 - roles.built.length} cached)`, seconds(Date.now() - t));
+
+const ups: number[] = [];
+for (let i = 0; i < 3; i++) {
+  const topology = new ContainersTopology(mkdtempSync(join(tmpdir(), 'tb-bench-')));
+  t = Date.now();
+  await topology.start({ wearables: 1, path: 'terminating-gateway', gatewayMalice: [], speedup: 3000, wearableProfile: 'secure' });
+  ups.push(Date.now() - t);
+  t = Date.now();
+  await topology.stop();
+  line(`topology up (run ${i + 1})`, `${seconds(ups[i] as number)}`, i === 0 ? '< 10 s' : undefined);
+  line('  topology down (captures flushed, removed)', seconds(Date.now() - t));
+}
+line('topology up, median of 3', seconds([...ups].sort((a, b) => a - b)[1] as number), '< 10 s');
+
+if (args.has('--suite')) {
+  t = Date.now();
+  const r = spawnSync(process.execPath, ['bin/testbed.js', 'run', '--topology', 'containers', '--tags', 'not @dtls'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const summary = r.stdout.toString().split('\n').find((l) => l.startsWith('scenarios:')) ?? '';
+  line(`suite on containers (${summary})`, seconds(Date.now() - t), '< 300 s on 2 cores');
+}
