@@ -47,6 +47,10 @@ export class GatewayContainer extends NodeRoleContainer {
     return this.withAddedCapabilities('NET_ADMIN');
   }
 
+  withTransparentInterceptionIf(enabled: boolean, port: number): this {
+    return enabled ? this.withTransparentInterception(port) : this;
+  }
+
   override async start(): Promise<StartedGatewayContainer> {
     if (!this.#upstream || !this.#upstreamNetwork) throw new Error('GatewayContainer: no upstream; call withUpstream(endpoint, cloudNetwork)');
     if (this.#mode === 'relay' && this.#malice.some((m) => m.name !== 'sniff')) {

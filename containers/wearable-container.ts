@@ -13,6 +13,7 @@ export class WearableContainer extends NodeRoleContainer {
   #endpoint: Endpoint | undefined;
   #profile = 'secure';
   #clock: SimClockSpec | undefined;
+  #routes: { subnet: string; via: string }[] = [];
 
   withDevices(devices: readonly DeviceProvisioning[]): this {
     if (devices.length < 1 || devices.length > 5000) throw new Error(`WearableContainer: a fleet has 1..5000 wearables, got ${devices.length}`);
@@ -38,11 +39,25 @@ export class WearableContainer extends NodeRoleContainer {
     return this;
   }
 
+  /**
+   * Send traffic for `subnet` through `via` (the home router): how a gateway becomes the path to
+   * the cloud without the wearable being pointed at it. Needs NET_ADMIN in the fleet's namespace.
+   */
+  withRouteVia(subnet: string, via: string): this {
+    if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(subnet) || !/^\d+\.\d+\.\d+\.\d+$/.test(via)) throw new Error(`WearableContainer: route "${subnet} via ${via}" must be IPv4 CIDR via an IPv4 address`);
+    this.#routes.push({ subnet, via });
+    return this.withAddedCapabilities('NET_ADMIN');
+  }
+
   override async start(): Promise<StartedWearableContainer> {
     if (this.#devices.length === 0) throw new Error('WearableContainer: no wearables; call withDevices(...)');
     if (!this.#endpoint) throw new Error('WearableContainer: no endpoint; call withEndpoint({ host, port, serverName })');
     if (!this.#clock) throw new Error('WearableContainer: no clock; call withClock(spec) with the cloud service\'s clock');
     const { started, control } = await this.startRole({ role: 'wearables', devices: this.#devices, endpoint: this.#endpoint, profile: this.#profile, clock: this.#clock });
+    for (const r of this.#routes) {
+      const result = await started.exec(['ip', 'route', 'add', r.subnet, 'via', r.via], { user: 'root' });
+      if (result.exitCode !== 0) throw new Error(`WearableContainer: ip route add ${r.subnet} via ${r.via} failed: ${result.output.trim()}`);
+    }
     return new StartedWearableContainer(started, control);
   }
 }

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { ContainersTopology } from './containers-topology.ts';
+import { ContainersTopology, lastHostAddress } from './containers-topology.ts';
 import { dockerDaemonStatus } from '../containers/docker-daemon.ts';
 import { docker } from '../containers/docker-cli.ts';
 import { PID_LABEL, removeLeftovers } from '../containers/run-labels.ts';
@@ -125,4 +125,37 @@ test('a daemon that does not answer is reported with the cause and the fix', asy
     if (saved === undefined) delete process.env.DOCKER_HOST;
     else process.env.DOCKER_HOST = saved;
   }
+});
+
+test('transparent interception: a wearable pointed at the cloud is taken by the gateway through iptables REDIRECT', { skip, timeout: 120_000 }, async () => {
+  const topology = new ContainersTopology(mkdtempSync(join(tmpdir(), 'tb-intercept-')), { interception: 'transparent' });
+  try {
+    await topology.start({ wearables: 1, path: 'relay-gateway', gatewayMalice: [], speedup: 3000, wearableProfile: 'secure' });
+    await topology.report('wearable-0001', 2);
+    await topology.settle();
+    const wearable = await topology.observations('wearable:wearable-0001');
+    assert.equal(wearable.find((o) => o.kind === 'tls-handshake')?.detail.peerSubjectCn, 'cloud.testbed.local', 'the wearable believes it talks to the cloud');
+    const relayed = (await topology.observations('gateway')).filter((o) => o.kind === 'raw-bytes');
+    assert.ok(relayed.length > 0, 'yet every byte went through the gateway');
+    assert.equal((await topology.audit()).filter((e) => e.verdict === 'accepted').length, 2);
+  } finally {
+    await topology.stop();
+  }
+});
+
+test('transparent interception by a terminating gateway: the secure wearable refuses the gateway\'s certificate for the cloud\'s name', { skip, timeout: 120_000 }, async () => {
+  const topology = new ContainersTopology(mkdtempSync(join(tmpdir(), 'tb-intercept-')), { interception: 'transparent' });
+  try {
+    await topology.start({ wearables: 1, path: 'terminating-gateway', gatewayMalice: [], speedup: 3000, wearableProfile: 'secure' });
+    await assert.rejects(topology.report('wearable-0001', 1), /Host: cloud\.testbed\.local\. is not in the cert's altnames: DNS:gateway\.testbed\.local/);
+    assert.equal((await topology.audit()).length, 0, 'nothing reached the cloud');
+  } finally {
+    await topology.stop();
+  }
+});
+
+test('lastHostAddress: the top host address of a subnet, refused for what is no subnet', () => {
+  assert.equal(lastHostAddress('172.18.0.0/16'), '172.18.255.254');
+  assert.equal(lastHostAddress('192.168.112.0/20'), '192.168.127.254');
+  assert.throws(() => lastHostAddress('fd00::/64'), /not an IPv4 subnet/);
 });

@@ -68,7 +68,12 @@ export class ContainersTopology implements Topology {
   #snapshot: Snapshot | undefined;
   #stopped: Evidence | undefined;
 
-  constructor(readonly dir: string) {}
+  /**
+   * `interception: 'transparent'`: the wearables connect to the cloud's own name and address;
+   * their route to the cloud network goes through the gateway, whose iptables REDIRECT takes
+   * the connection (as certmitm does). Default: the wearables are pointed at the gateway.
+   */
+  constructor(readonly dir: string, readonly options: { interception?: 'pointed' | 'transparent' } = {}) {}
 
   /** Docker up, leftovers of killed runs removed, images present (built only if inputs changed). */
   static async prepare(say: (line: string) => void = () => undefined): Promise<RoleImages> {
@@ -138,6 +143,7 @@ export class ContainersTopology implements Topology {
           // The plaintext pitfall: the relay carries the wearable's MQTT to the plain listener.
           .withUpstream(plaintext ? { ...cloud, port: CloudBrokerContainer.MQTT_PLAIN_PORT } : cloud, cloudNet.name, 'gateway.cloud.testbed.local')
           .withMalice(spec.gatewayMalice)
+          .withTransparentInterceptionIf(this.options.interception === 'transparent', MQTT_TLS_PORT)
           .start();
         this.#running.gateway = gateway;
         const capturesDir = resolve(this.dir, 'captures');
@@ -148,16 +154,29 @@ export class ContainersTopology implements Topology {
           this.#running.captures.push({ link, tcpdump, path: join(capturesDir, `${link}.pcap`) });
         }
       })();
+      const transparent = this.options.interception === 'transparent';
       const deviceSide = (async () => {
-        this.#running.wearables = await new WearableContainer(images.wearable)
+        const wearables = new WearableContainer(images.wearable)
           .withRun(this.runId)
           .withInternalNetwork(deviceNet.name)
           .withMounts(mounts)
           .withDevices(this.#devices)
-          .withEndpoint({ host: GATEWAY_NAME, port: GatewayContainer.LISTEN_PORT, serverName: spec.path === 'terminating-gateway' ? GATEWAY_NAME : CLOUD_NAME })
           .withProfile(spec.wearableProfile)
-          .withClock(clock)
-          .start();
+          .withClock(clock);
+        if (transparent) {
+          // Pointed at the cloud's name; only the route says the gateway is on the way. The
+          // cloud's address as the wearables see it lies in their own subnet: Docker drops
+          // bridged packets for other subnets on an internal network, even towards a router.
+          await Promise.all([cloudSide, gatewaySide]);
+          const cloudAddress = lastHostAddress(deviceNet.subnet);
+          wearables
+            .withExtraHosts([{ host: CLOUD_NAME, ipAddress: cloudAddress }])
+            .withRouteVia(`${cloudAddress}/32`, (this.#running.gateway as StartedGatewayContainer).addressOn(deviceNet.name))
+            .withEndpoint({ host: CLOUD_NAME, port: MQTT_TLS_PORT, serverName: CLOUD_NAME });
+        } else {
+          wearables.withEndpoint({ host: GATEWAY_NAME, port: GatewayContainer.LISTEN_PORT, serverName: spec.path === 'terminating-gateway' ? GATEWAY_NAME : CLOUD_NAME });
+        }
+        this.#running.wearables = await wearables.start();
       })();
       const results = await Promise.allSettled([cloudSide, gatewaySide, deviceSide]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -291,6 +310,16 @@ export class ContainersTopology implements Topology {
     if (this.#controlDir) rmSync(this.#controlDir, { recursive: true, force: true });
     return captures;
   }
+}
+
+/** The highest host address of an IPv4 subnet (Docker allocates from the bottom). */
+export function lastHostAddress(cidr: string): string {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+  if (!m || Number(m[5]) > 30) throw new Error(`topology: "${cidr}" is not an IPv4 subnet with room for hosts`);
+  const base = m.slice(1, 5).reduce((acc, octet) => acc * 256 + Number(octet), 0);
+  const size = 2 ** (32 - Number(m[5]));
+  const last = base - (base % size) + size - 2;
+  return [24, 16, 8, 0].map((shift) => Math.floor(last / 2 ** shift) % 256).join('.');
 }
 
 /** One SSLKEYLOGFILE for the run from each role's key log (0600: it decrypts every record). */
