@@ -21,6 +21,7 @@ Feature: Session resumption reduces round trips — measured on the wire, not as
     And the capture counts 4 round trips to CONNACK for the full handshake and 3 for the resumed one, TCP included
     And every connection reached CONNACK after its round trips × 50 ms, and less than one more round trip later
     And the resumed connection saves 1 round trip of connect time, measured in this run and reported as a ratio
+    And the resumed server flight is too small to hold the cloud's certificate, and carries at least 90 % fewer bytes
     And on the "esp32" profile the measured handshakes cost what the energy model says, and resumption saves energy
 
   Scenario: TLS 1.2 — resumption by session ID, from the broker's session store
@@ -44,6 +45,13 @@ Feature: Session resumption reduces round trips — measured on the wire, not as
     Given wearable-0001 speaks TLS 1.3 and keeps its TLS sessions
     When the broker side resets wearable-0001's connection and the wearable reconnects by itself
     Then the broker saw the device reconnect and resume its session
+
+  Scenario: A TLS-terminating gateway resumes its upstream session when it reconnects to the broker
+    Given wearable-0001 reaches the broker through a gateway that terminates TLS and keeps its upstream TLS 1.3 sessions
+    When wearable-0001 connects, disconnects and connects again
+    Then the capture shows a full TLS 1.3 handshake, then a resumed one
+    And the broker saw the gateway make a full handshake, then resume its session
+    And the resumed server flight is too small to hold the cloud's certificate, and carries at least 80 % fewer bytes
 
   Scenario: A session is never offered to a different server name
     Given wearable-0001 speaks TLS 1.3 and keeps its TLS sessions

@@ -4,6 +4,11 @@
  *
  *   wearable ──TcpLink (latency per direction, pcap at the device end)──▶ cloud broker
  *
+ * With `viaGateway`, a TLS-terminating gateway stands at the device end and the captured link
+ * carries the gateway's own upstream TLS, so the capture shows the gateway's session cache at work:
+ *
+ *   wearable ──TLS──▶ gateway (terminates, re-wraps) ──TcpLink (captured)──▶ cloud broker
+ *
  * The roles are the project's own (Wearable, CloudBroker) and know nothing of the rig: the
  * wearable is told an endpoint and a server name; the broker is told its TLS options. The rig
  * only wires them, times connects as the device sees them, and hands the capture over.
@@ -20,11 +25,13 @@ import { SimClock } from '../emulators/sim-clock.ts';
 import { secureProfile, type TlsClientProfile } from '../emulators/tls-client-profile.ts';
 import { TlsServerSessionStore, TlsSessionCache } from '../emulators/tls-session-cache.ts';
 import { TcpLink } from '../links/tcp-link.ts';
+import { Gateway } from '../emulators/gateway.ts';
 import { latency, symmetric } from '../links/impairments.ts';
 import type { TlsOptions } from 'node:tls';
 
 const LOOPBACK = '127.0.0.1';
 const DEVICE_ID = 'wearable-0001';
+const GATEWAY_NAME = 'gateway.testbed.local';
 
 export type TlsVersion = 'TLS 1.2' | 'TLS 1.3';
 
@@ -35,15 +42,21 @@ export interface ResumptionRigSpec {
   /** Broker: 'tickets' (Node's default) or 'session-ids' (tickets off, server-side store). */
   readonly resumption?: 'tickets' | 'session-ids';
   readonly brokerTls?: TlsOptions;
+  /** The device keeps its TLS sessions and offers them back (default true); false = every handshake is full. */
+  readonly keepSessions?: boolean;
+  /** Put a TLS-terminating gateway, with its own upstream session cache, in front of the link. */
+  readonly viaGateway?: boolean;
 }
 
 export class ResumptionRig {
   readonly #spec: ResumptionRigSpec;
+  /** Sessions of whoever speaks TLS over the captured link: the wearable, or the gateway upstream. */
   readonly cache = new TlsSessionCache();
   readonly sessionIds = new TlsServerSessionStore();
   #pki: Pki | undefined;
   #broker: CloudBroker | undefined;
   #link: TcpLink | undefined;
+  #gateway: Gateway | undefined;
   #writer: PcapWriter | undefined;
   #keyLog: KeyLog | undefined;
   #endpoint: { host: string; port: number } | undefined;
@@ -76,7 +89,7 @@ export class ResumptionRig {
 
   async start(): Promise<void> {
     mkdirSync(this.#spec.dir, { recursive: true, mode: 0o700 });
-    const pki = await generatePki({ wearableIds: [DEVICE_ID] });
+    const pki = await generatePki({ wearableIds: [DEVICE_ID], gatewayName: GATEWAY_NAME });
     this.#pki = pki;
     const keyLog = KeyLog.open(this.keyLogPath);
     this.#keyLog = keyLog;
@@ -102,17 +115,50 @@ export class ResumptionRig {
     const oneWay = this.#spec.rttMs / 2;
     this.#link = new TcpLink({ name: 'device-cloud', listen: { host: LOOPBACK, port: 0 }, target, capture: this.#writer, impairments: symmetric(latency({ ms: oneWay })) });
     this.#endpoint = await this.#link.start();
+    if (this.#spec.viaGateway) {
+      const gateway = new Gateway({
+        name: 'gateway',
+        mode: 'terminate',
+        listen: { host: LOOPBACK, port: 0 },
+        upstream: { ...this.#endpoint, serverName: 'cloud.testbed.local' },
+        certChainPem: pki.gateway.chainPem,
+        keyPem: pki.gateway.keyPem,
+        caPem: pki.rootCa.certPem,
+        upstreamProfile: this.#profile(),
+        upstreamSessions: this.cache,
+        evidence: { tlsEndpoint: (_role, e) => keyLog.attach(e) },
+      });
+      this.#gateway = gateway;
+      this.#endpoint = await gateway.start();
+    }
   }
 
-  /** A wearable with the rig's session cache, asking for `serverName`. */
+  get broker(): CloudBroker {
+    if (!this.#broker) throw new Error('resumption-rig: not started');
+    return this.#broker;
+  }
+
+  get gateway(): Gateway {
+    if (!this.#gateway) throw new Error('resumption-rig: no gateway; construct the rig with viaGateway: true');
+    return this.#gateway;
+  }
+
+  /** The rig's TLS version, pinned at both ends of the client's range. */
+  #profile(): TlsClientProfile {
+    const version = this.#spec.tlsVersion === 'TLS 1.2' ? 'TLSv1.2' : 'TLSv1.3';
+    return { ...secureProfile, name: `secure (${this.#spec.tlsVersion})`, minVersion: version, maxVersion: version };
+  }
+
+  /**
+   * A wearable asking for `serverName` (behind a gateway: always the gateway's name), with the
+   * rig's session cache unless the rig keeps no sessions or the gateway's cache is the subject.
+   */
   wearable(serverName: string, options: { reconnectPeriodMs?: number } = {}): Wearable {
     const pki = this.pki;
     const endpoint = this.#endpoint;
     if (!endpoint) throw new Error('resumption-rig: not started');
     const issued = pki.wearables.get(DEVICE_ID);
     if (!issued) throw new Error('resumption-rig: no wearable certificate');
-    const version = this.#spec.tlsVersion === 'TLS 1.2' ? 'TLSv1.2' : 'TLSv1.3';
-    const profile: TlsClientProfile = { ...secureProfile, name: `secure (${this.#spec.tlsVersion})`, minVersion: version, maxVersion: version };
     const keyLog = this.#keyLog as KeyLog;
     const w = new Wearable({
       provisioning: provisionDevice(DEVICE_ID, 1),
@@ -120,11 +166,11 @@ export class ResumptionRig {
       deviceCertChainPem: issued.chainPem,
       caPem: pki.rootCa.certPem,
       cloudE3PublicKeyPem: pki.cloudE3.publicKeyPem,
-      endpoint: { ...endpoint, serverName },
-      profile,
+      endpoint: { ...endpoint, serverName: this.#gateway ? GATEWAY_NAME : serverName },
+      profile: this.#profile(),
       clock: SimClock.compressed(1),
       evidence: { tlsEndpoint: (_role, e) => keyLog.attach(e) },
-      sessionCache: this.cache,
+      ...(this.#spec.keepSessions !== false && !this.#gateway ? { sessionCache: this.cache } : {}),
       ...options,
     });
     this.#wearables.push(w);
@@ -143,6 +189,7 @@ export class ResumptionRig {
   /** Stop everything and close the capture; returns its path. */
   async stop(): Promise<string> {
     await Promise.allSettled(this.#wearables.map((w) => w.stop()));
+    await this.#gateway?.stop();
     await this.#link?.stop();
     await this.#broker?.stop();
     await this.#writer?.close();

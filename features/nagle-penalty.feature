@@ -1,0 +1,24 @@
+@penalty @nagle
+Feature: A broker that leaves Nagle's algorithm on stalls CONNACK by about one delayed-ACK period
+  DESIGN.md §5 and the source chapter: set noDelay on MQTT sockets, "otherwise Nagle adds ~44 ms
+  to CONNACK". In a full TLS 1.3 handshake the broker sends its session tickets as soon as it
+  reads the device's Finished, and CONNACK a few milliseconds later, once MQTT has handled the
+  CONNECT that came with it. The device has nothing more to send, so it acknowledges the tickets
+  with a delayed ACK (RFC 1122 §4.2.3.2; at least 40 ms on Linux). Nagle's algorithm (RFC 896)
+  keeps a small segment back while earlier data is unacknowledged, so without TCP_NODELAY the
+  26-byte CONNACK waits for that ACK. Both brokers are measured in the same run, every handshake
+  full; the hold is read from the capture beside the device, as the gap between the tickets and
+  CONNACK in the broker's last flight.
+
+  Why on loopback with no emulated delay: the link is a userspace relay, so the broker's data is
+  acknowledged by the relay's own kernel socket, not by the device. With no delay the relay
+  answers at once and Linux treats it as an interactive peer that delays its ACKs, exactly as the
+  device would; with an emulated delay the relay's socket acknowledges at once and hides the
+  stall. Over a real 50 ms path the hold would be longer still (the delayed ACK plus a round trip).
+
+  Scenario: A broker without noDelay holds CONNACK behind its session tickets until the delayed ACK
+    Given a cloud broker with mutual TLS on loopback, no emulated delay
+    When wearable-0001 makes 5 full TLS 1.3 handshakes with a broker that sets noDelay, and 5 with one that leaves Nagle on
+    Then with noDelay the capture shows CONNACK right behind the session tickets, within 10 ms
+    And with Nagle on the capture shows CONNACK held behind the session tickets for 30 to 80 ms, about one delayed-ACK period
+    And the time to CONNACK grows by the hold, measured in this run and reported as a ratio
