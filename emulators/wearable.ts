@@ -12,13 +12,13 @@ import { connectTls } from './tls-connect.ts';
 import type { TlsSessionCache } from './tls-session-cache.ts';
 import { connect as netConnect, type Socket } from 'node:net';
 import mqtt from 'mqtt';
-import { E3Sealer } from '../crypto/e3-sealer.ts';
+import type { E3Sealer } from '../crypto/e3-sealer.ts';
 import { encodeReading, type Reading } from '../crypto/e3-reading.ts';
-import { rawP256PrivateKey, rawP256PublicKey } from '../crypto/e3-key-derivation.ts';
 import type { DeviceProvisioning } from './provisioning.ts';
 import { ObservationLog } from './observation-log.ts';
 import type { SimClock } from './sim-clock.ts';
-import { VitalSigns } from './vital-signs.ts';
+import type { VitalSigns } from './vital-signs.ts';
+import { deviceSealer, deviceVitals } from './device-sealer.ts';
 import { tlsClientOptions, type TlsClientProfile } from './tls-client-profile.ts';
 import { noEvidence, type EvidenceSink } from './evidence.ts';
 
@@ -46,7 +46,7 @@ export interface WearableConfig {
   /** Reconnect this long after a lost connection; 0 (default) = do not reconnect. */
   readonly reconnectPeriodMs?: number;
   /** Revocation list to check the server against (RFC 5280 §6.3), when the profile verifies. */
-  readonly crlPem?: string;
+  readonly crlPem?: string | readonly string[];
   /** The cloud key's SPKI pin, for the pinned profile. */
   readonly spkiPinSha256?: string;
 }
@@ -66,15 +66,8 @@ export class Wearable {
     this.#config = config;
     const p = config.provisioning;
     this.log = new ObservationLog(p.deviceId);
-    this.#sealer = new E3Sealer({
-      pseudonym: Buffer.from(p.pseudonymHex, 'hex'),
-      devicePrivateKey: rawP256PrivateKey(config.deviceKeyPem),
-      cloudPublicKey: rawP256PublicKey(config.cloudE3PublicKeyPem),
-      algorithm: p.algorithm,
-      salt: Buffer.from(p.saltHex, 'hex'),
-      nextSequence: 1n,
-    });
-    this.#vitals = new VitalSigns(Number.parseInt(p.pseudonymHex.slice(0, 8), 16));
+    this.#sealer = deviceSealer(config);
+    this.#vitals = deviceVitals(p);
   }
 
   get deviceId(): string {

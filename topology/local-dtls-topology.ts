@@ -13,7 +13,7 @@
  * Every DTLS end is a dtls-bridge process (emulators/dtls/); the bridges append their session
  * keys to `dtls.keylog` (NSS format) so Wireshark can open the E2 layer and still see E3 opaque.
  */
-import { createPrivateKey, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePki } from '../certs/pki.ts';
@@ -22,11 +22,10 @@ import { CLOUD_CN, GATEWAY_DNS_NAMES } from '../certs/genuine-profiles.ts';
 import { PcapWriter } from '../capture/pcap-writer.ts';
 import { KeyLog } from '../capture/keylog.ts';
 import { CloudBroker } from '../emulators/cloud/cloud-broker.ts';
-import { CloudService, type AuditEntry } from '../emulators/cloud/cloud-service.ts';
-import { DeviceRegistry } from '../emulators/cloud/device-registry.ts';
+import type { CloudService, AuditEntry } from '../emulators/cloud/cloud-service.ts';
+import type { DeviceRegistry } from '../emulators/cloud/device-registry.ts';
 import { provisionDevice, writeProvisioning, type DeviceProvisioning } from '../emulators/provisioning.ts';
 import { SimClock } from '../emulators/sim-clock.ts';
-import { e3Topic } from '../emulators/wearable.ts';
 import type { EvidenceSink } from '../emulators/evidence.ts';
 import type { Observation } from '../emulators/observation-log.ts';
 import { DtlsWearable, type DtlsCredentials } from '../emulators/dtls/dtls-wearable.ts';
@@ -38,6 +37,7 @@ import { encodeAckDatagram } from '../emulators/dtls/reading-datagram.ts';
 import { TcpLink } from '../links/tcp-link.ts';
 import { UdpLink } from '../links/udp-link.ts';
 import type { LinkImpairments } from '../links/impairments.ts';
+import { assembleCloudService, cloudBrokerConfig } from './cloud-assembly.ts';
 import type { CaptureFile, Evidence, Path, RoleName, SentReading, Topology, TopologySpec } from './topology.ts';
 
 const LOOPBACK = '127.0.0.1';
@@ -89,21 +89,13 @@ export class LocalDtlsTopology implements Topology {
     this.#devices = ids.map((id, i) => provisionDevice(id, i + 1));
     writeProvisioning(this.dir, this.#devices);
     const clock = SimClock.compressed(spec.speedup);
-    const registry = new DeviceRegistry();
-    for (const d of this.#devices) registry.register(d, readPem(pki.wearable(d.deviceId).cert, `the ${d.deviceId} device certificate`));
-    const service = new CloudService({
-      registry,
-      cloudE3PrivateKey: createPrivateKey(readPem(pki.cloudE3.privateKey, 'the cloud E3 private key')),
-      nowSec: () => clock.nowSec(),
-      auditFile: join(this.dir, 'audit.jsonl'),
-    });
+    const { registry, service, wasAccepted } = assembleCloudService({ dir: this.dir, pki, devices: this.#devices, clock });
     this.#service = service;
-    const wasAccepted = (deviceId: string, sequence: bigint) => service.accepted(deviceId).some((e) => e.sequence === sequence);
 
     let deviceEndpoint: { host: string; port: number };
     let credentials: (d: DeviceProvisioning) => DtlsCredentials;
     if (spec.path === 'dtls-stripping-gateway') {
-      deviceEndpoint = await this.#strippingGateway(spec, pki, service, wasAccepted);
+      deviceEndpoint = await this.#strippingGateway(spec, pki, registry, service, wasAccepted);
       credentials = (d) => ({ kind: 'certificate', certFile: pki.wearable(d.deviceId).chain, keyFile: pki.wearable(d.deviceId).key, caFile: pki.caBundle, serverName: GATEWAY_NAME });
     } else {
       const pskHex = randomBytes(16).toString('hex');
@@ -130,23 +122,12 @@ export class LocalDtlsTopology implements Topology {
     }
   }
 
-  async #strippingGateway(spec: TopologySpec, pki: PkiPaths, service: CloudService, wasAccepted: (d: string, s: bigint) => boolean): Promise<{ host: string; port: number }> {
+  async #strippingGateway(spec: TopologySpec, pki: PkiPaths, registry: DeviceRegistry, service: CloudService, wasAccepted: (d: string, s: bigint) => boolean): Promise<{ host: string; port: number }> {
     const keyLog = KeyLog.open(join(this.dir, 'sslkeys.keylog'));
     this.#keyLog = keyLog;
     const evidence: EvidenceSink = { tlsEndpoint: (_role, endpoint) => keyLog.attach(endpoint) };
     const caBundle = readPem(pki.caBundle, 'the testbed CA bundle');
-    const broker = new CloudBroker({
-      host: LOOPBACK,
-      port: 0,
-      serverCertChainPem: readPem(pki.cloud.chain, 'the cloud server certificate chain'),
-      serverKeyPem: readPem(pki.cloud.key, 'the cloud server key'),
-      clientCaPem: caBundle,
-      ownTopicOf: (deviceId) => {
-        const device = this.#devices.find((d) => d.deviceId === deviceId);
-        return device ? e3Topic(device.pseudonymHex) : undefined;
-      },
-      evidence,
-    });
+    const broker = new CloudBroker(cloudBrokerConfig({ pki, registry, evidence }));
     this.#broker = broker;
     const cloudEndpoint = await broker.start();
     broker.subscribeReadings((payload, topic, deliveredBy) => {

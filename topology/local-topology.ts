@@ -4,7 +4,6 @@
  *
  *   wearable(s) ──link device-gateway──▶ gateway ──link gateway-cloud──▶ cloud broker ─▶ cloud service
  */
-import { createPrivateKey } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePki } from '../certs/pki.ts';
@@ -14,16 +13,15 @@ import { KeyLog } from '../capture/keylog.ts';
 import { Wearable } from '../emulators/wearable.ts';
 import { Gateway } from '../emulators/gateway.ts';
 import { CloudBroker } from '../emulators/cloud/cloud-broker.ts';
-import { CloudService } from '../emulators/cloud/cloud-service.ts';
-import { DeviceRegistry } from '../emulators/cloud/device-registry.ts';
+import type { CloudService } from '../emulators/cloud/cloud-service.ts';
 import { provisionDevice, writeProvisioning, type DeviceProvisioning } from '../emulators/provisioning.ts';
 import { SimClock } from '../emulators/sim-clock.ts';
-import { e3Topic } from '../emulators/wearable.ts';
 import { clientProfile, secureProfile } from '../emulators/tls-client-profile.ts';
 import type { EvidenceSink } from '../emulators/evidence.ts';
 import type { Observation } from '../emulators/observation-log.ts';
 import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
 import { TcpLink } from '../links/tcp-link.ts';
+import { assembleCloudService, cloudBrokerConfig } from './cloud-assembly.ts';
 import type { CaptureFile, Evidence, RoleName, SentReading, Topology, TopologySpec } from './topology.ts';
 
 const LOOPBACK = '127.0.0.1';
@@ -70,25 +68,10 @@ export class LocalTopology implements Topology {
     this.#keyLog = keyLog;
     const evidence: EvidenceSink = { tlsEndpoint: (_role, endpoint) => keyLog.attach(endpoint) };
 
-    const registry = new DeviceRegistry();
-    for (const d of this.#devices) registry.register(d, readPem(pki.wearable(d.deviceId).cert, `the ${d.deviceId} device certificate`));
-    this.#service = new CloudService({
-      registry,
-      cloudE3PrivateKey: createPrivateKey(readPem(pki.cloudE3.privateKey, 'the cloud E3 private key')),
-      nowSec: () => clock.nowSec(),
-      auditFile: join(this.dir, 'audit.jsonl'),
-    });
+    const { registry, service: cloudService } = assembleCloudService({ dir: this.dir, pki, devices: this.#devices, clock });
+    this.#service = cloudService;
     const broker = new CloudBroker({
-      host: LOOPBACK,
-      port: 0,
-      serverCertChainPem: readPem(pki.cloud.chain, 'the cloud server certificate chain'),
-      serverKeyPem: readPem(pki.cloud.key, 'the cloud server key'),
-      clientCaPem: caBundle,
-      ownTopicOf: (deviceId) => {
-        const device = registry.byDeviceId(deviceId);
-        return device ? e3Topic(device.pseudonymHex) : undefined;
-      },
-      evidence,
+      ...cloudBrokerConfig({ pki, registry, evidence }),
       ...(profile.plaintext ? { plainPort: 0, passwordOf: (deviceId: string) => this.#devices.find((d) => d.deviceId === deviceId)?.mqttPassword } : {}),
     });
     this.#broker = broker;

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,6 +96,31 @@ func TestClientRejectsUnknownCAAndExpiredCertificate(t *testing.T) {
 	_, expEvents := startClient(t, expired, clientCertOptions(pki))
 	if failed := expEvents.wait(t, "handshake-failed", 1, wait); failed["reason"] != ReasonExpired {
 		t.Fatalf("expired certificate: %v", failed)
+	}
+}
+
+// The replaced-key attack: the genuine server certificate served with another key. Go's
+// X509KeyPair refuses to load it; --unchecked-key-pair loads it, and a verifying client then
+// finds the ServerKeyExchange signature wrong for the certified key.
+func TestReplacedKeyNeedsUncheckedKeyPairAndIsRefused(t *testing.T) {
+	pki := testpki.New(t)
+	replaced := serverCertOptions(pki)
+	replaced.KeyFile = pki.ExpiredKey // a valid P-256 key, not the certified one
+	if _, _, err := replaced.baseConfig(); err == nil || !strings.Contains(err.Error(), "cannot load --cert") {
+		t.Fatalf("a mismatched key loaded without --unchecked-key-pair: %v", err)
+	}
+	replaced.UncheckedKeyPair = true
+	srv, _, _ := startServer(t, replaced)
+	_, clEvents := startClient(t, srv, clientCertOptions(pki))
+	if failed := clEvents.wait(t, "handshake-failed", 1, wait); failed["reason"] != ReasonBadSignature {
+		t.Fatalf("replaced key: %v", failed)
+	}
+	insecure := clientCertOptions(pki)
+	insecure.InsecureSkipVerify = true
+	_, insecureEvents := startClient(t, srv, insecure)
+	// pion checks the ServerKeyExchange signature even when it skips chain verification.
+	if failed := insecureEvents.wait(t, "handshake-failed", 1, wait); failed["reason"] != ReasonBadSignature {
+		t.Fatalf("replaced key, insecure-skip-verify client: %v", failed)
 	}
 }
 

@@ -1,9 +1,11 @@
 package bridge
 
 import (
+	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
@@ -35,6 +37,10 @@ type Common struct {
 	HandshakeTimeout time.Duration // bound on one handshake
 	MTU              int           // pion's MTU: the largest handshake datagram it writes
 	KeyLogFile       string        // NSS key log (CLIENT_RANDOM lines) for Wireshark, mode 0600
+	// UncheckedKeyPair loads --cert and --key without checking that the key is the certified
+	// one: the forged-certificate catalogue's replaced-key attack (a genuine certificate served
+	// with the attacker's key). Only a MITM wants this.
+	UncheckedKeyPair bool
 }
 
 // cipherSuites maps the names the bridge accepts (OpenSSL spelling) to pion's suites.
@@ -102,15 +108,60 @@ func parseEMS(value string) (dtls.ExtendedMasterSecretType, error) {
 	return 0, fmt.Errorf("dtls-bridge: --extended-master-secret must be require, request or disable, got %q", value)
 }
 
-func loadCertificate(certFile, keyFile string) (tls.Certificate, error) {
+func loadCertificate(certFile, keyFile string, unchecked bool) (tls.Certificate, error) {
 	if (certFile == "") != (keyFile == "") {
 		return tls.Certificate{}, fmt.Errorf("dtls-bridge: --cert and --key go together; give both or neither")
+	}
+	if unchecked {
+		return loadUncheckedKeyPair(certFile, keyFile)
 	}
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("dtls-bridge: cannot load --cert %s / --key %s: %w (PEM certificate chain and PKCS#8, PKCS#1 or SEC 1 key expected)", certFile, keyFile, err)
 	}
 	return cert, nil
+}
+
+// loadUncheckedKeyPair builds the tls.Certificate by hand: crypto/tls.X509KeyPair refuses a key
+// that does not match the leaf, which is exactly what the replaced-key attack presents. pion then
+// signs its ServerKeyExchange with this key, and a client that checks the signature against the
+// certificate's public key (RFC 5246 §7.4.3) must refuse it.
+func loadUncheckedKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	certPEM, err := os.ReadFile(certFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("dtls-bridge: cannot read --cert %s: %w", certFile, err)
+	}
+	keyPEM, err := os.ReadFile(keyFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("dtls-bridge: cannot read --key %s: %w", keyFile, err)
+	}
+	var out tls.Certificate
+	for block, rest := pem.Decode(certPEM); block != nil; block, rest = pem.Decode(rest) {
+		if block.Type == "CERTIFICATE" {
+			out.Certificate = append(out.Certificate, block.Bytes)
+		}
+	}
+	if len(out.Certificate) == 0 {
+		return tls.Certificate{}, fmt.Errorf("dtls-bridge: --cert %s holds no PEM certificate", certFile)
+	}
+	block, _ := pem.Decode(keyPEM)
+	if block == nil {
+		return tls.Certificate{}, fmt.Errorf("dtls-bridge: --key %s holds no PEM block", keyFile)
+	}
+	if out.PrivateKey, err = parsePrivateKey(block.Bytes); err != nil {
+		return tls.Certificate{}, fmt.Errorf("dtls-bridge: --key %s: %w (PKCS#8, PKCS#1 RSA or SEC 1 EC expected)", keyFile, err)
+	}
+	return out, nil
+}
+
+func parsePrivateKey(der []byte) (crypto.PrivateKey, error) {
+	if key, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+		return key, nil
+	}
+	if key, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+		return key, nil
+	}
+	return x509.ParseECPrivateKey(der)
 }
 
 func loadPool(caFile string) (*x509.CertPool, error) {
@@ -142,7 +193,7 @@ func (c *Common) baseConfig() (*dtls.Config, *SessionStore, error) {
 		return nil, nil, err
 	}
 	if c.CertFile != "" || c.KeyFile != "" {
-		cert, err := loadCertificate(c.CertFile, c.KeyFile)
+		cert, err := loadCertificate(c.CertFile, c.KeyFile, c.UncheckedKeyPair)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -58,6 +58,8 @@ export interface DtlsServerOptions extends CommonOptions {
   readonly clientAuth?: 'none' | 'request' | 'require';
   readonly pskIdentityHint?: string;
   readonly maxPeers?: number;
+  /** MITM only: serve certFile with a keyFile that does not match it (the replaced-key attack). */
+  readonly uncheckedKeyPair?: boolean;
 }
 
 export interface DtlsClientOptions extends CommonOptions {
@@ -98,6 +100,7 @@ export function dtlsBridgeArgs(o: DtlsBridgeOptions, plain: { own: UdpAddress })
     flag('client-auth', o.clientAuth);
     flag('psk-identity-hint', o.pskIdentityHint);
     flag('max-peers', o.maxPeers);
+    if (o.uncheckedKeyPair) args.push('--unchecked-key-pair');
   } else {
     if (o.caFile !== undefined && !o.insecureSkipVerify && !o.serverName) {
       throw new Error('dtls-bridge-process: a client with caFile needs serverName (a DNS name the server certificate carries)');

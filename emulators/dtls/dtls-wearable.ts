@@ -9,13 +9,13 @@
  * The resend budget (attempts × interval) must end inside the cloud's timestamp window
  * (E3_DEFAULT_MAX_SKEW_SEC): a resend after that is rightly refused as a stale timestamp.
  */
-import { E3Sealer } from '../../crypto/e3-sealer.ts';
+import type { E3Sealer } from '../../crypto/e3-sealer.ts';
 import { encodeReading, type Reading } from '../../crypto/e3-reading.ts';
-import { rawP256PrivateKey, rawP256PublicKey } from '../../crypto/e3-key-derivation.ts';
 import type { DeviceProvisioning } from '../provisioning.ts';
 import { ObservationLog } from '../observation-log.ts';
 import type { SimClock } from '../sim-clock.ts';
-import { VitalSigns } from '../vital-signs.ts';
+import type { VitalSigns } from '../vital-signs.ts';
+import { deviceSealer, deviceVitals } from '../device-sealer.ts';
 import { DtlsBridgeProcess, type DtlsClientOptions, type UdpAddress } from './dtls-bridge-process.ts';
 import { decodeReadingDatagram, encodeReadingDatagram } from './reading-datagram.ts';
 
@@ -31,7 +31,15 @@ export type DtlsWearableObservationKind =
 
 /** How the wearable authenticates the DTLS server (and itself). */
 export type DtlsCredentials =
-  | { readonly kind: 'certificate'; readonly certFile: string; readonly keyFile: string; readonly caFile: string; readonly serverName: string }
+  | {
+      readonly kind: 'certificate';
+      readonly certFile: string;
+      readonly keyFile: string;
+      readonly caFile: string;
+      readonly serverName: string;
+      /** The no-verify profile (attack demonstrations only): any server certificate is accepted. */
+      readonly insecureSkipVerify?: boolean;
+    }
   | { readonly kind: 'psk'; readonly pskHex: string; readonly identity: string };
 
 export interface ResendPolicy {
@@ -79,15 +87,8 @@ export class DtlsWearable {
     this.#config = config;
     const p = config.provisioning;
     this.log = new ObservationLog(p.deviceId);
-    this.#sealer = new E3Sealer({
-      pseudonym: Buffer.from(p.pseudonymHex, 'hex'),
-      devicePrivateKey: rawP256PrivateKey(config.deviceKeyPem),
-      cloudPublicKey: rawP256PublicKey(config.cloudE3PublicKeyPem),
-      algorithm: p.algorithm,
-      salt: Buffer.from(p.saltHex, 'hex'),
-      nextSequence: 1n,
-    });
-    this.#vitals = new VitalSigns(Number.parseInt(p.pseudonymHex.slice(0, 8), 16));
+    this.#sealer = deviceSealer(config);
+    this.#vitals = deviceVitals(p);
   }
 
   get deviceId(): string {
@@ -107,7 +108,15 @@ export class DtlsWearable {
       handshakeTimeoutMs,
       ...(keyLogFile ? { keyLogFile } : {}),
       ...(credentials.kind === 'certificate'
-        ? { certFile: credentials.certFile, keyFile: credentials.keyFile, caFile: credentials.caFile, serverName: credentials.serverName, ciphers: ['ECDHE-ECDSA-AES128-GCM-SHA256'] }
+        ? {
+            certFile: credentials.certFile,
+            keyFile: credentials.keyFile,
+            caFile: credentials.caFile,
+            serverName: credentials.serverName,
+            ...(credentials.insecureSkipVerify ? { insecureSkipVerify: true } : {}),
+            // RSA too: a MITM's forged certificate may carry either key type (certs/forged-catalogue.ts).
+            ciphers: ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256'],
+          }
         : { pskHex: credentials.pskHex, pskIdentity: credentials.identity, ciphers: ['PSK-AES128-GCM-SHA256'] }),
     };
     const bridge = await DtlsBridgeProcess.start(options, { name: `${this.deviceId}/dtls` });
@@ -128,7 +137,7 @@ export class DtlsWearable {
         this.#bridge = bridge;
         return;
       }
-      this.log.record('dtls-error', `DTLS handshake attempt ${attempt} failed: ${String(outcome.event.reason)}`, { attempt, reason: outcome.event.reason, alert: outcome.event.alert });
+      this.log.record('dtls-error', `DTLS handshake attempt ${attempt} failed: ${String(outcome.event.reason)}`, { attempt, reason: outcome.event.reason, alert: outcome.event.alert, error: outcome.event.error });
       since = bridge.log.all().length;
       if (attempt < handshakeAttempts) bridge.command({ cmd: 'reconnect' });
     }

@@ -53,6 +53,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fs.StringVar(&server.Plain, "plain", "", "loopback UDP address of the TypeScript role (receives framed plaintext)")
 		fs.StringVar(&server.PlainLocal, "plain-local", "127.0.0.1:0", "the bridge's plaintext socket (the TS role answers here)")
 		fs.StringVar(&server.ClientAuth, "client-auth", "none", "client certificates: none, request or require")
+		fs.BoolVar(&common.UncheckedKeyPair, "unchecked-key-pair", false, "MITM only: serve --cert with a --key that does not match it (replaced-key attack)")
 		fs.IntVar(&server.MaxPeers, "max-peers", bridge.DefaultMaxPeers, "connections handshaking or established at once")
 	} else {
 		fs.StringVar(&common.CAFile, "ca", "", "PEM CA certificates trusted for the server")
