@@ -29,10 +29,12 @@ const daemon = await ensureDockerDaemon((l) => console.log(l));
 console.log(`dockerd ${daemon.serverVersion}`);
 
 if (args.has('--from-scratch')) {
-  const { stdout } = await docker(['images', '-q', '--filter', 'label=org.testbed.image']);
-  const ids = [...new Set(stdout.split('\n').filter(Boolean))];
-  if (ids.length > 0) await docker(['rmi', '-f', ...ids], { timeoutMs: 120_000 });
-  console.log(`removed ${ids.length} testbed images`);
+  // Role images first: the base cannot go while images built FROM it exist.
+  const listed = async (filter: string) => [...new Set((await docker(['images', '-q', '--filter', filter])).stdout.split('\n').filter(Boolean))];
+  const base = await listed('label=org.testbed.image=base');
+  const roles = (await listed('label=org.testbed.image')).filter((id) => !base.includes(id));
+  for (const ids of [roles, base]) if (ids.length > 0) await docker(['rmi', '-f', ...ids], { timeoutMs: 120_000 });
+  console.log(`removed ${roles.length + base.length} testbed images`);
 }
 let t = Date.now();
 const base = await ensureBaseImage();

@@ -2,6 +2,7 @@
 import type { Command } from '../main.ts';
 import { PREREQUISITES, checkPrerequisite, installCommand } from '../prerequisites.ts';
 import { parseOptions } from './options.ts';
+import { dockerDaemonStatus } from '../../containers/docker-daemon.ts';
 
 export const doctorCommand: Command = {
   summary: 'report missing prerequisites and how to install them',
@@ -17,6 +18,11 @@ export const doctorCommand: Command = {
     for (const s of statuses) {
       const mark = s.available ? 'ok     ' : 'MISSING';
       console.log(`${mark} ${s.prerequisite.name.padEnd(18)} ${s.available ? (s.version ?? '') : `needed for ${s.prerequisite.neededFor}`}`);
+    }
+    // docker.io installed is not enough for the containers topology: the daemon must answer.
+    if (statuses.find((s) => s.prerequisite.name === 'docker')?.available) {
+      const daemon = await dockerDaemonStatus();
+      console.log(`${daemon.running ? 'ok     ' : 'DOWN   '} ${'dockerd (running)'.padEnd(18)} ${daemon.running ? (daemon.serverVersion ?? '') : (daemon.reason ?? '')}`);
     }
     const missing = statuses.filter((s) => !s.available).map((s) => s.prerequisite);
     if (missing.length === 0) {
