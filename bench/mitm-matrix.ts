@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     for (const client of clients) {
       const t = performance.now();
       const o = await attemptInterception({ runDir, dir: join(runDir, `${forgedCase}-${client}`), forgedCase, client });
-      rows.push({ forgedCase, client, verdict: verdict(o), reason: o.attempt.error ?? '-', ms: performance.now() - t });
+      rows.push({ forgedCase, client, verdict: verdict(o), reason: [o.attempt.error, o.alertSeenByMitm].filter(Boolean).join(' | ') || '-', ms: performance.now() - t });
       n += 1;
       if (!json && n % 14 === 0) console.log(`  ${n}/${cases.length * clients.length} attempts`);
     }

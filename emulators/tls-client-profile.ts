@@ -23,6 +23,8 @@ export interface TlsClientProfile {
   readonly ciphers?: string;
   /** No TLS at all: MQTT in clear (port 1883), the source chapter's first pitfall (§17.5). */
   readonly plaintext?: boolean;
+  /** Check the server chain against the CA's revocation lists (RFC 5280 §6.3). */
+  readonly checkRevocation?: boolean;
 }
 
 export const secureProfile: TlsClientProfile = {
@@ -32,6 +34,9 @@ export const secureProfile: TlsClientProfile = {
   verifyHostname: true,
   minVersion: 'TLSv1.3',
   maxVersion: 'TLSv1.3',
+  // OpenSSL security level 2: refuse RSA keys under 2048 bits and SHA-1 signatures in the chain
+  // (Node's default level 1 accepts a 1024-bit RSA server key).
+  ciphers: 'DEFAULT:@SECLEVEL=2',
 };
 
 /** Pitfall of the source chapter (§17.5, "certificate validation failures"): any certificate is accepted. */
@@ -51,6 +56,14 @@ export const noHostnameCheckProfile: TlsClientProfile = {
   verifyHostname: false,
 };
 
+/** secure plus revocation checking: without it a revoked certificate still passes. */
+export const secureCrlProfile: TlsClientProfile = {
+  ...secureProfile,
+  name: 'secure-crl',
+  explain: 'secure, and also checks the CA revocation lists (CRL), so a revoked certificate is refused',
+  checkRevocation: true,
+};
+
 /** secure plus an SPKI pin of the cloud's key (source chapter §17.10, "Certificate Pinning"). */
 export const pinnedProfile: TlsClientProfile = {
   ...secureProfile,
@@ -68,7 +81,7 @@ export const plaintextProfile: TlsClientProfile = {
 };
 
 export const clientProfiles: ReadonlyMap<string, TlsClientProfile> = new Map(
-  [secureProfile, noVerifyProfile, noHostnameCheckProfile, pinnedProfile].map((p) => [p.name, p]),
+  [secureProfile, secureCrlProfile, noVerifyProfile, noHostnameCheckProfile, pinnedProfile].map((p) => [p.name, p]),
 );
 
 /** Every profile a wearable can use, including those that are not TLS client profiles. */
@@ -88,8 +101,8 @@ export interface TlsClientIdentity {
   readonly key?: string;
   /** The name the client expects the server to prove (SNI and hostname check). */
   readonly serverName: string;
-  /** PEM CRL(s) to check revocation against (RFC 5280 §6.3). */
-  readonly crlPem?: string;
+  /** PEM CRLs of every CA in the chain (OpenSSL needs one per CA once it checks any), RFC 5280 §6.3. */
+  readonly crlPem?: string | readonly string[];
   /** base64 SHA-256 of the expected server SubjectPublicKeyInfo, for the pinned profile. */
   readonly spkiPinSha256?: string;
 }
@@ -112,7 +125,7 @@ export function tlsClientOptions(profile: TlsClientProfile, id: TlsClientIdentit
     minVersion: profile.minVersion,
     maxVersion: profile.maxVersion,
     rejectUnauthorized: profile.verifyChain,
-    ...(id.crlPem ? { crl: id.crlPem } : {}),
+    ...(profile.checkRevocation && id.crlPem ? { crl: typeof id.crlPem === 'string' ? id.crlPem : [...id.crlPem] } : {}),
     ...(profile.ciphers ? { ciphers: profile.ciphers } : {}),
     checkServerIdentity: (host: string, cert: PeerCertificate) => {
       if (profile.verifyHostname) {

@@ -6,6 +6,7 @@ import { defineParameterType } from '@cucumber/cucumber';
 import { drop, replay, sniff, tamper, type GatewayMalice } from '../emulators/gateway-malice.ts';
 import { clientProfile, type TlsClientProfile } from '../emulators/tls-client-profile.ts';
 import type { E3RejectionReason } from '../crypto/e3-opener.ts';
+import { checkClientName, checkForgedCaseName } from '../topology/mitm-rig.ts';
 
 /** "5", "4 and 7", "2, 3 and 9" → [5], [4, 7], [2, 3, 9] */
 export function readingNumbers(text: string): number[] {
@@ -61,4 +62,22 @@ defineParameterType({
   name: 'device',
   regexp: /wearable-\d{4}/,
   transformer: (id: string) => id,
+});
+
+defineParameterType({
+  name: 'forged certificate',
+  regexp: /"([a-z0-9-]+)" forged certificate/,
+  transformer: (name: string) => checkForgedCaseName(name),
+});
+
+defineParameterType({
+  name: 'client',
+  regexp: /"([a-z0-9_-]+)" client/,
+  transformer: (name: string) => checkClientName(name),
+});
+
+defineParameterType({
+  name: 'interception result',
+  regexp: /blocked|intercepted/,
+  transformer: (s: string) => s as 'blocked' | 'intercepted',
 });

@@ -1,0 +1,85 @@
+/**
+ * Driver for tls-impostor (Go, crypto/tls): the TLS server for credentials OpenSSL will not load
+ * because the key does not belong to the certificate — the `replaced-key` forgery. It reports
+ * handshakes as JSON lines and hands intercepted plaintext to a loopback TCP address we choose.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BUILD = join(ROOT, 'tls-impostor', 'build.sh');
+const BINARY = join(ROOT, 'tls-impostor', 'bin', 'tls-impostor');
+
+export type ImpostorEvent = { event: string } & Record<string, unknown>;
+
+let built = false;
+function ensureBuilt(): void {
+  if (built) return;
+  const r = spawnSync('bash', [BUILD], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`tls-impostor: build failed (${(r.stderr || r.stdout || r.error?.message || '').trim()}); install Go with \`apt-get install golang-go\` (see testbed doctor)`);
+  built = true;
+}
+
+export class TlsImpostorProcess {
+  readonly #child: ChildProcess;
+  readonly #dir: string;
+  readonly address: { host: string; port: number };
+
+  private constructor(child: ChildProcess, dir: string, address: { host: string; port: number }) {
+    this.#child = child;
+    this.#dir = dir;
+    this.address = address;
+  }
+
+  static async start(o: { certChainPem: string; keyPem: string; plain: { host: string; port: number }; keyLogFile?: string; handshakeTimeoutMs: number; onEvent: (e: ImpostorEvent) => void }): Promise<TlsImpostorProcess> {
+    ensureBuilt();
+    // The attacker's key goes to a private temporary directory for the child, mode 0600.
+    const dir = mkdtempSync(join(tmpdir(), 'tls-impostor-'));
+    writeFileSync(join(dir, 'chain.pem'), o.certChainPem, { mode: 0o600 });
+    writeFileSync(join(dir, 'key.pem'), o.keyPem, { mode: 0o600 });
+    const args = ['--listen', '127.0.0.1:0', '--cert', join(dir, 'chain.pem'), '--key', join(dir, 'key.pem'), '--plain', `${o.plain.host}:${o.plain.port}`, '--handshake-timeout', `${o.handshakeTimeoutMs}ms`, ...(o.keyLogFile ? ['--keylog', o.keyLogFile] : [])];
+    const child = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2000)));
+    const address = await new Promise<{ host: string; port: number }>((resolveAddress, reject) => {
+      const timer = setTimeout(() => reject(new Error(`tls-impostor: no "listening" within 5 s; stderr: ${stderr}`)), 5_000);
+      createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+        let e: ImpostorEvent;
+        try {
+          e = JSON.parse(line) as ImpostorEvent;
+        } catch {
+          return;
+        }
+        if (e.event === 'listening') {
+          clearTimeout(timer);
+          const [host = '127.0.0.1', port = '0'] = String(e.address).split(/:(?=\d+$)/);
+          resolveAddress({ host, port: Number(port) });
+        } else if (e.event === 'error') {
+          clearTimeout(timer);
+          reject(new Error(String(e.error)));
+        }
+        o.onEvent(e);
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`tls-impostor exited (${code}) before listening; stderr: ${stderr}`));
+      });
+    });
+    return new TlsImpostorProcess(child, dir, address);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#child.exitCode === null) {
+      const exited = new Promise((r) => this.#child.once('exit', r));
+      this.#child.kill('SIGTERM');
+      const timer = setTimeout(() => this.#child.kill('SIGKILL'), 2_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+}
