@@ -66,3 +66,28 @@ Feature: Session resumption reduces round trips — measured on the wire, not as
     Then the capture shows a HelloRetryRequest and 4 round trips to CONNACK, one more than without it
     And every connection reached CONNACK after its round trips × 50 ms, and less than one more round trip later
 
+
+  # DTLS 1.2 (RFC 6347) through the project's pion bridges, captured beside the device on a UDP
+  # link with the same 50 ms round trip. A round trip here ends at the server flight carrying the
+  # server's Finished: after it the device sends its data. pion has no session tickets (session
+  # IDs only) and no DTLS 1.3 exists in any package this project can use.
+  @dtls @needs-go
+  Scenario: DTLS 1.2 — the cookie exchange makes a full handshake 3 round trips; a resumed one takes 1
+    Given wearable-0001 speaks DTLS 1.2 over a UDP link with a 50 ms round trip to the cloud's DTLS endpoint, without a client certificate, and both ends keep DTLS sessions
+    When wearable-0001 completes a DTLS handshake, closes the connection and handshakes again
+    Then the capture shows a full DTLS 1.2 handshake with a HelloVerifyRequest cookie exchange, then a resumed one without it
+    And the capture counts 3 round trips for the first DTLS handshake and 1 for the second
+    And each DTLS handshake finished after its round trips × 50 ms, and less than one more round trip later
+    And the resumed DTLS handshake carries no certificate and at least 80 % fewer server bytes
+    And the device's DTLS bridge reports the second handshake as resumed
+
+  # pion's server drops the session of a client that sent a certificate (it would have to re-check
+  # that certificate on resumption, CVE-2016-5419): with mutual DTLS every handshake is a full one.
+  @dtls @needs-go
+  Scenario: DTLS 1.2 with a client certificate — pion keeps no session, so every handshake costs 3 round trips
+    Given wearable-0001 speaks DTLS 1.2 over a UDP link with a 50 ms round trip to the cloud's DTLS endpoint, with a client certificate, and both ends keep DTLS sessions
+    When wearable-0001 completes a DTLS handshake, closes the connection and handshakes again
+    Then the capture shows two full DTLS 1.2 handshakes, each with a HelloVerifyRequest cookie exchange
+    And the capture counts 3 round trips for the first DTLS handshake and 3 for the second
+    And each DTLS handshake finished after its round trips × 50 ms, and less than one more round trip later
+    And the device's DTLS bridge reports the second handshake as full

@@ -1,0 +1,121 @@
+/**
+ * The rig of the DTLS resumption scenarios: a device-side dtls-bridge client and the cloud's
+ * dtls-bridge server, both keeping sessions (RFC 5246 §7.3 session IDs; pion has no tickets),
+ * joined by a UDP link that delays each direction and captures beside the device.
+ *
+ *   bridge client (wearable-0001's certificate) ──UdpLink (latency, pcap)──▶ bridge server (cloud certificate, client auth)
+ *
+ * `reconnect` makes the client close its connection and handshake again from a new port; the
+ * capture then holds one UDP flow per handshake.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { generatePki } from '../certs/pki.ts';
+import { writePki, type PkiPaths } from '../certs/pki-files.ts';
+import { PcapWriter } from '../capture/pcap-writer.ts';
+import { DtlsBridgeProcess } from '../emulators/dtls/dtls-bridge-process.ts';
+import { UdpLink } from '../links/udp-link.ts';
+import { latency, symmetric } from '../links/impairments.ts';
+
+const LOOPBACK = '127.0.0.1';
+const DEVICE_ID = 'wearable-0001';
+export const DTLS_CLOUD_NAME = 'cloud.testbed.local';
+/**
+ * The cloud's certificate flight (ServerHello … ServerHelloDone with a CertificateRequest) is
+ * about 2 kB: at the bridge's default MTU of 1400 pion splits it over several datagrams, and
+ * pion's client then stalls once they arrive spread out by a delaying link (dtls-bridge/README.md,
+ * "pion limits"). Loopback carries 64 KiB datagrams: one datagram per flight, as the round-trip
+ * count assumes (RFC 6347 §4.1.1 leaves the choice to the sender).
+ */
+const SERVER_MTU = 8192;
+
+export interface DtlsHandshakeEvent {
+  readonly resumed: boolean;
+  readonly durationMs: number;
+  readonly sessionId: string;
+}
+
+export class DtlsResumptionRig {
+  readonly #dir: string;
+  readonly #rttMs: number;
+  #server: DtlsBridgeProcess | undefined;
+  #client: DtlsBridgeProcess | undefined;
+  #link: UdpLink | undefined;
+  #writer: PcapWriter | undefined;
+  #pki: PkiPaths | undefined;
+
+  readonly #clientCertificate: boolean;
+
+  /**
+   * `clientCertificate`: the device authenticates with its certificate (mutual DTLS). pion's
+   * server then stores no session (it would have to re-check the certificate on resumption,
+   * CVE-2016-5419), so every handshake is a full one; without it the device checks the server only.
+   */
+  constructor(spec: { dir: string; rttMs: number; clientCertificate: boolean }) {
+    if (!Number.isFinite(spec.rttMs) || spec.rttMs < 0 || spec.rttMs > 10_000) throw new Error(`dtls-resumption-rig: RTT must be 0..10000 ms, got ${spec.rttMs}`);
+    this.#dir = spec.dir;
+    this.#rttMs = spec.rttMs;
+    this.#clientCertificate = spec.clientCertificate;
+  }
+
+  get capturePath(): string {
+    return join(this.#dir, 'captures', 'device-cloud-dtls.pcap');
+  }
+
+  get keyLogPath(): string {
+    return join(this.#dir, 'dtls.keylog');
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
+    const pki = await writePki(await generatePki({ wearableIds: [DEVICE_ID] }), join(this.#dir, 'pki'));
+    this.#pki = pki;
+    this.#server = await DtlsBridgeProcess.start(
+      { mode: 'server', listen: { host: LOOPBACK, port: 0 }, certFile: pki.cloud.chain, keyFile: pki.cloud.key, caFile: pki.caBundle, clientAuth: this.#clientCertificate ? 'require' : 'none', sessionStore: true, mtu: SERVER_MTU, keyLogFile: this.keyLogPath },
+      { name: 'cloud-dtls/bridge' },
+    );
+    this.#writer = PcapWriter.open(this.capturePath);
+    this.#link = new UdpLink({ name: 'device-cloud', listen: { host: LOOPBACK, port: 0 }, target: this.#server.dtlsAddress, capture: this.#writer, impairments: symmetric(latency({ ms: this.#rttMs / 2 })) });
+    await this.#link.start();
+  }
+
+  /** First call: start the client and handshake; later calls: `reconnect` (a new handshake). Resolves with the client's handshake event. */
+  async handshake(timeoutMs = 10_000): Promise<DtlsHandshakeEvent> {
+    const pki = this.#pki;
+    const link = this.#link;
+    if (!pki || !link) throw new Error('dtls-resumption-rig: not started');
+    let since = 0;
+    if (!this.#client) {
+      const files = pki.wearable(DEVICE_ID);
+      const endpoint = (link.log.ofKind('listening')[0]?.detail ?? {}) as { host: string; port: number };
+      this.#client = await DtlsBridgeProcess.start(
+        { mode: 'client', connect: { host: endpoint.host, port: endpoint.port }, ...(this.#clientCertificate ? { certFile: files.chain, keyFile: files.key } : {}), caFile: pki.caBundle, serverName: DTLS_CLOUD_NAME, sessionStore: true, keyLogFile: this.keyLogPath },
+        { name: `${DEVICE_ID}/dtls` },
+      );
+    } else {
+      since = this.#client.log.all().length;
+      this.#client.command({ cmd: 'reconnect' });
+    }
+    const outcome = await this.#client.handshakeOutcome(timeoutMs, since);
+    if (!outcome.ok) throw new Error(`dtls-resumption-rig: the DTLS handshake failed: ${String(outcome.event.reason)} ${String(outcome.event.error ?? '')}`);
+    return { resumed: outcome.event.resumed === true, durationMs: Number(outcome.event.durationMs), sessionId: String(outcome.event.sessionId ?? '') };
+  }
+
+  /** Send one datagram through the current connection (so the capture shows the first application byte). */
+  send(payload: Uint8Array): void {
+    if (!this.#client) throw new Error('dtls-resumption-rig: no handshake yet');
+    this.#client.send(payload);
+  }
+
+  /** Stop everything and close the capture; returns its path. */
+  async stop(): Promise<string> {
+    await this.#client?.stop();
+    await this.#link?.stop();
+    await this.#server?.stop();
+    await this.#writer?.close();
+    this.#client = undefined;
+    this.#server = undefined;
+    this.#link = undefined;
+    return this.capturePath;
+  }
+}
