@@ -3,7 +3,7 @@
  * because the key does not belong to the certificate — the `replaced-key` forgery. It reports
  * handshakes as JSON lines and hands intercepted plaintext to a loopback TCP address we choose.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -81,5 +81,28 @@ export class TlsImpostorProcess {
       clearTimeout(timer);
     }
     rmSync(this.#dir, { recursive: true, force: true });
+  }
+}
+
+/** One forged mutual-TLS client handshake: `certChainPem` presented, signed with `keyPem`. */
+export async function impostorClientHandshake(o: { certChainPem: string; keyPem: string; caPem: string; host: string; port: number; serverName: string; timeoutMs: number }): Promise<{ accepted: boolean; error?: string }> {
+  ensureBuilt();
+  const dir = mkdtempSync(join(tmpdir(), 'tls-impostor-client-'));
+  try {
+    writeFileSync(join(dir, 'chain.pem'), o.certChainPem, { mode: 0o600 });
+    writeFileSync(join(dir, 'key.pem'), o.keyPem, { mode: 0o600 });
+    writeFileSync(join(dir, 'ca.pem'), o.caPem, { mode: 0o600 });
+    // Asynchronous on purpose: the server under test may live in this very process.
+    const r = await new Promise<{ stdout: string; stderr: string; status: number | null }>((done) => {
+      execFile(BINARY, ['--mode', 'client', '--connect', `${o.host}:${o.port}`, '--server-name', o.serverName, '--ca', join(dir, 'ca.pem'), '--cert', join(dir, 'chain.pem'), '--key', join(dir, 'key.pem'), '--handshake-timeout', `${o.timeoutMs}ms`], { encoding: 'utf8', timeout: o.timeoutMs + 2_000 }, (err, stdout, stderr) =>
+        done({ stdout, stderr, status: err ? ((err as { code?: number }).code ?? 1) : 0 }),
+      );
+    });
+    const events = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as ImpostorEvent);
+    const done = events.find((e) => e.event === 'handshake' || e.event === 'handshake-failed' || e.event === 'error');
+    if (!done) return { accepted: false, error: `tls-impostor reported nothing (exit ${r.status}): ${r.stderr}` };
+    return done.event === 'handshake' ? { accepted: true } : { accepted: false, error: String(done.error) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

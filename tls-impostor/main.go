@@ -6,6 +6,10 @@
 //
 // It speaks to the TypeScript MITM proxy through JSON lines on stdout (listening, client-hello,
 // handshake, handshake-failed) and hands any plaintext it obtains to a loopback TCP address.
+//
+// In `--mode client` it is the same forgery on the other side of mutual TLS: it presents a
+// device certificate it does not hold the key for (another device's, or a victim's it saw on
+// the wire) and reports whether the server accepted the handshake.
 package main
 
 import (
@@ -89,6 +93,10 @@ func readKey(path string) crypto.Signer {
 }
 
 func main() {
+	mode := flag.String("mode", "server", "server (present a certificate to clients) or client (present one to a server)")
+	connect := flag.String("connect", "", "client mode: host:port of the TLS server")
+	serverName := flag.String("server-name", "", "client mode: the name the server must prove")
+	caPath := flag.String("ca", "", "client mode: PEM CA bundle that the server must chain to")
 	listen := flag.String("listen", "127.0.0.1:0", "TLS listen address")
 	certPath := flag.String("cert", "", "PEM certificate chain to present (leaf first)")
 	keyPath := flag.String("key", "", "PEM private key to sign with (need not match the certificate)")
@@ -101,6 +109,13 @@ func main() {
 	}
 	// Built by hand on purpose: tls.X509KeyPair would refuse the mismatched pair, as OpenSSL does.
 	cert := tls.Certificate{Certificate: readChain(*certPath), PrivateKey: readKey(*keyPath)}
+	if *mode == "client" {
+		runClient(cert, *connect, *serverName, *caPath, *timeout)
+		return
+	}
+	if *mode != "server" {
+		fail("tls-impostor: --mode must be server or client, got %q", *mode)
+	}
 	config := &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		MinVersion:   tls.VersionTLS12,
@@ -184,4 +199,46 @@ func versionName(v uint16) string {
 		return "TLSv1"
 	}
 	return fmt.Sprintf("0x%04x", v)
+}
+
+// runClient: one handshake as a TLS client presenting `cert`, then a clean close. The server's
+// verdict on the forged client certificate (RFC 8446 §4.4.3: CertificateVerify signed with a key
+// that is not the certificate's) is what the caller wants to see.
+func runClient(cert tls.Certificate, address, serverName, caPath string, timeout time.Duration) {
+	if address == "" || serverName == "" || caPath == "" {
+		fail("tls-impostor: client mode needs --connect, --server-name and --ca")
+	}
+	pool := x509.NewCertPool()
+	for _, der := range readChain(caPath) {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			fail("tls-impostor: %s: %v", caPath, err)
+		}
+		pool.AddCert(c)
+	}
+	dialer := &net.Dialer{Timeout: timeout}
+	conn, err := tls.DialWithDialer(dialer, "tcp", address, &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		RootCAs:      pool,
+		ServerName:   serverName,
+		MinVersion:   tls.VersionTLS12,
+	})
+	if err != nil {
+		emit("handshake-failed", map[string]interface{}{"remote": address, "error": err.Error()})
+		return
+	}
+	defer conn.Close()
+	// In TLS 1.3 the server judges the client's certificate after the client's Finished: a
+	// refusal arrives as an alert on the first read.
+	_ = conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	buf := make([]byte, 1)
+	if _, err := conn.Read(buf); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		var ne net.Error
+		if !(errors.As(err, &ne) && ne.Timeout()) {
+			emit("handshake-failed", map[string]interface{}{"remote": address, "error": err.Error()})
+			return
+		}
+	}
+	state := conn.ConnectionState()
+	emit("handshake", map[string]interface{}{"remote": address, "version": versionName(state.Version), "cipher": tls.CipherSuiteName(state.CipherSuite)})
 }

@@ -127,7 +127,11 @@ export class CloudBroker {
       });
     });
     server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
-      this.log.record('tls-error', `TLS handshake refused from ${socket.remoteAddress}:${socket.remotePort}: ${err.message}`, { code: err.code, message: err.message });
+      // Node verifies the client chain itself after OpenSSL's handshake and then just drops the
+      // socket ("socket hang up"); the verification verdict is on the socket.
+      const verdict = (socket as TLSSocket & { authorizationError?: Error | string }).authorizationError;
+      const why = verdict ? `${err.message} (client certificate: ${String(verdict instanceof Error ? (verdict as NodeJS.ErrnoException).code ?? verdict.message : verdict)})` : err.message;
+      this.log.record('tls-error', `TLS handshake refused from ${socket.remoteAddress}:${socket.remotePort}: ${why}`, { code: err.code, message: why });
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
