@@ -7,6 +7,7 @@ import { pkiCommand } from './commands/pki.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { energyCommand } from './commands/energy.ts';
 import { setupCommand } from './commands/setup.ts';
+import { demoCommand } from './commands/demo.ts';
 
 export interface Command {
   readonly summary: string;
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
   doctor: doctorCommand,
   energy: energyCommand,
   setup: setupCommand,
+  demo: demoCommand,
 };
 
 function help(): string {
