@@ -47,6 +47,12 @@ export function checkClientName(name: string): string {
   return name;
 }
 
+/**
+ * Not a forgery: the MITM holds the cloud's genuine certificate and key (a control — as if the
+ * attacker had stolen the cloud's key). Every client must connect; benchmarks use it as baseline.
+ */
+export const GENUINE_CLOUD_CERTIFICATE = 'genuine-cloud-certificate';
+
 export function checkForgedCaseName(name: string): string {
   if (!(FORGED_CASE_NAMES as readonly string[]).includes(name)) throw new Error(`unknown forged certificate "${name}"; valid cases: ${FORGED_CASE_NAMES.join(', ')}`);
   return name;
@@ -120,10 +126,13 @@ export interface AttemptOptions {
 }
 
 export async function attemptInterception(o: AttemptOptions): Promise<InterceptionOutcome> {
-  checkForgedCaseName(o.forgedCase);
+  if (o.forgedCase !== GENUINE_CLOUD_CERTIFICATE) checkForgedCaseName(o.forgedCase);
   checkClientName(o.client);
   const m = await runMaterial(o.runDir);
-  const credential = m.forged.get(o.forgedCase) as ForgedCredential;
+  const credential: ForgedCredential =
+    o.forgedCase === GENUINE_CLOUD_CERTIFICATE
+      ? { name: GENUINE_CLOUD_CERTIFICATE, explain: "the cloud's genuine certificate and key (a control: as if the attacker had stolen the cloud's key)", certChainPem: m.pki.cloud.chainPem, keyPem: m.pki.cloud.keyPem, keyAlgorithm: 'ecdsa-p256', needsLegacySecurityLevel: false }
+      : (m.forged.get(o.forgedCase) as ForgedCredential);
   mkdirSync(o.dir, { recursive: true, mode: 0o700 });
   const keyLog = KeyLog.open(join(o.dir, 'sslkeys.keylog'));
   const writer = PcapWriter.open(join(o.dir, 'captures', 'victim-mitm.pcap'));
