@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { connect } from 'node:tls';
+import { connect, type ConnectionOptions } from 'node:tls';
 import { cipherSuiteName, parseClientHello } from './tls-client-hello.ts';
 
 /** The first bytes a real node:tls client sends, captured by a plain TCP server. */
-async function realClientHello(options: Parameters<typeof connect>[0]): Promise<Buffer> {
+async function realClientHello(options: ConnectionOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const server = createServer((s) => {
       s.once('data', (b: Buffer) => {
