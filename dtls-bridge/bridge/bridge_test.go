@@ -124,6 +124,22 @@ func TestReplacedKeyNeedsUncheckedKeyPairAndIsRefused(t *testing.T) {
 	}
 }
 
+func TestBenchMeasuresHandshakesAndDatagrams(t *testing.T) {
+	pki := testpki.New(t)
+	res, err := RunBench(BenchOptions{ServerCert: pki.ServerCert, ServerKey: pki.ServerKey, ClientCert: pki.ClientCert, ClientKey: pki.ClientKey, CAFile: pki.CAFile,
+		ServerName: "cloud.testbed.local", Handshakes: 3, Datagrams: 120, Window: 50, PayloadBytes: 97, AnswerBytes: 26})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.HandshakesPerSec <= 0 || res.DatagramsPerSec <= 0 || !res.MutualCertificate || res.CipherSuite == "" {
+		t.Fatalf("bench result %+v", res)
+	}
+	wrongName := BenchOptions{ServerCert: pki.ServerCert, ServerKey: pki.ServerKey, CAFile: pki.CAFile, ServerName: "other.example", Handshakes: 1, Datagrams: 1, Window: 1, PayloadBytes: 97, AnswerBytes: 26}
+	if _, err := RunBench(wrongName); err == nil || !strings.Contains(err.Error(), "handshake 1") {
+		t.Fatalf("a bench against the wrong name did not fail its first handshake: %v", err)
+	}
+}
+
 func TestServerRequiringClientCertificate(t *testing.T) {
 	pki := testpki.New(t)
 	opts := serverCertOptions(pki)

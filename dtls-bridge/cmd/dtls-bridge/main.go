@@ -21,11 +21,14 @@ func main() {
 }
 
 func usage(stderr io.Writer) int {
-	fmt.Fprintln(stderr, "usage: dtls-bridge server|client [flags]   (dtls-bridge server -h lists the flags)")
+	fmt.Fprintln(stderr, "usage: dtls-bridge server|client|bench [flags]   (dtls-bridge server -h lists the flags)")
 	return 2
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "bench" {
+		return runBench(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || (args[0] != "server" && args[0] != "client") {
 		return usage(stderr)
 	}
