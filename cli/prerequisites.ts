@@ -32,6 +32,7 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   { name: 'go', binary: 'go', versionArgs: ['version'], debianPackages: ['golang-go', 'golang-github-pion-dtls.v2-dev'], files: ['/usr/share/gocode/src/github.com/pion/dtls/v2'], neededFor: 'building the pion-based DTLS bridge (@needs-go)' },
   // dockerd, not docker: a lone docker CLI (e.g. /usr/local/bin/docker) cannot run containers.
   { name: 'docker', binary: 'dockerd', versionArgs: ['--version'], debianPackages: ['docker.io'], neededFor: 'the containers topology (@needs-docker)' },
+  { name: 'sslscan', binary: 'sslscan', versionArgs: ['--version'], debianPackages: ['sslscan'], neededFor: 'cross-checking the broker\'s TLS versions and cipher suites with an independent scanner (@needs-sslscan)' },
   { name: 'debootstrap', binary: 'debootstrap', versionArgs: ['--version'], debianPackages: ['debootstrap'], neededFor: 'building the offline base image (@needs-debootstrap)' },
 ];
 

@@ -80,12 +80,26 @@ export const plaintextProfile: TlsClientProfile = {
   plaintext: true,
 };
 
+/**
+ * An old device firmware: TLS 1.2 only, offering just TLS_RSA_WITH_AES_128_CBC_SHA, the source
+ * chapter's "Legacy only" suite (§17.3.1): RSA key transport (no forward secrecy) and CBC
+ * (padding oracles), both excluded by RFC 9325 §4.2. A policy-compliant broker refuses it.
+ */
+export const legacyTls12CbcProfile: TlsClientProfile = {
+  ...secureProfile,
+  name: 'legacy-tls12-cbc',
+  explain: 'TLS 1.2 only, offering only TLS_RSA_WITH_AES_128_CBC_SHA (RSA key transport, CBC): the "legacy only" suite',
+  minVersion: 'TLSv1.2',
+  maxVersion: 'TLSv1.2',
+  ciphers: 'AES128-SHA',
+};
+
 export const clientProfiles: ReadonlyMap<string, TlsClientProfile> = new Map(
   [secureProfile, secureCrlProfile, noVerifyProfile, noHostnameCheckProfile, pinnedProfile].map((p) => [p.name, p]),
 );
 
 /** Every profile a wearable can use, including those that are not TLS client profiles. */
-export const wearableProfiles: ReadonlyMap<string, TlsClientProfile> = new Map([...clientProfiles, [plaintextProfile.name, plaintextProfile]]);
+export const wearableProfiles: ReadonlyMap<string, TlsClientProfile> = new Map([...clientProfiles, [plaintextProfile.name, plaintextProfile], [legacyTls12CbcProfile.name, legacyTls12CbcProfile]]);
 
 export function clientProfile(name: string): TlsClientProfile {
   const p = wearableProfiles.get(name);

@@ -20,8 +20,11 @@ import { e3Topic } from '../emulators/wearable.ts';
 export interface CloudRigOptions {
   readonly dir: string;
   readonly wearableIds: readonly string[];
-  /** The broker's TLS policy (versions, suites); its defaults otherwise. */
-  readonly tls?: TlsOptions;
+  /**
+   * The broker's TLS policy (versions, suites); its defaults otherwise. A function is called
+   * with the run's PKI, for options that need it (e.g. a second, RSA, server certificate).
+   */
+  readonly tls?: TlsOptions | ((pki: Pki) => Promise<TlsOptions>);
   readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
 }
 
@@ -32,7 +35,7 @@ export class CloudRig {
   readonly #keyLog: KeyLog;
   #endpoint: { host: string; port: number } | undefined;
 
-  private constructor(readonly pki: Pki, readonly paths: PkiPaths, devices: DeviceProvisioning[], keyLog: KeyLog, o: CloudRigOptions) {
+  private constructor(readonly pki: Pki, readonly paths: PkiPaths, devices: DeviceProvisioning[], keyLog: KeyLog, o: CloudRigOptions & { readonly tls?: TlsOptions }) {
     this.devices = devices;
     this.#keyLog = keyLog;
     const registry = new DeviceRegistry();
@@ -59,7 +62,8 @@ export class CloudRig {
     const pki = await generatePki({ wearableIds: [...o.wearableIds] });
     const paths = await writePki(pki, join(o.dir, 'pki'));
     const devices = o.wearableIds.map((id, i) => provisionDevice(id, i + 1));
-    const rig = new CloudRig(pki, paths, devices, KeyLog.open(join(o.dir, 'sslkeys.keylog')), o);
+    const tls = typeof o.tls === 'function' ? await o.tls(pki) : o.tls;
+    const rig = new CloudRig(pki, paths, devices, KeyLog.open(join(o.dir, 'sslkeys.keylog')), { ...o, ...(tls ? { tls } : {}) });
     rig.#endpoint = await rig.broker.start();
     rig.broker.subscribeReadings((payload, topic, deliveredBy) => rig.service.ingest(payload, { topic, deliveredBy }));
     return rig;
