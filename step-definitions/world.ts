@@ -5,7 +5,7 @@
 import { setWorldConstructor, World, type IWorldOptions } from '@cucumber/cucumber';
 import type { GatewayMalice } from '../emulators/gateway-malice.ts';
 import type { LinkImpairments } from '../links/impairments.ts';
-import type { Evidence, Path, SentReading, Topology, TopologySpec } from '../topology/topology.ts';
+import type { GatewayCloudMitm, Evidence, Path, SentReading, Topology, TopologySpec } from '../topology/topology.ts';
 import { createTopology, scenarioDir } from './run-context.ts';
 
 export class TestbedWorld extends World {
@@ -17,6 +17,8 @@ export class TestbedWorld extends World {
   speedup = 3000;
   /** Impairments of the wearables' first link (set by DTLS steps). */
   deviceLinkImpairments: LinkImpairments | undefined;
+  gatewayUpstreamProfile: string | undefined;
+  gatewayCloudMitm: GatewayCloudMitm | undefined;
   readonly sent: SentReading[] = [];
   evidence: Evidence | undefined;
   #topology: Topology | undefined;
@@ -29,7 +31,10 @@ export class TestbedWorld extends World {
   /** Start the topology on first use, with everything the Given steps declared. */
   async topology(): Promise<Topology> {
     if (!this.#topology) {
-      const spec: TopologySpec = { wearables: this.wearableCount, path: this.path, gatewayMalice: this.malice, speedup: this.speedup, wearableProfile: this.wearableProfile, ...(this.deviceLinkImpairments ? { deviceLinkImpairments: this.deviceLinkImpairments } : {}) };
+      const spec: TopologySpec = { wearables: this.wearableCount, path: this.path, gatewayMalice: this.malice, speedup: this.speedup, wearableProfile: this.wearableProfile, ...(this.deviceLinkImpairments ? { deviceLinkImpairments: this.deviceLinkImpairments } : {}),
+        ...(this.gatewayUpstreamProfile ? { gatewayUpstreamProfile: this.gatewayUpstreamProfile } : {}),
+        ...(this.gatewayCloudMitm ? { gatewayCloudMitm: this.gatewayCloudMitm } : {}),
+      };
       const topology = createTopology(this.dir, spec.path);
       this.#topology = topology;
       await topology.start(spec);

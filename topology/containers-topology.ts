@@ -89,6 +89,9 @@ export class ContainersTopology implements Topology {
     if (!Number.isInteger(spec.wearables) || spec.wearables < 1 || spec.wearables > 5000) {
       throw new Error(`topology: the number of wearables must be 1..5000, got ${spec.wearables}`);
     }
+    if (spec.gatewayCloudMitm || (spec.gatewayUpstreamProfile && spec.gatewayUpstreamProfile !== 'secure')) {
+      throw new Error('topology: the containers placement does not place a MITM on the gateway→cloud link yet; use --topology local for it');
+    }
     if (spec.path !== 'terminating-gateway' && spec.path !== 'relay-gateway') {
       throw new Error(`topology: the containers placement does not run the "${spec.path}" path yet (only terminating-gateway, relay-gateway); use --topology local for it`);
     }

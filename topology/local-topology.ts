@@ -6,7 +6,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { generatePki } from '../certs/pki.ts';
+import { generatePki, type Pki } from '../certs/pki.ts';
+import { forgeCertificate } from '../certs/forged-catalogue.ts';
+import { MitmProxy } from '../emulators/mitm-proxy.ts';
+import { harvestCredentials, presentForgedCertificate, readPublishedPayloads } from '../emulators/mitm-attacks.ts';
 import { writePki, readPem, type PkiPaths } from '../certs/pki-files.ts';
 import { PcapWriter } from '../capture/pcap-writer.ts';
 import { KeyLog } from '../capture/keylog.ts';
@@ -22,7 +25,7 @@ import type { Observation } from '../emulators/observation-log.ts';
 import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
 import { TcpLink } from '../links/tcp-link.ts';
 import { assembleCloudService, cloudBrokerConfig } from './cloud-assembly.ts';
-import type { CaptureFile, Evidence, RoleName, SentReading, Topology, TopologySpec } from './topology.ts';
+import type { CaptureFile, Evidence, GatewayCloudMitm, RoleName, SentReading, Topology, TopologySpec } from './topology.ts';
 
 const LOOPBACK = '127.0.0.1';
 const CLOUD_NAME = 'cloud.testbed.local';
@@ -38,6 +41,7 @@ export class LocalTopology implements Topology {
   #devices: DeviceProvisioning[] = [];
   readonly #wearables = new Map<string, Wearable>();
   #gateway: Gateway | undefined;
+  #mitm: MitmProxy | undefined;
   #broker: CloudBroker | undefined;
   #service: CloudService | undefined;
   readonly #links = new Map<string, TcpLink>();
@@ -53,7 +57,8 @@ export class LocalTopology implements Topology {
     }
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const ids = Array.from({ length: spec.wearables }, (_, i) => wearableId(i + 1));
-    const pki = await writePki(await generatePki({ wearableIds: ids }), join(this.dir, 'pki'));
+    const generated = await generatePki({ wearableIds: ids });
+    const pki = await writePki(generated, join(this.dir, 'pki'));
     this.#pki = pki;
     this.#devices = ids.map((id, i) => provisionDevice(id, i + 1));
     writeProvisioning(this.dir, this.#devices);
@@ -81,7 +86,7 @@ export class LocalTopology implements Topology {
     const service = this.#service;
     broker.subscribeReadings((payload, topic, deliveredBy) => service.ingest(payload, { topic, deliveredBy }));
 
-    const upstreamLink = await this.#link('gateway-cloud', cloudEndpoint);
+    const upstreamLink = await this.#link('gateway-cloud', spec.gatewayCloudMitm ? await this.#startMitm(spec.gatewayCloudMitm, cloudEndpoint, generated, caBundle, evidence) : cloudEndpoint);
     const gateway = new Gateway({
       mode: spec.path === 'terminating-gateway' ? 'terminate' : 'relay',
       listen: { host: LOOPBACK, port: 0 },
@@ -90,7 +95,7 @@ export class LocalTopology implements Topology {
       certChainPem: readPem(pki.gateway.chain, 'the gateway certificate chain'),
       keyPem: readPem(pki.gateway.key, 'the gateway key'),
       caPem: caBundle,
-      upstreamProfile: secureProfile,
+      upstreamProfile: clientProfile(spec.gatewayUpstreamProfile ?? secureProfile.name),
       evidence,
     });
     this.#gateway = gateway;
@@ -115,6 +120,27 @@ export class LocalTopology implements Topology {
         }),
       );
     }
+  }
+
+  /**
+   * A MITM on the gateway→cloud link: it presents a forged certificate to the gateway's upstream
+   * client and, if it stole the gateway's identity, relays into the real cloud with it.
+   */
+  async #startMitm(spec: GatewayCloudMitm, cloud: { host: string; port: number }, pki: Pki, caBundle: string, evidence: EvidenceSink): Promise<{ host: string; port: number }> {
+    const forged = await forgeCertificate(spec.forgedCase, { pki, serverName: CLOUD_NAME });
+    const mitm = new MitmProxy({
+      name: 'mitm-proxy',
+      listen: { host: LOOPBACK, port: 0 },
+      attacks: [presentForgedCertificate(forged.name, forged.explain, { certChainPem: forged.certChainPem, keyPem: forged.keyPem, legacySecurityLevel: forged.needsLegacySecurityLevel }), harvestCredentials(), readPublishedPayloads()],
+      ...(spec.stolenGatewayIdentity
+        ? { upstream: { host: cloud.host, port: cloud.port, tls: { ca: caBundle, cert: pki.gateway.chainPem, key: pki.gateway.keyPem, servername: CLOUD_NAME, minVersion: 'TLSv1.2' as const } } }
+        : {}),
+      handshakeTimeoutMs: 5_000,
+      evidence,
+      impostorKeyLogFile: join(this.dir, 'impostor.keylog'),
+    });
+    this.#mitm = mitm;
+    return mitm.start();
   }
 
   async #link(name: string, target: { host: string; port: number }): Promise<{ host: string; port: number }> {
@@ -183,6 +209,10 @@ export class LocalTopology implements Topology {
 
   async observations(role: RoleName): Promise<readonly Observation[]> {
     if (role === 'gateway') return this.#gateway?.log.all() ?? [];
+    if (role === 'mitm-proxy') {
+      if (!this.#mitm) throw new Error('topology: this scenario has no MITM; add "And a MITM between the gateway and the cloud presents the …"');
+      return this.#mitm.log.all();
+    }
     if (role === 'cloud-broker') return this.#requireBroker().log.all();
     if (role === 'cloud-service') return this.#service?.log.all() ?? [];
     if (role.startsWith('wearable:')) return this.#wearable(role.slice('wearable:'.length)).log.all();
@@ -206,6 +236,7 @@ export class LocalTopology implements Topology {
     if (this.#stopped) return this.#stopped;
     await Promise.allSettled([...this.#wearables.values()].map((w) => w.stop()));
     await this.#gateway?.stop();
+    await this.#mitm?.stop();
     await Promise.allSettled([...this.#links.values()].map((l) => l.stop()));
     await this.#broker?.stop();
     const captures: CaptureFile[] = [];

@@ -33,9 +33,23 @@ export interface TopologySpec {
   readonly wearableProfile: string;
   /** Impairments of the wearables' first link (DTLS paths: the UDP device link). */
   readonly deviceLinkImpairments?: LinkImpairments;
+  /** Client profile of the gateway's upstream (E4) client; `secure` when absent. */
+  readonly gatewayUpstreamProfile?: string;
+  /** A man-in-the-middle on the gateway→cloud link (terminating-gateway path). */
+  readonly gatewayCloudMitm?: GatewayCloudMitm;
 }
 
-export type RoleName = 'gateway' | 'cloud-broker' | 'cloud-service' | `wearable:${string}` | `link:${string}`;
+export interface GatewayCloudMitm {
+  /** A forged-certificate case from certs/forged-catalogue.ts. */
+  readonly forgedCase: string;
+  /**
+   * The attacker holds the gateway's genuine certificate and key (extracted from a compromised
+   * gateway): with it, the MITM can relay upstream into the real cloud.
+   */
+  readonly stolenGatewayIdentity: boolean;
+}
+
+export type RoleName = 'gateway' | 'mitm-proxy' | 'cloud-broker' | 'cloud-service' | `wearable:${string}` | `link:${string}`;
 
 export interface SentReading {
   readonly deviceId: string;
