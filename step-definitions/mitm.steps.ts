@@ -12,17 +12,9 @@ import { attemptInterception, type InterceptionOutcome } from '../topology/mitm-
 import { runDirectory } from './run-context.ts';
 import { prerequisite } from '../cli/prerequisites.ts';
 import type { TestbedWorld } from './world.ts';
+import { scenarioState } from './scenario-state.ts';
 
-interface MitmState {
-  forgedCase?: string;
-  outcome?: InterceptionOutcome;
-}
-const state = new WeakMap<TestbedWorld, MitmState>();
-const of = (w: TestbedWorld): MitmState => {
-  let s = state.get(w);
-  if (!s) state.set(w, (s = {}));
-  return s;
-};
+const of = scenarioState<{ forgedCase?: string; outcome?: InterceptionOutcome }>(() => ({}));
 
 function outcome(world: TestbedWorld): InterceptionOutcome {
   const o = of(world).outcome;

@@ -13,6 +13,7 @@ import { VitalSigns } from '../emulators/vital-signs.ts';
 import { e3Topic } from '../emulators/wearable.ts';
 import { CloudRig } from '../topology/cloud-rig.ts';
 import type { TestbedWorld } from './world.ts';
+import { scenarioState } from './scenario-state.ts';
 
 type CredentialSpec = { text: string; build: (rig: CloudRig) => Promise<DeviceCredential> };
 
@@ -42,17 +43,7 @@ defineParameterType({
   },
 });
 
-interface MtlsState {
-  rig?: CloudRig;
-  result?: ProbeResult;
-  credential?: string;
-}
-const states = new WeakMap<TestbedWorld, MtlsState>();
-const state = (w: TestbedWorld): MtlsState => {
-  let s = states.get(w);
-  if (!s) states.set(w, (s = {}));
-  return s;
-};
+const state = scenarioState<{ rig?: CloudRig; result?: ProbeResult; credential?: string }>(() => ({}));
 
 function rigOf(w: TestbedWorld): CloudRig {
   const rig = state(w).rig;
@@ -119,5 +110,5 @@ Then('nothing reached the cloud service', function (this: TestbedWorld) {
 });
 
 After(async function (this: TestbedWorld) {
-  await states.get(this)?.rig?.stop();
+  await state(this).rig?.stop();
 });
