@@ -106,6 +106,16 @@ export function chapterCipherSuite(name: string): ChapterCipherSuite {
   return s;
 }
 
+/** A CBC-mode suite (RFC 9325 §4.2: padding oracles, Lucky13), by its IANA name. */
+export function isCbcSuite(ianaName: string): boolean {
+  return /_CBC_/.test(ianaName);
+}
+
+/** RSA key transport, no forward secrecy (RFC 9325 §4.2, RFC 8446 §1.2 removed it), by IANA name. */
+export function isRsaKeyTransportSuite(ianaName: string): boolean {
+  return /^TLS_RSA_WITH_/.test(ianaName);
+}
+
 export interface ServerCertificate {
   readonly chainPem: string;
   readonly keyPem: string;

@@ -1,0 +1,363 @@
+/**
+ * TLS version and cipher-suite policy, both sides: probes that offer exactly one version or one
+ * suite, judged from the broker's own handshake records and what the probe got; the wearable's
+ * ClientHello read back from the capture of its link; sslscan as an independent scanner.
+ */
+import { After, Given, Then, When, defineParameterType } from '@cucumber/cucumber';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { CIPHER_SUITE_NAMES, TLS_VERSION_NAMES, cipherSuiteName, parseClientHello, type ClientHello } from '../analysis/tls-client-hello.ts';
+import { runSslscan, type SslscanReport } from '../analysis/sslscan.ts';
+import { readPcap, reassembleTcpStreams } from '../capture/pcap-reader.ts';
+import { PcapWriter } from '../capture/pcap-writer.ts';
+import { SimClock } from '../emulators/sim-clock.ts';
+import type { TlsClientProfile } from '../emulators/tls-client-profile.ts';
+import { PROBE_VERSIONS, probeTlsHandshake, probeVersion, suiteOffer, versionOffer, type ProbeVersion, type TlsProbeOffer, type TlsProbeResult } from '../emulators/tls-probe.ts';
+import {
+  chapterCipherSuite,
+  isCbcSuite,
+  isRsaKeyTransportSuite,
+  issueRsaServerCertificate,
+  serverPolicy,
+  tlsServerOptions,
+  type ChapterCipherSuite,
+  type TlsServerPolicy,
+  type TlsServerPolicyName,
+} from '../emulators/tls-server-policy.ts';
+import { Wearable } from '../emulators/wearable.ts';
+import { TcpLink } from '../links/tcp-link.ts';
+import { CloudRig } from '../topology/cloud-rig.ts';
+import type { TestbedWorld } from './world.ts';
+
+const CLOUD_NAME = 'cloud.testbed.local';
+const DEVICE_ID = 'wearable-0001';
+const TIMEOUT_MS = 5_000;
+const ALL_POLICIES: readonly TlsServerPolicyName[] = ['default', 'tls13-only', 'legacy'];
+
+defineParameterType({
+  name: 'broker policy',
+  regexp: /"([a-z0-9-]+)" (?:policy|broker)/,
+  transformer: (name: string): TlsServerPolicy => serverPolicy(name),
+});
+
+defineParameterType({
+  name: 'cipher suite',
+  regexp: /TLS_[A-Z0-9_]+/,
+  transformer: (name: string): ChapterCipherSuite => chapterCipherSuite(name),
+});
+
+defineParameterType({
+  name: 'protocol version',
+  regexp: /TLS 1\.[0-3]/,
+  transformer: (text: string): ProbeVersion => probeVersion(text),
+});
+
+/** "TLS_A, TLS_B, TLS_C": IANA names the ClientHello parser knows (a typo fails with the list). */
+defineParameterType({
+  name: 'iana suite list',
+  regexp: /TLS_[A-Z0-9_]+(?:, TLS_[A-Z0-9_]+)*/,
+  transformer: (text: string): string[] => {
+    const known = Object.values(CIPHER_SUITE_NAMES);
+    return text.split(', ').map((name) => {
+      if (!known.includes(name)) throw new Error(`tls-policy: unknown cipher suite "${name}"; known: ${known.join(', ')}`);
+      return name;
+    });
+  },
+});
+
+type Verdict = { readonly accepted: true } | { readonly accepted: false; readonly reason: string };
+
+defineParameterType({
+  name: 'handshake verdict',
+  regexp: /accepted it|refused it because "[^"]*"/,
+  transformer: (text: string): Verdict => (text === 'accepted it' ? { accepted: true } : { accepted: false, reason: text.replace(/^refused it because "|"$/g, '') }),
+});
+
+/** "TLS 1.2 and TLS 1.3", "TLS 1.0, TLS 1.1, TLS 1.2 and TLS 1.3" */
+defineParameterType({
+  name: 'protocol version list',
+  regexp: /TLS 1\.[0-3](?:(?:, | and )TLS 1\.[0-3])*/,
+  transformer: (text: string): ProbeVersion[] => text.split(/, | and /).map((v) => probeVersion(v)),
+});
+
+type ProbeSpec = { readonly kind: 'suite'; readonly suite: ChapterCipherSuite } | { readonly kind: 'version'; readonly version: ProbeVersion };
+
+interface PolicyState {
+  readonly rigs: Map<TlsServerPolicyName, CloudRig>;
+  readonly probes: Map<TlsServerPolicyName, TlsProbeResult>;
+  probe?: ProbeSpec;
+  wearable?: { readonly profile: TlsClientProfile; readonly connectError?: string; readonly hello: ClientHello; readonly mqttConnected: boolean };
+  sslscan?: SslscanReport;
+}
+const states = new WeakMap<TestbedWorld, PolicyState>();
+const state = (w: TestbedWorld): PolicyState => {
+  let s = states.get(w);
+  if (!s) states.set(w, (s = { rigs: new Map(), probes: new Map() }));
+  return s;
+};
+
+function rigOf(w: TestbedWorld, policy?: TlsServerPolicyName): CloudRig {
+  const rigs = state(w).rigs;
+  const rig = policy ? rigs.get(policy) : rigs.size === 1 ? [...rigs.values()][0] : undefined;
+  if (!rig) throw new Error(`tls-policy: no ${policy ? `"${policy}" ` : ''}broker in this scenario; start one with 'Given a cloud broker with the "default" policy' (brokers here: ${[...rigs.keys()].join(', ') || 'none'})`);
+  return rig;
+}
+
+async function startBroker(w: TestbedWorld, policy: TlsServerPolicy): Promise<void> {
+  const rig = await CloudRig.start({
+    dir: join(w.dir, `broker-${policy.name}`),
+    wearableIds: [DEVICE_ID],
+    // ECDSA and RSA certificates: the suite decides which one OpenSSL serves.
+    tls: async (pki) => tlsServerOptions(policy, [{ chainPem: pki.cloud.chainPem, keyPem: pki.cloud.keyPem }, await issueRsaServerCertificate(pki)]),
+  });
+  state(w).rigs.set(policy.name, rig);
+}
+
+function probeTarget(rig: CloudRig) {
+  const device = rig.pki.wearables.get(DEVICE_ID);
+  if (!device) throw new Error(`tls-policy: the broker's PKI has no ${DEVICE_ID}`);
+  return { ...rig.endpoint, serverName: CLOUD_NAME, caPem: rig.pki.rootCa.certPem, certChainPem: device.chainPem, keyPem: device.keyPem, timeoutMs: TIMEOUT_MS };
+}
+
+/** Wait (bounded) until the broker has recorded its side of the probe's handshake. */
+async function brokerVerdict(rig: CloudRig): Promise<void> {
+  await rig.broker.log.waitFor('the broker to record the handshake', (o) => o.kind === 'tls-handshake' || o.kind === 'tls-error', TIMEOUT_MS);
+}
+
+function brokerRecord(rig: CloudRig): string {
+  return rig.broker.log.all().map((o) => `  ${o.kind}: ${o.summary.trim()}`).join('\n');
+}
+
+async function probeEachBroker(w: TestbedWorld, spec: ProbeSpec, offer: TlsProbeOffer): Promise<void> {
+  const s = state(w);
+  s.probe = spec;
+  const report: string[] = [];
+  for (const [name, rig] of s.rigs) {
+    const result = await probeTlsHandshake(probeTarget(rig), offer);
+    s.probes.set(name, result);
+    await brokerVerdict(rig).catch(() => undefined);
+    report.push(`${name} broker — probe: ${JSON.stringify(result)}\n${brokerRecord(rig)}`);
+  }
+  w.attach(`offer: ${offer.describe}\n\n${report.join('\n\n')}`, { mediaType: 'text/plain' });
+}
+
+Given('cloud brokers with the "default", "tls13-only" and "legacy" policies', async function (this: TestbedWorld) {
+  for (const name of ALL_POLICIES) await startBroker(this, serverPolicy(name));
+});
+
+Given('a cloud broker with the {broker policy}', async function (this: TestbedWorld, policy: TlsServerPolicy) {
+  await startBroker(this, policy);
+  this.attach(`broker policy ${policy.name}: ${policy.explain}`, { mediaType: 'text/plain' });
+});
+
+When('a probe offers only the cipher suite {cipher suite} to each broker', async function (this: TestbedWorld, suite: ChapterCipherSuite) {
+  await probeEachBroker(this, { kind: 'suite', suite }, suiteOffer(suite));
+});
+
+When('a probe offers only {protocol version} to each broker', async function (this: TestbedWorld, version: ProbeVersion) {
+  await probeEachBroker(this, { kind: 'version', version }, versionOffer(version));
+});
+
+Then('the {broker policy} {handshake verdict}', function (this: TestbedWorld, policy: TlsServerPolicy, verdict: Verdict) {
+  const s = state(this);
+  const rig = rigOf(this, policy.name);
+  const probe = s.probes.get(policy.name);
+  const spec = s.probe;
+  if (!probe || !spec) throw new Error('tls-policy: no probe was sent; add "When a probe offers only …"');
+  const handshakes = rig.broker.log.ofKind('tls-handshake');
+  const errors = rig.broker.log.ofKind('tls-error');
+  const seen = `probe: ${JSON.stringify(probe)}\nbroker:\n${brokerRecord(rig)}`;
+  if (verdict.accepted) {
+    assert.equal(handshakes.length, 1, `the ${policy.name} broker recorded ${handshakes.length} completed handshakes, expected 1\n${seen}`);
+    const h = handshakes[0]?.detail ?? {};
+    assert.equal(h.peer, DEVICE_ID, `the broker admitted ${String(h.peer)}, not the probe's ${DEVICE_ID}`);
+    assert.equal(probe.completed, true, `the probe did not complete the handshake\n${seen}`);
+    assert.equal(probe.cipher, h.cipher, 'the probe and the broker disagree on the suite');
+    assert.equal(probe.protocol, h.protocol, 'the probe and the broker disagree on the version');
+    if (spec.kind === 'suite') assert.equal(h.cipher, spec.suite.ianaName, `the broker negotiated ${String(h.cipher)}, not the offered ${spec.suite.ianaName}`);
+    else assert.equal(h.protocol, PROBE_VERSIONS[spec.version], `the broker negotiated ${String(h.protocol)}, not the offered ${spec.version}`);
+  } else {
+    assert.equal(handshakes.length, 0, `the ${policy.name} broker completed a handshake it should refuse: ${handshakes.map((o) => o.summary).join('; ')}\n${seen}`);
+    assert.ok(errors.length > 0, `the ${policy.name} broker recorded no refused handshake\n${seen}`);
+    assert.ok(errors.some((e) => String(e.detail.message).includes(verdict.reason)), `the ${policy.name} broker refused for another reason than "${verdict.reason}"\n${seen}`);
+    assert.equal(probe.completed, false, `the probe believes it completed a handshake\n${seen}`);
+    assert.match(probe.error ?? '', /alert|closed|reset|hang up/i, `the probe saw no alert or close from the broker\n${seen}`);
+  }
+});
+
+When('{device} with the {profile} connects to the broker through a captured link', async function (this: TestbedWorld, deviceId: string, profile: TlsClientProfile) {
+  const rig = rigOf(this);
+  const device = rig.devices.find((d) => d.deviceId === deviceId);
+  const issued = rig.pki.wearables.get(deviceId);
+  if (!device || !issued) throw new Error(`tls-policy: ${deviceId} is not provisioned; the broker has ${rig.devices.map((d) => d.deviceId).join(', ')}`);
+  const capturePath = join(this.dir, 'captures', `${deviceId}-broker.pcap`);
+  const writer = PcapWriter.open(capturePath);
+  const link = new TcpLink({ name: `${deviceId}-broker`, listen: { host: '127.0.0.1', port: 0 }, target: rig.endpoint, capture: writer });
+  const endpoint = await link.start();
+  const wearable = new Wearable({
+    provisioning: device,
+    deviceKeyPem: issued.keyPem,
+    deviceCertChainPem: issued.chainPem,
+    caPem: rig.pki.rootCa.certPem,
+    cloudE3PublicKeyPem: rig.pki.cloudE3.publicKeyPem,
+    endpoint: { ...endpoint, serverName: CLOUD_NAME },
+    profile,
+    clock: SimClock.compressed(1),
+    timeoutMs: TIMEOUT_MS,
+  });
+  let connectError: string | undefined;
+  try {
+    await wearable.connect();
+  } catch (err) {
+    connectError = (err as Error).message;
+  }
+  await brokerVerdict(rig).catch(() => undefined);
+  const mqttConnected = wearable.log.ofKind('mqtt-connected').length > 0;
+  await wearable.stop();
+  await link.stop();
+  await writer.close();
+  const streams = reassembleTcpStreams(readPcap(capturePath).packets);
+  assert.ok(streams[0], `the capture ${capturePath} holds no TCP conversation`);
+  const parsed = parseClientHello(streams[0].clientToServer);
+  if (!parsed.ok) throw new Error(`tls-policy: no ClientHello in ${capturePath}: ${parsed.reason}`);
+  state(this).wearable = { profile, hello: parsed.hello, mqttConnected, ...(connectError ? { connectError } : {}) };
+  const h = parsed.hello;
+  this.attach(
+    [
+      `${deviceId} (${profile.name}: ${profile.explain})`,
+      `ClientHello versions: ${h.versions.map((v) => TLS_VERSION_NAMES[v] ?? v).join(', ')}`,
+      `ClientHello suites: ${h.cipherSuites.map(cipherSuiteName).join(', ')}`,
+      `wearable: ${connectError ?? 'MQTT session established'}`,
+      `broker:\n${brokerRecord(rig)}`,
+      `capture: ${capturePath}`,
+    ].join('\n'),
+    { mediaType: 'text/plain' },
+  );
+});
+
+function helloOf(w: TestbedWorld): ClientHello {
+  const hello = state(w).wearable?.hello;
+  if (!hello) throw new Error('tls-policy: no captured ClientHello; add "When wearable-0001 with the "secure" profile connects to the broker through a captured link"');
+  return hello;
+}
+
+/** GREASE values (RFC 8701) are not offers; OpenSSL sends none, but another stack may. */
+const isGrease = (v: number): boolean => (v & 0x0f0f) === 0x0a0a && v >> 8 === (v & 0xff);
+
+Then('the captured ClientHello offers only {protocol version}', function (this: TestbedWorld, version: ProbeVersion) {
+  const offered = helloOf(this).versions.filter((v) => !isGrease(v)).map((v) => TLS_VERSION_NAMES[v] ?? `0x${v.toString(16)}`);
+  assert.deepEqual(offered, [version], `the ClientHello offers ${offered.join(', ')}`);
+});
+
+/**
+ * Signalling values in the cipher-suite list, not suites: TLS_EMPTY_RENEGOTIATION_INFO_SCSV
+ * (RFC 5746 §3.3, OpenSSL sends it in every ClientHello) and TLS_FALLBACK_SCSV (RFC 7507).
+ */
+const SIGNALLING_VALUES = new Set([0x00ff, 0x5600]);
+
+Then('the captured ClientHello offers only the cipher suites {iana suite list}', function (this: TestbedWorld, suites: string[]) {
+  const offered = helloOf(this).cipherSuites.filter((v) => !isGrease(v) && !SIGNALLING_VALUES.has(v)).map(cipherSuiteName);
+  assert.deepEqual([...offered].sort(), [...suites].sort(), `the ClientHello offers ${offered.join(', ')}`);
+});
+
+Then('the captured ClientHello offers no CBC suite and no RSA key-exchange suite', function (this: TestbedWorld) {
+  const offered = helloOf(this).cipherSuites.filter((v) => !isGrease(v));
+  assert.ok(offered.length > 0, 'the ClientHello offers no cipher suite at all');
+  const unknown = offered.filter((id) => !(id in CIPHER_SUITE_NAMES));
+  assert.deepEqual(unknown.map(cipherSuiteName), [], 'suites the analyser cannot name (add them to CIPHER_SUITE_NAMES to classify them)');
+  const weak = offered.map(cipherSuiteName).filter((n) => isCbcSuite(n) || isRsaKeyTransportSuite(n));
+  assert.deepEqual(weak, [], `the ClientHello offers ${weak.join(', ')}`);
+});
+
+Then('the broker recorded a {word} handshake with {device}', function (this: TestbedWorld, protocol: string, deviceId: string) {
+  const rig = rigOf(this);
+  const handshakes = rig.broker.log.ofKind('tls-handshake');
+  assert.ok(
+    handshakes.some((o) => o.detail.protocol === protocol && o.detail.peer === deviceId),
+    `the broker recorded no ${protocol} handshake with ${deviceId}:\n${brokerRecord(rig)}\nwearable: ${state(this).wearable?.connectError ?? 'connected'}`,
+  );
+  assert.equal(state(this).wearable?.mqttConnected, true, `the wearable got no MQTT session: ${state(this).wearable?.connectError}`);
+});
+
+Then('the broker recorded a {word} handshake with {device} using {iana suite list}', function (this: TestbedWorld, protocol: string, deviceId: string, suites: string[]) {
+  const rig = rigOf(this);
+  const ok = rig.broker.log.ofKind('tls-handshake').some((o) => o.detail.protocol === protocol && o.detail.peer === deviceId && suites.includes(String(o.detail.cipher)));
+  assert.ok(ok, `the broker recorded no ${protocol} ${suites.join('/')} handshake with ${deviceId}:\n${brokerRecord(rig)}`);
+  assert.equal(state(this).wearable?.mqttConnected, true, `the wearable got no MQTT session: ${state(this).wearable?.connectError}`);
+});
+
+Then("the broker refused the wearable's handshake because {string}", function (this: TestbedWorld, reason: string) {
+  const rig = rigOf(this);
+  assert.equal(rig.broker.log.ofKind('tls-handshake').length, 0, `the broker completed a handshake:\n${brokerRecord(rig)}`);
+  const errors = rig.broker.log.ofKind('tls-error');
+  assert.ok(errors.some((e) => String(e.detail.message).includes(reason)), `the broker did not refuse because "${reason}":\n${brokerRecord(rig)}`);
+});
+
+Then('the wearable got no MQTT session', function (this: TestbedWorld) {
+  const rig = rigOf(this);
+  const w = state(this).wearable;
+  assert.ok(w, 'no wearable connected in this scenario');
+  assert.equal(w.mqttConnected, false, 'the wearable got a CONNACK');
+  assert.ok(w.connectError, 'the wearable reported no failure');
+  assert.equal(rig.broker.log.ofKind('mqtt-connect').length, 0, 'the broker saw an MQTT CONNECT');
+});
+
+When("sslscan scans the broker presenting {device}'s certificate", async function (this: TestbedWorld, deviceId: string) {
+  const rig = rigOf(this);
+  const files = rig.paths.wearable(deviceId);
+  const { report, commandLine } = await runSslscan({ ...rig.endpoint, serverName: CLOUD_NAME, clientCertChainFile: files.chain, clientKeyFile: files.key, timeoutMs: 30_000 });
+  state(this).sslscan = report;
+  this.attach(
+    `${commandLine}\n\nprotocols: ${report.protocols.map((p) => `${p.version} ${p.enabled ? 'enabled' : 'disabled'}`).join(', ')}\naccepted:\n${report.ciphers.map((c) => `  ${c.protocol} ${c.ianaName} (${c.opensslName})${c.preferred ? ' preferred' : ''}`).join('\n')}`,
+    { mediaType: 'text/plain' },
+  );
+});
+
+function sslscanOf(w: TestbedWorld): SslscanReport {
+  const r = state(w).sslscan;
+  if (!r) throw new Error('tls-policy: sslscan has not run; add "When sslscan scans the broker presenting wearable-0001\'s certificate"');
+  return r;
+}
+
+Then('sslscan finds exactly {protocol version list} enabled', function (this: TestbedWorld, versions: ProbeVersion[]) {
+  const enabled = sslscanOf(this).protocols.filter((p) => p.enabled).map((p) => p.version);
+  assert.deepEqual(enabled.sort(), [...versions].sort(), `sslscan finds enabled: ${enabled.join(', ') || 'none'}`);
+});
+
+Then('sslscan finds no CBC suite and no RSA key-exchange suite among the accepted suites', function (this: TestbedWorld) {
+  const ciphers = sslscanOf(this).ciphers;
+  assert.ok(ciphers.length > 0, 'sslscan found no accepted suite at all');
+  const unknown = ciphers.filter((c) => c.ianaName.startsWith('0x'));
+  assert.deepEqual(unknown.map((c) => `${c.opensslName} ${c.ianaName}`), [], 'suites the analyser cannot name (add them to CIPHER_SUITE_NAMES)');
+  const weak = ciphers.filter((c) => isCbcSuite(c.ianaName) || isRsaKeyTransportSuite(c.ianaName)).map((c) => `${c.protocol} ${c.ianaName}`);
+  assert.deepEqual(weak, [], `sslscan finds ${weak.join(', ')} accepted`);
+});
+
+Then('sslscan finds {iana suite list} among the accepted suites', function (this: TestbedWorld, suites: string[]) {
+  const accepted = new Set(sslscanOf(this).ciphers.map((c) => c.ianaName));
+  const missing = suites.filter((s) => !accepted.has(s));
+  assert.deepEqual(missing, [], `sslscan does not find ${missing.join(', ')} accepted; it finds ${[...accepted].join(', ')}`);
+});
+
+const SSLSCAN_VERSIONS: Readonly<Record<string, ProbeVersion>> = { 'TLSv1.0': 'TLS 1.0', 'TLSv1.1': 'TLS 1.1', 'TLSv1.2': 'TLS 1.2', 'TLSv1.3': 'TLS 1.3' };
+
+Then('sslscan finds every accepted suite also accepted by a probe of ours', async function (this: TestbedWorld) {
+  const rig = rigOf(this);
+  const disagreements: string[] = [];
+  // Bounded: one probe per suite sslscan reports (a handful per version).
+  for (const c of sslscanOf(this).ciphers) {
+    const version = SSLSCAN_VERSIONS[c.protocol];
+    if (!version) throw new Error(`tls-policy: sslscan reported an unknown protocol "${c.protocol}"`);
+    const v = PROBE_VERSIONS[version];
+    const tls13 = v === 'TLSv1.3';
+    const r = await probeTlsHandshake(probeTarget(rig), { describe: `only ${c.ianaName} (${version})`, minVersion: v, maxVersion: v, ciphers: tls13 ? c.opensslName : `${c.opensslName}:@SECLEVEL=0` });
+    if (!r.completed || r.cipher !== c.ianaName) disagreements.push(`${version} ${c.ianaName}: ${JSON.stringify(r)}`);
+  }
+  assert.deepEqual(disagreements, [], 'sslscan and our probe disagree');
+});
+
+After(async function (this: TestbedWorld) {
+  const s = states.get(this);
+  if (!s) return;
+  await Promise.allSettled([...s.rigs.values()].map((rig) => rig.stop()));
+});
