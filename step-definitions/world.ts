@@ -13,8 +13,13 @@ export class TestbedWorld extends World {
   wearableProfile = 'secure';
   path: Path = 'terminating-gateway';
   malice: GatewayMalice[] = [];
-  /** Simulated seconds per wall second: 30 s readings every 10 ms. */
-  speedup = 3000;
+  /**
+   * Simulated seconds per wall second: the source chapter's 30 s reading interval takes 50 ms.
+   * Not more: network time is compressed too, and the cloud's ±300 s timestamp window (E3
+   * "stale timestamp") is then ±0.5 s of wall time; at 3000× a busy CI machine delaying a
+   * reading by 200 ms made it "stale".
+   */
+  speedup = 600;
   /** Impairments of the wearables' first link (set by DTLS steps). */
   deviceLinkImpairments: LinkImpairments | undefined;
   gatewayUpstreamProfile: string | undefined;
