@@ -33,7 +33,7 @@ const attributes = (tag: string): Map<string, string> => new Map([...tag.matchAl
 /** Parse `sslscan --xml=-` output. Throws, saying so, when there is no <ssltest> in it. */
 export function parseSslscanXml(xml: string): SslscanReport {
   if (!xml.includes('<ssltest')) {
-    const error = /<error>([^<]*)<\/error>/.exec(xml)?.[1];
+    const error = /<error>(?:<!\[CDATA\[)?([^\]<]*)/.exec(xml)?.[1]?.trim();
     throw new Error(`sslscan: no scan result in its output${error ? ` (sslscan said: ${error})` : ''}; run sslscan by hand against the same host:port to see why`);
   }
   const protocols = [...xml.matchAll(/<protocol [^>]*\/>/g)].map((m) => {
