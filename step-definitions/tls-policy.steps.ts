@@ -27,6 +27,7 @@ import {
 import { Wearable } from '../emulators/wearable.ts';
 import { TcpLink } from '../links/tcp-link.ts';
 import { CloudRig } from '../topology/cloud-rig.ts';
+import { scenarioState } from './scenario-state.ts';
 import type { TestbedWorld } from './world.ts';
 
 const CLOUD_NAME = 'cloud.testbed.local';
@@ -89,12 +90,7 @@ interface PolicyState {
   wearable?: { readonly profile: TlsClientProfile; readonly connectError?: string; readonly hello: ClientHello; readonly mqttConnected: boolean };
   sslscan?: SslscanReport;
 }
-const states = new WeakMap<TestbedWorld, PolicyState>();
-const state = (w: TestbedWorld): PolicyState => {
-  let s = states.get(w);
-  if (!s) states.set(w, (s = { rigs: new Map(), probes: new Map() }));
-  return s;
-};
+const state = scenarioState<PolicyState>(() => ({ rigs: new Map(), probes: new Map() }));
 
 function rigOf(w: TestbedWorld, policy?: TlsServerPolicyName): CloudRig {
   const rigs = state(w).rigs;
@@ -357,7 +353,5 @@ Then('sslscan finds every accepted suite also accepted by a probe of ours', asyn
 });
 
 After(async function (this: TestbedWorld) {
-  const s = states.get(this);
-  if (!s) return;
-  await Promise.allSettled([...s.rigs.values()].map((rig) => rig.stop()));
+  await Promise.allSettled([...state(this).rigs.values()].map((rig) => rig.stop()));
 });
