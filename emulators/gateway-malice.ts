@@ -7,6 +7,8 @@
  * guarantee is that those bytes are still ciphertext, and that every change is caught by the
  * cloud (source chapter §17.6: "If DTLS is stripped (MITM), E3 payload remains encrypted").
  */
+import { E3_PACKET_BYTES, parseE3Header, pseudonymHex } from '../crypto/e3-packet.ts';
+
 export interface InterceptedPublish {
   /** 1-based count of readings this gateway has seen, across connections. */
   readonly index: number;
@@ -32,6 +34,31 @@ export interface GatewayMalice {
 
 const forward = (p: InterceptedPublish): PublishVerdict => ({ action: 'forward', payload: p.payload });
 
+/**
+ * Which reading a payload carries. An E3 packet shows its sequence number in clear (the nonce,
+ * DESIGN.md §4), and an attacker picks readings by it: a count of packets would shift whenever a
+ * device resends (DTLS readings are resent until acknowledged). Anything else is counted.
+ */
+function readingOf(p: InterceptedPublish): { reading: number; device: string } {
+  if (p.payload.length === E3_PACKET_BYTES) {
+    const header = parseE3Header(p.payload);
+    return { reading: Number(header.sequence), device: pseudonymHex(header.pseudonym) };
+  }
+  return { reading: p.index, device: 'count' };
+}
+
+/** Chosen readings, each acted on once per device (a resent copy passes untouched). */
+function chosenReadings(numbers: readonly number[]) {
+  const done = new Set<string>();
+  return (p: InterceptedPublish): number | undefined => {
+    const { reading, device } = readingOf(p);
+    const key = `${device}:${reading}`;
+    if (!numbers.includes(reading) || done.has(key)) return undefined;
+    done.add(key);
+    return reading;
+  };
+}
+
 function checkIndices(name: string, indices: readonly number[]): void {
   if (indices.length === 0 || indices.some((i) => !Number.isInteger(i) || i < 1 || i > 1_000_000)) {
     throw new Error(`gateway-malice ${name}: packet numbers must be whole numbers from 1 (the first reading), got [${indices.join(', ')}]`);
@@ -45,7 +72,7 @@ export function sniff(): GatewayMalice {
     options: {},
     explain: () => 'keeps a copy of every MQTT payload it forwards, hoping to read the readings',
     onPublish: (p, ctx) => {
-      ctx.note(`kept a copy of reading ${p.index} (${p.payload.length} bytes)`, { index: p.index });
+      ctx.note(`kept a copy of reading ${readingOf(p).reading} (${p.payload.length} bytes)`, { index: p.index });
       return forward(p);
     },
   };
@@ -62,15 +89,17 @@ export function tamper(options: { packets: readonly number[]; byteOffset?: numbe
   if (!Number.isInteger(byteOffset) || byteOffset < 0 || !Number.isInteger(bit) || bit < 0 || bit > 7) {
     throw new Error(`gateway-malice tamper: byteOffset must be a whole number ≥ 0 and bit 0..7, got ${byteOffset}/${bit}`);
   }
+  const chosen = chosenReadings(options.packets);
   return {
     name: 'tamper',
     options: { packets: [...options.packets], byteOffset, bit },
     explain: () => `flips bit ${bit} of byte ${byteOffset} in reading(s) ${options.packets.join(', ')} before forwarding`,
     onPublish: (p, ctx) => {
-      if (!options.packets.includes(p.index) || byteOffset >= p.payload.length) return forward(p);
+      const reading = byteOffset < p.payload.length ? chosen(p) : undefined;
+      if (reading === undefined) return forward(p);
       const changed = Uint8Array.from(p.payload);
       changed[byteOffset] = (changed[byteOffset] as number) ^ (1 << bit);
-      ctx.note(`flipped bit ${bit} of byte ${byteOffset} in reading ${p.index}`, { index: p.index, byteOffset, bit });
+      ctx.note(`flipped bit ${bit} of byte ${byteOffset} in reading ${reading}`, { index: p.index, reading, byteOffset, bit });
       return { action: 'forward', payload: changed };
     },
   };
@@ -81,14 +110,16 @@ export function replay(options: { packets: readonly number[]; copies?: number })
   checkIndices('replay', options.packets);
   const copies = options.copies ?? 1;
   if (!Number.isInteger(copies) || copies < 1 || copies > 100) throw new Error(`gateway-malice replay: copies must be 1..100, got ${copies}`);
+  const chosen = chosenReadings(options.packets);
   return {
     name: 'replay',
     options: { packets: [...options.packets], copies },
     explain: () => `re-sends reading(s) ${options.packets.join(', ')} ${copies} more time(s) after forwarding them`,
     onPublish: (p, ctx) => {
-      if (options.packets.includes(p.index)) {
+      const reading = chosen(p);
+      if (reading !== undefined) {
         for (let i = 0; i < copies; i++) ctx.inject(p.topic, p.payload);
-        ctx.note(`replayed reading ${p.index} ×${copies}`, { index: p.index, copies });
+        ctx.note(`replayed reading ${reading} ×${copies}`, { index: p.index, reading, copies });
       }
       return forward(p);
     },
@@ -103,8 +134,10 @@ export function drop(options: { packets: readonly number[] }): GatewayMalice {
     options: { packets: [...options.packets] },
     explain: () => `drops reading(s) ${options.packets.join(', ')} and acknowledges them to the device itself`,
     onPublish: (p, ctx) => {
-      if (!options.packets.includes(p.index)) return forward(p);
-      ctx.note(`dropped reading ${p.index}`, { index: p.index });
+      // Every copy of a dropped reading is dropped: a resend must not slip it through.
+      const { reading } = readingOf(p);
+      if (!options.packets.includes(reading)) return forward(p);
+      ctx.note(`dropped reading ${reading}`, { index: p.index, reading });
       return { action: 'drop' };
     },
   };
