@@ -37,7 +37,7 @@ import { startTcpdumpSidecar } from '../containers/tcpdump-sidecar.ts';
 import { MQTT_TLS_PORT } from '../containers/role-config.ts';
 import type { RoleMounts } from '../containers/node-role-container.ts';
 import { wearableId } from './local-topology.ts';
-import type { CaptureFile, Evidence, RoleName, SentReading, Topology, TopologySpec } from './topology.ts';
+import { sentReadingOf, type CaptureFile, type Evidence, type RoleName, type SentReading, type Topology, type TopologySpec } from './topology.ts';
 
 const CLOUD_NAME = 'cloud.testbed.local';
 const GATEWAY_NAME = 'gateway.testbed.local';
@@ -218,14 +218,7 @@ export class ContainersTopology implements Topology {
       throw new Error(`topology: no wearable "${deviceId}"; this topology has ${this.#devices.map((d) => d.deviceId).join(', ') || 'none'}`);
     }
     const sent = await this.#live('wearables').report(deviceId, count);
-    return sent.map((o) => ({
-      deviceId,
-      sequence: o.detail.sequence as bigint,
-      timestamp: o.detail.timestamp as number,
-      plaintext: o.detail.plaintext as Uint8Array,
-      reading: o.detail.reading,
-      packet: o.bytes as Uint8Array,
-    }));
+    return sent.map((o) => sentReadingOf(deviceId, o));
   }
 
   async settle(timeoutMs = 10_000): Promise<void> {

@@ -38,7 +38,7 @@ import { TcpLink } from '../links/tcp-link.ts';
 import { UdpLink } from '../links/udp-link.ts';
 import type { LinkImpairments } from '../links/impairments.ts';
 import { assembleCloudService, cloudBrokerConfig } from './cloud-assembly.ts';
-import type { CaptureFile, Evidence, Path, RoleName, SentReading, Topology, TopologySpec } from './topology.ts';
+import { sentReadingOf, type CaptureFile, type Evidence, type Path, type RoleName, type SentReading, type Topology, type TopologySpec } from './topology.ts';
 
 const LOOPBACK = '127.0.0.1';
 const GATEWAY_NAME = GATEWAY_DNS_NAMES[0] as string;
@@ -202,7 +202,7 @@ export class LocalDtlsTopology implements Topology {
     return w.log
       .ofKind('reading-sent')
       .slice(before)
-      .map((o) => ({ deviceId, sequence: o.detail.sequence as bigint, timestamp: o.detail.timestamp as number, plaintext: o.detail.plaintext as Uint8Array, reading: o.detail.reading, packet: o.bytes as Uint8Array }));
+      .map((o) => sentReadingOf(deviceId, o));
   }
 
   async settle(timeoutMs = 20_000): Promise<void> {

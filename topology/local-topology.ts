@@ -25,7 +25,7 @@ import type { Observation } from '../emulators/observation-log.ts';
 import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
 import { TcpLink } from '../links/tcp-link.ts';
 import { assembleCloudService, cloudBrokerConfig } from './cloud-assembly.ts';
-import type { CaptureFile, Evidence, GatewayCloudMitm, RoleName, SentReading, Topology, TopologySpec } from './topology.ts';
+import { sentReadingOf, type CaptureFile, type Evidence, type GatewayCloudMitm, type RoleName, type SentReading, type Topology, type TopologySpec } from './topology.ts';
 
 const LOOPBACK = '127.0.0.1';
 const CLOUD_NAME = 'cloud.testbed.local';
@@ -174,14 +174,7 @@ export class LocalTopology implements Topology {
     return w.log
       .ofKind('reading-sent')
       .slice(before)
-      .map((o) => ({
-        deviceId,
-        sequence: o.detail.sequence as bigint,
-        timestamp: o.detail.timestamp as number,
-        plaintext: o.detail.plaintext as Uint8Array,
-        reading: o.detail.reading,
-        packet: o.bytes as Uint8Array,
-      }));
+      .map((o) => sentReadingOf(deviceId, o));
   }
 
   async settle(timeoutMs = 10_000): Promise<void> {

@@ -61,6 +61,18 @@ export interface SentReading {
   readonly packet: Uint8Array;
 }
 
+/** A wearable's "reading-sent" observation, as the steps see it (one place for every placement). */
+export function sentReadingOf(deviceId: string, o: Pick<Observation, 'detail' | 'bytes'>): SentReading {
+  return {
+    deviceId,
+    sequence: o.detail.sequence as bigint,
+    timestamp: o.detail.timestamp as number,
+    plaintext: o.detail.plaintext as Uint8Array,
+    reading: o.detail.reading,
+    packet: o.bytes as Uint8Array,
+  };
+}
+
 export interface CaptureFile {
   readonly link: string;
   readonly path: string;
