@@ -15,6 +15,16 @@ Before(function (this: TestbedWorld, { pickle }) {
   this.dir = TestbedWorld.newScenarioDir(pickle.name);
 });
 
+// A feature tagged @local-only builds its own loopback rig (one victim, one attacker, one
+// broker) instead of using the topology placement: on another placement it would only run
+// locally again and claim a container result it did not produce, so it is skipped, saying why.
+Before({ tags: '@local-only' }, function (this: TestbedWorld) {
+  const placement = process.env.TESTBED_TOPOLOGY ?? 'local';
+  if (placement === 'local') return undefined;
+  this.attach(`skipped: this feature runs its own loopback rig, not the ${placement} placement; run it with --topology local`, { mediaType: 'text/plain' });
+  return 'skipped';
+});
+
 // A scenario tagged @needs-<tool> is skipped, with the reason and the fix, when the tool is
 // missing; in CI a missing tool is a failure (the setup must have installed it).
 Before(async function (this: TestbedWorld, { pickle }) {
