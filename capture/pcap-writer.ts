@@ -47,9 +47,9 @@ export class PcapWriter {
   /** Creates parent folders and the file (truncating it) and writes the global header now. */
   static open(path: string): PcapWriter {
     mkdirSync(dirname(path), { recursive: true });
-    // 0644: a capture holds ciphertext and headers only; the secrets that decrypt it live in
-    // the separate key log (keylog.ts), which is 0600.
-    const fd = openSync(path, 'w', 0o644);
+    // 0600: a capture may hold secrets in clear — the plaintext-MQTT scenario's captures carry
+    // a device's username and password — so it is as private as the key log beside it.
+    const fd = openSync(path, 'w', 0o600);
     const header = new DataView(new ArrayBuffer(24));
     header.setUint32(0, PCAP_MAGIC_MICROS, true);
     header.setUint16(4, 2, true);

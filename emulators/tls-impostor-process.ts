@@ -45,30 +45,38 @@ export class TlsImpostorProcess {
     const child = spawn(BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2000)));
-    const address = await new Promise<{ host: string; port: number }>((resolveAddress, reject) => {
-      const timer = setTimeout(() => reject(new Error(`tls-impostor: no "listening" within 5 s; stderr: ${stderr}`)), 5_000);
-      createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-        let e: ImpostorEvent;
-        try {
-          e = JSON.parse(line) as ImpostorEvent;
-        } catch {
-          return;
-        }
-        if (e.event === 'listening') {
+    let address: { host: string; port: number };
+    try {
+      address = await new Promise<{ host: string; port: number }>((resolveAddress, reject) => {
+        const timer = setTimeout(() => reject(new Error(`tls-impostor: no "listening" within 5 s; stderr: ${stderr}`)), 5_000);
+        createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+          let e: ImpostorEvent;
+          try {
+            e = JSON.parse(line) as ImpostorEvent;
+          } catch {
+            return; // not an event line; the Go side writes its logs to stderr
+          }
+          if (e.event === 'listening') {
+            clearTimeout(timer);
+            const [host = '127.0.0.1', port = '0'] = String(e.address).split(/:(?=\d+$)/);
+            resolveAddress({ host, port: Number(port) });
+          } else if (e.event === 'error') {
+            clearTimeout(timer);
+            reject(new Error(String(e.error)));
+          }
+          o.onEvent(e);
+        });
+        child.once('exit', (code) => {
           clearTimeout(timer);
-          const [host = '127.0.0.1', port = '0'] = String(e.address).split(/:(?=\d+$)/);
-          resolveAddress({ host, port: Number(port) });
-        } else if (e.event === 'error') {
-          clearTimeout(timer);
-          reject(new Error(String(e.error)));
-        }
-        o.onEvent(e);
+          reject(new Error(`tls-impostor exited (${code}) before listening; stderr: ${stderr}`));
+        });
       });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`tls-impostor exited (${code}) before listening; stderr: ${stderr}`));
-      });
-    });
+    } catch (err) {
+      // Nothing may outlive a failed start: not the process, not the attacker's key on disk.
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
     return new TlsImpostorProcess(child, dir, address);
   }
 
@@ -98,7 +106,13 @@ export async function impostorClientHandshake(o: { certChainPem: string; keyPem:
         done({ stdout, stderr, status: err ? ((err as { code?: number }).code ?? 1) : 0 }),
       );
     });
-    const events = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as ImpostorEvent);
+    const events = r.stdout.split('\n').flatMap((l) => {
+      try {
+        return [JSON.parse(l) as ImpostorEvent];
+      } catch {
+        return [];
+      }
+    });
     const done = events.find((e) => e.event === 'handshake' || e.event === 'handshake-failed' || e.event === 'error');
     if (!done) return { accepted: false, error: `tls-impostor reported nothing (exit ${r.status}): ${r.stderr}` };
     return done.event === 'handshake' ? { accepted: true } : { accepted: false, error: String(done.error) };

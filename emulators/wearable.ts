@@ -189,6 +189,11 @@ export class Wearable {
   async stop(): Promise<void> {
     const client = this.#client;
     this.#client = undefined;
-    if (client) await client.endAsync(false).catch(() => client.end(true));
+    if (!client) return;
+    // A graceful end waits for every unacknowledged QoS 1 publish, forever if the peer (a MITM,
+    // a dropping gateway) never acknowledges: give it a moment, then close hard.
+    const graceful = client.endAsync(false).then(() => true, () => false);
+    const inTime = await Promise.race([graceful, new Promise<boolean>((r) => setTimeout(() => r(false), 1_000).unref())]);
+    if (!inTime) await new Promise<void>((r) => client.end(true, {}, () => r()));
   }
 }

@@ -90,6 +90,9 @@ export class UdpLink {
     const { impairments = {}, capture, target } = this.#config;
     const seed = (impairments.seed ?? 1) + 2 * this.#flowCount++;
     const upstream = createSocket('udp4');
+    // Bound to the link's own address: unbound, the first send would open the port on every
+    // interface. (dgram queues sends until the bind completes.)
+    upstream.bind(0, this.#config.listen.host);
     const flow: Flow = {
       client,
       upstream,

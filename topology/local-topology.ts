@@ -227,11 +227,11 @@ export class LocalTopology implements Topology {
 
   async stop(): Promise<Evidence> {
     if (this.#stopped) return this.#stopped;
+    // Every role is stopped even if one of them throws; the evidence files are closed after.
     await Promise.allSettled([...this.#wearables.values()].map((w) => w.stop()));
-    await this.#gateway?.stop();
-    await this.#mitm?.stop();
+    await Promise.allSettled([this.#gateway?.stop(), this.#mitm?.stop()]);
     await Promise.allSettled([...this.#links.values()].map((l) => l.stop()));
-    await this.#broker?.stop();
+    await Promise.allSettled([this.#broker?.stop()]);
     const captures: CaptureFile[] = [];
     for (const { link, writer } of this.#captures) {
       await writer.close();
