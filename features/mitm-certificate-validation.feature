@@ -17,6 +17,21 @@ Feature: Certificate validation blocks a man-in-the-middle presenting forged cer
     Then the interception is <result>
     And the client reports "<reason>"
 
+    Examples: control: the MITM holds the cloud's genuine certificate and key (as if it had stolen them), so every client connects; a client that refused everything would fail here
+      | case                      | client            | result      | reason |
+      | genuine-cloud-certificate | secure            | intercepted | -      |
+      | genuine-cloud-certificate | secure-crl        | intercepted | -      |
+      | genuine-cloud-certificate | pinned            | intercepted | -      |
+      | genuine-cloud-certificate | no-hostname-check | intercepted | -      |
+      | genuine-cloud-certificate | no-verify         | intercepted | -      |
+
+    @needs-mosquitto-clients @needs-openssl
+    Examples: control, independent clients: the genuine certificate and key
+      | case                      | client           | result      | reason |
+      | genuine-cloud-certificate | mosquitto_pub    | intercepted | -      |
+      | genuine-cloud-certificate | openssl-s_client | intercepted | -      |
+      | genuine-cloud-certificate | openssl-strict   | intercepted | -      |
+
     Examples: secure: CA chain and server name verified, TLS 1.3, OpenSSL security level 2, but no revocation check, so a revoked certificate passes
       | case                              | client | result      | reason                                         |
       | self-signed                       | secure | blocked     | DEPTH_ZERO_SELF_SIGNED_CERT                    |

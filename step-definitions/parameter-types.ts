@@ -6,7 +6,7 @@ import { defineParameterType } from '@cucumber/cucumber';
 import { drop, replay, sniff, tamper, type GatewayMalice } from '../emulators/gateway-malice.ts';
 import { clientProfile, type TlsClientProfile } from '../emulators/tls-client-profile.ts';
 import type { E3RejectionReason } from '../crypto/e3-opener.ts';
-import { checkClientName, checkForgedCaseName } from '../topology/mitm-rig.ts';
+import { checkClientName, checkForgedCaseName, GENUINE_CLOUD_CERTIFICATE } from '../topology/mitm-rig.ts';
 
 /** "5", "4 and 7", "2, 3 and 9" → [5], [4, 7], [2, 3, 9] */
 export function readingNumbers(text: string): number[] {
@@ -67,7 +67,9 @@ defineParameterType({
 defineParameterType({
   name: 'forged certificate',
   regexp: /"([a-z0-9-]+)" forged certificate/,
-  transformer: (name: string) => checkForgedCaseName(name),
+  // The genuine cloud certificate is the matrix's control: without it, a client that refused
+  // everything would pass every "blocked" row.
+  transformer: (name: string) => (name === GENUINE_CLOUD_CERTIFICATE ? name : checkForgedCaseName(name)),
 });
 
 defineParameterType({
