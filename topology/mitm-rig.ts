@@ -152,8 +152,10 @@ export async function attemptInterception(o: AttemptOptions): Promise<Intercepti
     run = clientProfiles.has(o.client)
       ? await nodeVictim(m, o.client, endpoint, readings, timeoutMs, keyLog)
       : await externalVictim(m, o.client, endpoint, o.dir, timeoutMs);
-    // Let the proxy finish reading what was already sent before judging what it obtained.
-    await new Promise((r) => setTimeout(r, 50));
+    // The victim has its verdict; wait (bounded) until the proxy has recorded its side too.
+    await proxy.log
+      .waitFor('the proxy\'s verdict', (p) => p.kind === 'handshake-failed' || (p.kind === 'mqtt-packet' && p.detail.cmd === 'publish'), 2_000)
+      .catch(() => undefined);
   } finally {
     await link.stop();
     await proxy.stop();
