@@ -125,7 +125,17 @@ export class MitmProxy {
       wire.push(chunk);
     });
     socket.on('end', () => wire.push(null));
-    socket.on('close', () => wire.destroy());
+    socket.on('close', () => {
+      wire.destroy();
+      if (handshakeDone) return;
+      // Node's TLS client checks the certificate after OpenSSL's handshake and, refusing it,
+      // just closes the connection: no alert, but a refusal all the same.
+      handshakeDone = true;
+      clearTimeout(timer);
+      const failure = { message: 'the victim closed the connection during the handshake without an alert (it refused the certificate)', code: 'CLOSED_WITHOUT_ALERT' };
+      this.log.record('handshake-failed', `victim's TLS handshake failed: ${failure.message}`, failure);
+      for (const a of this.#config.attacks) a.onHandshakeFailed?.(failure, this.#ctx);
+    });
     const victim = new TLSSocket(wire, {
       isServer: true,
       secureContext: this.#secureContext as SecureContext,
