@@ -84,7 +84,7 @@ function specOfKey(key: KeyObject, what: string): KeySpec {
   );
 }
 
-/** PKCS#8 PEM ("BEGIN PRIVATE KEY"), the one private-key format every consumer here reads. */
+/** PKCS#8 PEM (the unencrypted "PRIVATE KEY" label), the one private-key format every consumer here reads. */
 export function privateKeyPem(pair: KeyPair): string {
   return pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 }
