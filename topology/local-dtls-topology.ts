@@ -38,7 +38,8 @@ import { TcpLink } from '../links/tcp-link.ts';
 import { UdpLink } from '../links/udp-link.ts';
 import type { LinkImpairments } from '../links/impairments.ts';
 import { assembleCloudService, cloudBrokerConfig } from './cloud-assembly.ts';
-import { sentReadingOf, type CaptureFile, type Evidence, type Path, type RoleName, type SentReading, type Topology, type TopologySpec } from './topology.ts';
+import { commonObservations, stopLoopback } from './loopback-parts.ts';
+import { sentReadingOf, type Evidence, type Path, type RoleName, type SentReading, type Topology, type TopologySpec } from './topology.ts';
 
 const LOOPBACK = '127.0.0.1';
 const GATEWAY_NAME = GATEWAY_DNS_NAMES[0] as string;
@@ -225,15 +226,9 @@ export class LocalDtlsTopology implements Topology {
       const node = this.#gateway ?? this.#attacker;
       return node?.log.all() ?? [];
     }
-    if (role === 'cloud-broker') return this.#broker?.log.all() ?? [];
-    if (role === 'cloud-service') return this.#service?.log.all() ?? [];
     if ((role as string) === 'cloud-dtls') return this.#cloudDtls?.log.all() ?? [];
-    if (role.startsWith('wearable:')) return this.#wearable(role.slice('wearable:'.length)).log.all();
-    if (role.startsWith('link:')) {
-      const link = this.#links.get(role.slice('link:'.length));
-      if (!link) throw new Error(`topology: no link "${role.slice(5)}"; links: ${[...this.#links.keys()].join(', ')}`);
-      return link.log.all();
-    }
+    const common = commonObservations(role, { broker: this.#broker, service: this.#service, wearable: (id) => this.#wearable(id), links: this.#links });
+    if (common) return common;
     throw new Error(`topology: unknown role "${role}"`);
   }
 
@@ -247,17 +242,7 @@ export class LocalDtlsTopology implements Topology {
 
   async stop(): Promise<Evidence> {
     if (this.#stopped) return this.#stopped;
-    // Every role is stopped even if one of them throws; the evidence files are closed after.
-    await Promise.allSettled([...this.#wearables.values()].map((w) => w.stop()));
-    await Promise.allSettled([this.#gateway?.stop(), this.#attacker?.stop(), this.#cloudDtls?.stop()]);
-    await Promise.allSettled([...this.#links.values()].map((l) => l.stop()));
-    await Promise.allSettled([this.#broker?.stop()]);
-    const captures: CaptureFile[] = [];
-    for (const { link, writer } of this.#captures) {
-      await writer.close();
-      captures.push({ link, path: writer.path });
-    }
-    await this.#keyLog?.close();
+    const captures = await stopLoopback({ wearables: this.#wearables.values(), middle: [this.#gateway, this.#attacker, this.#cloudDtls], links: this.#links.values(), broker: this.#broker, captures: this.#captures, keyLog: this.#keyLog });
     this.#stopped = { captures, keyLog: this.#keyLog ? join(this.dir, 'sslkeys.keylog') : this.dtlsKeyLog, auditLog: join(this.dir, 'audit.jsonl') };
     return this.#stopped;
   }

@@ -25,7 +25,8 @@ import type { Observation } from '../emulators/observation-log.ts';
 import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
 import { TcpLink } from '../links/tcp-link.ts';
 import { assembleCloudService, cloudBrokerConfig } from './cloud-assembly.ts';
-import { sentReadingOf, type CaptureFile, type Evidence, type GatewayCloudMitm, type RoleName, type SentReading, type Topology, type TopologySpec } from './topology.ts';
+import { commonObservations, stopLoopback } from './loopback-parts.ts';
+import { sentReadingOf, type Evidence, type GatewayCloudMitm, type RoleName, type SentReading, type Topology, type TopologySpec } from './topology.ts';
 
 const LOOPBACK = '127.0.0.1';
 const CLOUD_NAME = 'cloud.testbed.local';
@@ -206,14 +207,8 @@ export class LocalTopology implements Topology {
       if (!this.#mitm) throw new Error('topology: this scenario has no MITM; add "And a MITM between the gateway and the cloud presents the …"');
       return this.#mitm.log.all();
     }
-    if (role === 'cloud-broker') return this.#requireBroker().log.all();
-    if (role === 'cloud-service') return this.#service?.log.all() ?? [];
-    if (role.startsWith('wearable:')) return this.#wearable(role.slice('wearable:'.length)).log.all();
-    if (role.startsWith('link:')) {
-      const link = this.#links.get(role.slice('link:'.length));
-      if (!link) throw new Error(`topology: no link "${role.slice(5)}"; links: ${[...this.#links.keys()].join(', ')}`);
-      return link.log.all();
-    }
+    const common = commonObservations(role, { broker: this.#broker, service: this.#service, wearable: (id) => this.#wearable(id), links: this.#links });
+    if (common) return common;
     throw new Error(`topology: unknown role "${role}"`);
   }
 
@@ -227,17 +222,7 @@ export class LocalTopology implements Topology {
 
   async stop(): Promise<Evidence> {
     if (this.#stopped) return this.#stopped;
-    // Every role is stopped even if one of them throws; the evidence files are closed after.
-    await Promise.allSettled([...this.#wearables.values()].map((w) => w.stop()));
-    await Promise.allSettled([this.#gateway?.stop(), this.#mitm?.stop()]);
-    await Promise.allSettled([...this.#links.values()].map((l) => l.stop()));
-    await Promise.allSettled([this.#broker?.stop()]);
-    const captures: CaptureFile[] = [];
-    for (const { link, writer } of this.#captures) {
-      await writer.close();
-      captures.push({ link, path: writer.path });
-    }
-    await this.#keyLog?.close();
+    const captures = await stopLoopback({ wearables: this.#wearables.values(), middle: [this.#gateway, this.#mitm], links: this.#links.values(), broker: this.#broker, captures: this.#captures, keyLog: this.#keyLog });
     this.#stopped = { captures, keyLog: join(this.dir, 'sslkeys.keylog'), auditLog: join(this.dir, 'audit.jsonl') };
     return this.#stopped;
   }
