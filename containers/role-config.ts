@@ -4,8 +4,10 @@
  * PKI_DIR, the evidence directory read-write at EVIDENCE_DIR, the control socket's directory at
  * CONTROL_DIR.
  */
+import { E3_ALGORITHMS, type E3Algorithm } from '../crypto/e3-packet.ts';
 import type { DeviceProvisioning } from '../emulators/provisioning.ts';
 import type { SimClockSpec } from '../emulators/sim-clock.ts';
+import { wearableProfiles } from '../emulators/tls-client-profile.ts';
 
 export const CONFIG_PATH = '/config/role.json';
 export const PKI_DIR = '/pki';
@@ -53,6 +55,171 @@ export interface CloudServiceRole {
 export type RoleConfig = WearablesRole | GatewayRole | CloudServiceRole;
 export type RoleKind = RoleConfig['role'];
 
+// ---------------------------------------------------------------------------------------------
+// Validation. The runner trusts every field it reads, so each is checked here, once, and a bad
+// file stops the container with one line naming the file, the field and what to write (instead
+// of a TypeError deep inside a role). Checkers are small functions composed per field; a role
+// kind is one entry of ROLE_VALIDATORS.
+
+/** A field checker: returns the value typed, or throws a RoleConfigFieldError. */
+type Check<T> = (value: unknown, field: string) => T;
+
+class RoleConfigFieldError extends Error {
+  constructor(readonly field: string, readonly expected: string, readonly got: unknown) {
+    super(`field "${field}" ${got === undefined ? 'is missing' : `is ${shown(got)}`}; write ${expected}`);
+  }
+}
+
+function shown(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  const json = JSON.stringify(value);
+  return json.length > 40 ? `${json.slice(0, 37)}…` : json;
+}
+
+const fail = (field: string, expected: string, got: unknown): never => {
+  throw new RoleConfigFieldError(field, expected, got);
+};
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function nonEmptyString(example: string): Check<string> {
+  return (v, field) => (typeof v === 'string' && v.trim() !== '' ? v : fail(field, `a non-empty string, e.g. ${JSON.stringify(example)}`, v));
+}
+
+function hex(bytes: number): Check<string> {
+  const pattern = new RegExp(`^[0-9a-f]{${bytes * 2}}$`);
+  return (v, field) => (typeof v === 'string' && pattern.test(v) ? v : fail(field, `${bytes} bytes as ${bytes * 2} lower-case hex digits`, v));
+}
+
+function wholeNumber(min: number, max: number, example: number): Check<number> {
+  return (v, field) => (Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? (v as number) : fail(field, `a whole number ${min}..${max}, e.g. ${example}`, v));
+}
+
+function number(ok: (n: number) => boolean, expected: string): Check<number> {
+  return (v, field) => (typeof v === 'number' && Number.isFinite(v) && ok(v) ? v : fail(field, expected, v));
+}
+
+function oneOf<T extends string>(values: readonly T[]): Check<T> {
+  return (v, field) => (values.includes(v as T) ? (v as T) : fail(field, `one of ${values.map((x) => JSON.stringify(x)).join(', ')}`, v));
+}
+
+function optional<T>(check: Check<T>): Check<T | undefined> {
+  return (v, field) => (v === undefined ? undefined : check(v, field));
+}
+
+function listOf<T>(item: Check<T>, what: string, minimum = 0): Check<readonly T[]> {
+  return (v, field) => {
+    if (!Array.isArray(v) || v.length < minimum) return fail(field, `a JSON array of ${minimum > 0 ? `at least ${minimum} ` : ''}${what}`, v);
+    return v.map((x, i) => item(x, `${field}[${i}]`));
+  };
+}
+
+type Shape<T> = { readonly [K in keyof T]-?: Check<T[K]> };
+
+/** A JSON object with these fields, each checked; fields it does not list are left out. */
+function object<T>(shape: Shape<T>, what: string): Check<T> {
+  return (v, field) => {
+    if (!isObject(v)) return fail(field, `a JSON object (${what})`, v);
+    const out: Record<string, unknown> = {};
+    for (const [key, check] of Object.entries(shape) as [string, Check<unknown>][]) {
+      const value = check(v[key], field === '' ? key : `${field}.${key}`);
+      if (value !== undefined) out[key] = value;
+    }
+    return out as T;
+  };
+}
+
+const port = wholeNumber(1, 65_535, MQTT_TLS_PORT);
+
+const endpoint: Check<Endpoint> = object<Endpoint>(
+  { host: nonEmptyString('cloud-broker'), port, serverName: nonEmptyString('cloud.testbed.local') },
+  '{"host": …, "port": …, "serverName": …}',
+);
+
+const clock: Check<SimClockSpec> = object<SimClockSpec>(
+  {
+    // The E3 timestamp is a u32 of seconds (DESIGN.md §4).
+    startSec: wholeNumber(0, 0xffff_ffff, 1_700_000_000),
+    speedup: number((n) => n > 0 && n <= 1_000_000, 'simulated seconds per wall-clock second, a number in (0, 1000000], e.g. 60'),
+    wallStartMs: number((n) => n >= 0, 'wall-clock milliseconds since 1970 (Date.now()), e.g. 1700000000000'),
+  },
+  '{"startSec": …, "speedup": …, "wallStartMs": …}',
+);
+
+const device: Check<DeviceProvisioning> = object<DeviceProvisioning>(
+  {
+    deviceId: nonEmptyString('wearable-0001'),
+    patientId: nonEmptyString('MRN-04700000 Patient wearable-0001'),
+    pseudonymHex: hex(16),
+    saltHex: hex(4),
+    algorithm: oneOf<E3Algorithm>(E3_ALGORITHMS),
+    mqttPassword: nonEmptyString('a random per-device password'),
+  },
+  'a device record as written by provisionDevice()',
+);
+
+const devices = (minimum: number): Check<readonly DeviceProvisioning[]> => listOf(device, 'device records (emulators/provisioning.ts)', minimum);
+
+/** Reading numbers a malice acts on: 1 is the first reading (emulators/gateway-malice.ts). */
+const packets = listOf(wholeNumber(1, 1_000_000, 1), 'reading numbers from 1', 1);
+
+/** The options each malice reads, by malice name (role-runner.ts maliceFrom). */
+const MALICE_OPTIONS: Readonly<Record<string, Check<Readonly<Record<string, unknown>>>>> = {
+  sniff: object<Record<string, never>>({}, '{}'),
+  tamper: object({ packets, byteOffset: optional(wholeNumber(0, 95, 30)), bit: optional(wholeNumber(0, 7, 0)) }, '{"packets": [2], "byteOffset"?: …, "bit"?: …}'),
+  replay: object({ packets, copies: optional(wholeNumber(1, 100, 1)) }, '{"packets": [2], "copies"?: …}'),
+  drop: object({ packets }, '{"packets": [2]}'),
+};
+
+const malice: Check<GatewayRole['malice'][number]> = (v, field) => {
+  if (!isObject(v)) return fail(field, 'a malice object, e.g. {"name": "tamper", "options": {"packets": [2]}}', v);
+  const name = oneOf(Object.keys(MALICE_OPTIONS))(v.name, `${field}.name`);
+  return { name, options: (MALICE_OPTIONS[name] as Check<Readonly<Record<string, unknown>>>)(v.options, `${field}.options`) };
+};
+
+/**
+ * One validator per role kind. Adding a kind to RoleConfig is adding its entry here (the mapped
+ * type makes a missing one a compile error).
+ */
+const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { role: K }>> } = {
+  wearables: object<WearablesRole>(
+    {
+      role: oneOf(['wearables']),
+      devices: devices(1),
+      endpoint,
+      profile: oneOf([...wearableProfiles.keys()]),
+      clock,
+    },
+    'a wearables role',
+  ),
+  gateway: object<GatewayRole>(
+    {
+      role: oneOf(['gateway']),
+      mode: oneOf(['relay', 'terminate']),
+      listenPort: port,
+      upstream: endpoint,
+      malice: listOf(malice, `gateway malice objects {"name": …, "options": {…}}`),
+    },
+    'a gateway role',
+  ),
+  'cloud-service': object<CloudServiceRole>(
+    {
+      role: oneOf(['cloud-service']),
+      devices: devices(0),
+      broker: endpoint,
+      clock,
+    },
+    'a cloud-service role',
+  ),
+};
+
+export const ROLE_KINDS = Object.keys(ROLE_VALIDATORS) as RoleKind[];
+
+/**
+ * Parse and check a role config file. Every problem is one line naming `source`, the field and
+ * what to write there.
+ */
 export function parseRoleConfig(text: string, source: string): RoleConfig {
   let parsed: unknown;
   try {
@@ -60,9 +227,14 @@ export function parseRoleConfig(text: string, source: string): RoleConfig {
   } catch (err) {
     throw new Error(`role-runner: ${source} is not JSON (${(err as Error).message}); the containers topology writes it, re-run the scenario`);
   }
-  const role = (parsed as { role?: unknown }).role;
-  if (role !== 'wearables' && role !== 'gateway' && role !== 'cloud-service') {
-    throw new Error(`role-runner: ${source} names role ${JSON.stringify(role)}; expected "wearables", "gateway" or "cloud-service"`);
+  if (!isObject(parsed)) {
+    throw new Error(`role-runner: ${source} holds ${shown(parsed)}; write a JSON object such as {"role": "${ROLE_KINDS[0]}", …} (the containers topology writes it, re-run the scenario)`);
   }
-  return parsed as RoleConfig;
+  try {
+    const role = oneOf(ROLE_KINDS)(parsed.role, 'role');
+    return ROLE_VALIDATORS[role](parsed, '');
+  } catch (err) {
+    if (err instanceof RoleConfigFieldError) throw new Error(`role-runner: ${source}: ${err.message}`);
+    throw err;
+  }
 }
