@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { parseSslscanXml, runSslscan } from './sslscan.ts';
+import { skipForMissingTool } from '../cli/prerequisites.ts';
 
 // Trimmed from sslscan 2.0.7 --xml=- against the testbed's `legacy` broker.
 const LEGACY_XML = `<?xml version="1.0" encoding="UTF-8"?>
@@ -60,6 +61,6 @@ const hasSslscan = (() => {
   }
 })();
 
-test('runSslscan against a closed port rejects with sslscan\'s own reason', { skip: hasSslscan ? false : 'sslscan is not installed (apt-get install -y sslscan)' }, async () => {
+test('runSslscan against a closed port rejects with sslscan\'s own reason', { skip: hasSslscan ? false : skipForMissingTool('sslscan is not installed (apt-get install -y sslscan)') }, async () => {
   await assert.rejects(runSslscan({ host: '127.0.0.1', port: 1, serverName: 'cloud.testbed.local', timeoutMs: 10_000 }), /Could not open a connection/);
 });

@@ -13,6 +13,7 @@ import { KeyLog } from './keylog.ts';
 import { PcapWriter, TcpConversationTap } from './pcap-writer.ts';
 import { containsBytes, readPcap, reassembleTcpStreams } from './pcap-reader.ts';
 import { missingTool, runTool, within } from './test-tools.ts';
+import { skipForMissingTool } from '../cli/prerequisites.ts';
 
 const MARKER = 'E4-MARKER-heart-rate-72-bpm-7f3a9c';
 const REPLY = 'E4-REPLY-ack-5d21e0';
@@ -80,7 +81,7 @@ async function listeningTlsServer(key: Buffer, cert: Buffer): Promise<{ server: 
 test('a tapped TLS 1.3 connection hides the marker, and tshark with our key log reveals it', async (t) => {
   for (const tool of ['openssl', 'tshark']) {
     const missing = await missingTool(tool);
-    if (missing) return t.skip(missing);
+    if (missing) return t.skip(skipForMissingTool(missing));
   }
   const dir = mkdtempSync(join(tmpdir(), 'capture-keylog-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { MAX_UDP_PAYLOAD, PcapWriter, TcpConversationTap, UdpFlowTap } from './pcap-writer.ts';
 import { readPcap, reassembleTcpStreams, udpFlows } from './pcap-reader.ts';
 import { missingTool, runTool } from './test-tools.ts';
+import { skipForMissingTool } from '../cli/prerequisites.ts';
 
 const client = { address: '10.0.0.1', port: 40000 };
 const server = { address: '10.0.0.2', port: 8883 };
@@ -153,7 +154,7 @@ async function tsharkComplaints(path: string): Promise<string[]> {
 
 test('tcpdump reads the synthesized capture', async (t) => {
   const missing = await missingTool('tcpdump');
-  if (missing) return t.skip(missing);
+  if (missing) return t.skip(skipForMissingTool(missing));
   using tmp = withTempDir();
   const path = join(tmp.dir, 'ref.pcap');
   await writeReferenceCapture(path);
@@ -168,7 +169,7 @@ test('tcpdump reads the synthesized capture', async (t) => {
 
 test('tshark sees one clean TCP conversation: checksums good, no analysis flags', async (t) => {
   const missing = await missingTool('tshark');
-  if (missing) return t.skip(missing);
+  if (missing) return t.skip(skipForMissingTool(missing));
   using tmp = withTempDir();
   const path = join(tmp.dir, 'ref.pcap');
   await writeReferenceCapture(path);

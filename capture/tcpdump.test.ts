@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Tcpdump } from './tcpdump.ts';
 import { readPcap, udpFlows, LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2 } from './pcap-reader.ts';
 import { within } from './test-tools.ts';
+import { skipForMissingTool } from '../cli/prerequisites.ts';
 
 async function boundUdpSocket(): Promise<UdpSocket> {
   const socket = createSocket('udp4');
@@ -38,7 +39,7 @@ for (const { iface, linktype, command } of [
 ]) {
   test(`tcpdump on '${iface}' captures loopback UDP that our reader decodes (link type ${linktype})`, async (t) => {
     const availability = await Tcpdump.isAvailable('tcpdump', { interface: iface });
-    if (!availability.available) return t.skip(availability.reason);
+    if (!availability.available) return t.skip(skipForMissingTool(availability.reason ?? 'tcpdump is not available'));
     const dir = mkdtempSync(join(tmpdir(), 'capture-tcpdump-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const receiver = await boundUdpSocket();
@@ -82,7 +83,7 @@ test('a missing tcpdump binary is reported with the apt-get command', async () =
 
 test('a bad interface makes start() reject with tcpdump\'s own words', async (t) => {
   const availability = await Tcpdump.isAvailable();
-  if (!availability.available) return t.skip(availability.reason);
+  if (!availability.available) return t.skip(skipForMissingTool(availability.reason ?? 'tcpdump is not available'));
   const dir = mkdtempSync(join(tmpdir(), 'capture-tcpdump-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   await assert.rejects(

@@ -12,6 +12,23 @@ import { existsSync } from 'node:fs';
 
 const run = promisify(execFile);
 
+/**
+ * Whether this is a CI run: only CI=true or CI=1 (any case), as CI services set it. CI=false,
+ * CI=0 or an empty CI is a developer's machine, where a missing tool is a skip, not a failure.
+ */
+export function isCi(env: NodeJS.ProcessEnv = process.env): boolean {
+  return /^(?:true|1)$/i.test((env.CI ?? '').trim());
+}
+
+/**
+ * For unit tests that need a system tool: the skip reason on a developer's machine; in CI a
+ * missing tool is a failure (the setup must have installed it), so this throws there.
+ */
+export function skipForMissingTool(reason: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (isCi(env)) throw new Error(`CI: ${reason} (in CI a missing tool fails the test; install it in the CI setup: npm run setup)`);
+  return reason;
+}
+
 export interface Prerequisite {
   readonly name: string;
   /** Executable whose presence (and version output) proves the tool is there. */

@@ -7,9 +7,13 @@ DTLS_BRIDGE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 GOCODE_SRC=/usr/share/gocode/src
 APT_HINT="apt-get install golang-go golang-github-pion-dtls.v2-dev"
 
+# Exit status 3 means "a prerequisite is missing" (a skip outside CI); any other failure of
+# build.sh, a Go compile error above all, is a failure with the compiler's message
+# (emulators/dtls/dtls-bridge-process.ts tells the two apart by this status).
+DTLS_BRIDGE_MISSING_PREREQUISITE=3
 dtls_bridge_fail() {
   echo "dtls-bridge: $1; install the Debian packages with: $APT_HINT" >&2
-  exit 1
+  exit "$DTLS_BRIDGE_MISSING_PREREQUISITE"
 }
 
 command -v go >/dev/null 2>&1 || dtls_bridge_fail "the 'go' command is not on PATH"

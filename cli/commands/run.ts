@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
 import type { Command } from '../main.ts';
-import { PREREQUISITES, canInstallWithApt, installCommand, installMissing } from '../prerequisites.ts';
+import { PREREQUISITES, canInstallWithApt, installCommand, installMissing, isCi } from '../prerequisites.ts';
 import { parseOptions } from './options.ts';
 import { ContainersTopology } from '../../topology/containers-topology.ts';
 
@@ -50,7 +50,7 @@ export const runCommand: Command = {
     const missing = await installMissing(tools, (line) => console.log(line));
     if (missing.length > 0) {
       const fix = installCommand(missing.map((m) => m.prerequisite));
-      if (process.env.CI) throw new Error(`missing prerequisites in CI: ${missing.map((m) => m.prerequisite.name).join(', ')}; install them with: ${fix}`);
+      if (isCi()) throw new Error(`missing prerequisites in CI: ${missing.map((m) => m.prerequisite.name).join(', ')}; install them with: ${fix}`);
       console.log(`Some prerequisites are missing; scenarios that need them will be reported as skipped.${canInstallWithApt() ? '' : ` As root, run: ${fix}`}`);
       for (const m of missing) console.log(`  - ${m.reason}`);
     }

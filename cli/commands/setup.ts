@@ -1,6 +1,6 @@
 /** `testbed setup`: install the system prerequisites (root with apt), saying what it installs. */
 import type { Command } from '../main.ts';
-import { PREREQUISITES, canInstallWithApt, installCommand, installMissing } from '../prerequisites.ts';
+import { PREREQUISITES, canInstallWithApt, installCommand, installMissing, isCi } from '../prerequisites.ts';
 import { parseOptions } from './options.ts';
 import { ensureDockerDaemon } from '../../containers/docker-daemon.ts';
 
@@ -22,7 +22,7 @@ export const setupCommand: Command = {
         await ensureDockerDaemon((line) => console.log(line));
       } catch (err) {
         console.error(`setup: ${(err as Error).message}`);
-        if (!values['best-effort'] || process.env.CI) return 1;
+        if (!values['best-effort'] || isCi()) return 1;
       }
     }
     if (stillMissing.length === 0) {
@@ -33,7 +33,7 @@ export const setupCommand: Command = {
     for (const s of stillMissing) console.error(`setup: ${s.reason}`);
     // --best-effort (used by `npm test`): where we cannot install, say so and let the tests that
     // need a tool report themselves as skipped; in CI a missing prerequisite is a failure.
-    if (values['best-effort'] && !process.env.CI) {
+    if (values['best-effort'] && !isCi()) {
       console.error('setup: continuing; tests that need these tools will be reported as skipped.');
       return 0;
     }

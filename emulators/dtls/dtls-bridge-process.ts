@@ -131,9 +131,22 @@ export function unframePlaintext(datagram: Uint8Array): { peerId: number; payloa
 
 let build: Promise<string> | undefined;
 
+/** build.sh's exit status when Go or the pion sources are missing (dtls-bridge/env.sh). */
+const MISSING_PREREQUISITE_STATUS = 3;
+
+/**
+ * The bridge cannot be built because Go or Debian's pion/dtls sources are missing: the one
+ * build failure a scenario or test may report as skipped (outside CI). A compile error is not one.
+ */
+export class DtlsBridgeUnavailableError extends Error {
+  override readonly name = 'DtlsBridgeUnavailableError';
+}
+
 /**
  * Build the bridge with dtls-bridge/build.sh if it is missing or older than its sources (the
- * script decides; it takes well under a second when up to date). Once per process.
+ * script decides; it takes well under a second when up to date). Once per process. Rejects with
+ * a DtlsBridgeUnavailableError when a prerequisite is missing, and with the compiler's own
+ * message for anything else (a Go compile error is a failure, never a skip).
  */
 export function ensureDtlsBridge(): Promise<string> {
   build ??= new Promise<string>((resolveBuild, reject) => {
@@ -144,8 +157,12 @@ export function ensureDtlsBridge(): Promise<string> {
     }
     execFile('bash', [script], { timeout: 120_000 }, (err, _stdout, stderr) => {
       if (!err && existsSync(DTLS_BRIDGE_BINARY)) return resolveBuild(DTLS_BRIDGE_BINARY);
-      const why = stderr.trim().split('\n').slice(-3).join(' ') || (err as Error).message;
-      reject(new Error(`dtls-bridge-process: cannot build the DTLS bridge (${why}); install Go and pion/dtls with: ${DTLS_BRIDGE_INSTALL_HINT}`));
+      const output = stderr.trim().split('\n').slice(-40).join('\n') || (err as Error | null)?.message || `${DTLS_BRIDGE_BINARY} was not written`;
+      if ((err as { code?: unknown } | null)?.code === MISSING_PREREQUISITE_STATUS) {
+        reject(new DtlsBridgeUnavailableError(`dtls-bridge-process: cannot build the DTLS bridge (${output}); install Go and pion/dtls with: ${DTLS_BRIDGE_INSTALL_HINT}`));
+        return;
+      }
+      reject(new Error(`dtls-bridge-process: ${script} failed to build the DTLS bridge; fix the Go sources in dtls-bridge/:\n${output}`));
     });
   });
   build.catch(() => (build = undefined));
