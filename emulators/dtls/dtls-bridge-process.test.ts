@@ -7,7 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { DTLS_BRIDGE_BINARY, DtlsBridgeProcess, DtlsBridgeUnavailableError, dtlsBridgeArgs, ensureDtlsBridge, framePlaintext, unframePlaintext } from './dtls-bridge-process.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { controlLine, DTLS_BRIDGE_BINARY, DTLS_BRIDGE_CONTROL_LINE_MAX_BYTES, DTLS_BRIDGE_DIR, DtlsBridgeProcess, DtlsBridgeUnavailableError, dtlsBridgeArgs, ensureDtlsBridge, framePlaintext, unframePlaintext, type BridgeCommand } from './dtls-bridge-process.ts';
 import { skipForMissingTool } from '../../cli/prerequisites.ts';
 
 const psk = '000102030405060708090a0b0c0d0e0f';
@@ -30,6 +32,19 @@ test('framing is peerId u32 BE ‖ payload; bad peer ids and short datagrams are
   assert.deepEqual([...(u?.payload ?? [])], [9, 8]);
   assert.equal(unframePlaintext(Uint8Array.of(1, 2, 3)), undefined);
   assert.throws(() => framePlaintext(0, new Uint8Array(1)), /peerId must be/);
+});
+
+test('control lines: one JSON command and a newline; a line over the bridge\'s 64 KiB limit is refused before it is sent', () => {
+  assert.equal(controlLine({ cmd: 'close', peerId: 3 }), '{"cmd":"close","peerId":3}\n');
+  const oversized = { cmd: 'stats', pad: 'x'.repeat(DTLS_BRIDGE_CONTROL_LINE_MAX_BYTES) } as BridgeCommand;
+  assert.throws(() => controlLine(oversized), /the stats control line is 65560 bytes, over the bridge's 65536-byte \(64 KiB\) limit/);
+  // Exactly the limit still goes (the bridge's own test sends one too).
+  const atLimit = { cmd: 'stats', pad: 'x'.repeat(DTLS_BRIDGE_CONTROL_LINE_MAX_BYTES - '{"cmd":"stats","pad":""}'.length) } as BridgeCommand;
+  assert.equal(controlLine(atLimit).length, DTLS_BRIDGE_CONTROL_LINE_MAX_BYTES + 1);
+  // The two sides agree on the limit.
+  const go = readFileSync(join(DTLS_BRIDGE_DIR, 'bridge', 'control.go'), 'utf8');
+  assert.match(go, /const MaxControlLineBytes = 64 \* 1024\n/);
+  assert.equal(DTLS_BRIDGE_CONTROL_LINE_MAX_BYTES, 64 * 1024);
 });
 
 test('arguments: a verifying client needs a server name; cert and key go together; PSK is hex', () => {

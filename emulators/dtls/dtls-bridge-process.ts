@@ -129,6 +129,26 @@ export function unframePlaintext(datagram: Uint8Array): { peerId: number; payloa
   return { peerId: Buffer.from(datagram.buffer, datagram.byteOffset, 4).readUInt32BE(0), payload: datagram.subarray(4) };
 }
 
+/** A control command (dtls-bridge/README.md "Control"). */
+export type BridgeCommand = { cmd: 'stats' | 'reconnect' | 'shutdown' } | { cmd: 'close'; peerId: number };
+
+/**
+ * The longest control line the bridge takes, without its newline (MaxControlLineBytes in
+ * dtls-bridge/bridge/control.go). The bridge discards a longer line with an error event; refusing
+ * it here tells the caller which command it was.
+ */
+export const DTLS_BRIDGE_CONTROL_LINE_MAX_BYTES = 64 * 1024;
+
+/** The control line for a command, newline included; throws if the bridge would discard it. */
+export function controlLine(cmd: BridgeCommand): string {
+  const json = JSON.stringify(cmd);
+  const bytes = Buffer.byteLength(json);
+  if (bytes > DTLS_BRIDGE_CONTROL_LINE_MAX_BYTES) {
+    throw new Error(`dtls-bridge-process: the ${String(cmd.cmd)} control line is ${bytes} bytes, over the bridge's ${DTLS_BRIDGE_CONTROL_LINE_MAX_BYTES}-byte (64 KiB) limit; send only the command's own fields (dtls-bridge/README.md "Control")`);
+  }
+  return json + '\n';
+}
+
 let build: Promise<string> | undefined;
 
 /** build.sh's exit status when Go or the pion sources are missing (dtls-bridge/env.sh). */
@@ -270,9 +290,9 @@ export class DtlsBridgeProcess {
   }
 
   /** Write one control line (dtls-bridge/README.md "Control"). */
-  command(cmd: { cmd: 'stats' | 'reconnect' | 'shutdown' } | { cmd: 'close'; peerId: number }): void {
+  command(cmd: BridgeCommand): void {
     if (this.#child.exitCode !== null || this.#child.signalCode !== null) throw new Error(`dtls-bridge-process: ${this.log.role} has exited; cannot send ${cmd.cmd}`);
-    this.#child.stdin.write(JSON.stringify(cmd) + '\n');
+    this.#child.stdin.write(controlLine(cmd));
   }
 
   async stats(timeoutMs = 5_000): Promise<Readonly<Record<string, unknown>>> {

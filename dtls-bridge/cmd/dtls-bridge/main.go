@@ -4,7 +4,6 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"io"
@@ -116,15 +115,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // readControl runs control commands from stdin. End of input only ends control: the bridge
 // keeps running until a signal or {"cmd":"shutdown"}.
 func readControl(role bridge.Role, stdin io.Reader, events *bridge.Emitter, shutdown chan<- struct{}) {
-	lines := bufio.NewScanner(stdin)
-	for lines.Scan() {
-		line := strings.TrimSpace(lines.Text())
-		if line == "" {
-			continue
-		}
-		if bridge.HandleCommand(role, []byte(line), events) {
-			shutdown <- struct{}{}
-			return
-		}
+	if bridge.ReadControl(role, stdin, events) {
+		shutdown <- struct{}{}
 	}
 }

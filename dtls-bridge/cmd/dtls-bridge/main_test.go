@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -39,7 +40,12 @@ type process struct {
 
 func startBridge(t *testing.T, args ...string) *process {
 	t.Helper()
-	cmd := exec.Command(bridgeBinary(t), args...)
+	return startCommand(t, exec.Command(bridgeBinary(t), args...))
+}
+
+// startCommand starts a bridge command the caller prepared (e.g. with a stdin pipe).
+func startCommand(t *testing.T, cmd *exec.Cmd) *process {
+	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -165,5 +171,47 @@ func TestBinaryRejectsBadFlags(t *testing.T) {
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
 		t.Fatalf("IP literal as --server-name accepted: %v %s", err, out)
+	}
+}
+
+// An over-long control line used to end the bridge's control channel without a word (the
+// scanner's 64 KiB token limit): every later command, shutdown included, was ignored.
+func TestBinaryControlLineOverTheLimitIsAnErrorAndControlCarriesOn(t *testing.T) {
+	tsServer := udpSocket(t)
+	cmd := exec.Command(bridgeBinary(t), "server", "--listen", "127.0.0.1:0", "--plain", tsServer.LocalAddr().String(),
+		"--psk", "000102030405060708090a0b0c0d0e0f")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startCommand(t, cmd)
+	p.next(t, "listening")
+	line := `{"cmd":"stats","pad":"` + strings.Repeat("x", 70*1024) + `"}` + "\n"
+	if _, err := io.WriteString(stdin, line+"{not json\n"+`{"cmd":"stats"}`+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	var failures []string
+	timeout := time.After(10 * time.Second)
+	for stats := false; !stats; {
+		select {
+		case ev := <-p.events:
+			if ev["event"] == "error" {
+				failures = append(failures, ev["error"].(string))
+			}
+			stats = ev["event"] == "stats"
+		case <-timeout:
+			t.Fatalf("no stats event within 10 s after the bad lines: the control channel stopped (errors: %q)", failures)
+		}
+	}
+	if len(failures) != 2 || !strings.Contains(failures[0], "over the 65536-byte (64 KiB) limit") || !strings.Contains(failures[1], "is not JSON") {
+		t.Fatalf("error events before stats: %q", failures)
+	}
+	if _, err := io.WriteString(stdin, `{"cmd":"shutdown"}`+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	for range p.events { // drain until stdout closes
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("exit after shutdown: %v", err)
 	}
 }
