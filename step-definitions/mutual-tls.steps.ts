@@ -55,6 +55,17 @@ Given('a cloud broker that requires client certificates, with wearable-0001 and 
   state(this).rig = await CloudRig.start({ dir: this.dir, wearableIds: ['wearable-0001', 'wearable-0002'] });
 });
 
+/**
+ * The client can finish before the broker has written its own record of the attempt (a refused
+ * handshake is logged when the broker's socket errors; a reading is audited after PUBACK), so
+ * wait, bounded, for the records the Then steps judge: the broker's handshake verdict and, when
+ * the reading was acknowledged, the cloud's audit entry.
+ */
+async function brokerVerdict(rig: CloudRig, result: ProbeResult, timeoutMs = 5_000): Promise<void> {
+  await rig.broker.log.waitFor("the broker's record of the TLS handshake (tls-handshake or tls-error)", (o) => o.kind === 'tls-handshake' || o.kind === 'tls-error', timeoutMs);
+  if (result.connackReturnCode === 0) await rig.service.log.waitFor("the cloud service's audit of the acknowledged reading", (o) => o.kind === 'audit', timeoutMs);
+}
+
 When('a device connects to the cloud broker as wearable-0001 with {device credential} and publishes a reading', async function (this: TestbedWorld, spec: CredentialSpec) {
   const rig = rigOf(this);
   const device = rig.devices[0];
@@ -79,8 +90,7 @@ When('a device connects to the cloud broker as wearable-0001 with {device creden
   });
   state(this).result = result;
   state(this).credential = spec.text;
-  // Let the broker finish writing its own record of the attempt.
-  await new Promise((r) => setTimeout(r, 50));
+  await brokerVerdict(rig, result);
   this.attach(`credential: ${spec.text}\nprobe: ${JSON.stringify(result)}\nbroker:\n${rig.broker.log.all().map((o) => `  ${o.kind}: ${o.summary}`).join('\n')}`, { mediaType: 'text/plain' });
 });
 
