@@ -5,6 +5,7 @@
  */
 import { Formatter, type IFormatterOptions } from '@cucumber/cucumber';
 import type * as messages from '@cucumber/messages';
+import { SKIP_PREFIX } from '../step-definitions/skip.ts';
 
 type Outcome = 'passed' | 'failed' | 'skipped' | 'pending' | 'undefined' | 'ambiguous' | 'unknown';
 const RANK: Record<Outcome, number> = { passed: 0, skipped: 1, pending: 2, undefined: 3, ambiguous: 4, unknown: 4, failed: 5 };
@@ -14,7 +15,7 @@ export default class ProgressFormatter extends Formatter {
   static override readonly documentation = 'One line per scenario, then a summary';
   readonly #pickles = new Map<string, messages.Pickle>();
   readonly #testCases = new Map<string, messages.TestCase>();
-  readonly #started = new Map<string, { testCaseId: string; startedAt: number; outcome: Outcome; message?: string; steps: Map<string, string> }>();
+  readonly #started = new Map<string, { testCaseId: string; startedAt: number; outcome: Outcome; message?: string; skipReason?: string; steps: Map<string, string> }>();
   readonly #totals: Record<'passed' | 'failed' | 'skipped', number> = { passed: 0, failed: 0, skipped: 0 };
   #count = 0;
 
@@ -27,9 +28,16 @@ export default class ProgressFormatter extends Formatter {
     if (e.pickle) this.#pickles.set(e.pickle.id, e.pickle);
     if (e.testCase) this.#testCases.set(e.testCase.id, e.testCase);
     if (e.testCaseStarted) this.#started.set(e.testCaseStarted.id, { testCaseId: e.testCaseStarted.testCaseId, startedAt: Date.now(), outcome: 'passed', steps: new Map() });
+    if (e.attachment) this.#attachment(e.attachment);
     if (e.testStepFinished) this.#stepFinished(e.testStepFinished);
     if (e.testCaseFinished && !e.testCaseFinished.willBeRetried) this.#caseFinished(e.testCaseFinished.testCaseStartedId);
     if (e.testRunFinished) this.#summary();
+  }
+
+  /** A skip's reason arrives as an attachment (step-definitions/skip.ts): it is the case's message. */
+  #attachment(a: messages.Attachment): void {
+    const run = a.testCaseStartedId ? this.#started.get(a.testCaseStartedId) : undefined;
+    if (run && a.contentEncoding === 'IDENTITY' && a.body.startsWith(SKIP_PREFIX) && !run.skipReason) run.skipReason = a.body.slice(SKIP_PREFIX.length);
   }
 
   #stepFinished(f: messages.TestStepFinished): void {
@@ -58,7 +66,8 @@ export default class ProgressFormatter extends Formatter {
     this.#totals[bucket] += 1;
     const where = pickle ? pickle.uri.replace(/^.*features\//, '') : '';
     this.log(`  ${MARK[run.outcome]}  ${pickle?.name ?? '(unknown scenario)'}  [${where}, ${seconds} s]\n`);
-    if (run.outcome !== 'passed' && run.message) this.log(`             ${run.message}\n`);
+    if (run.outcome === 'skipped' && run.skipReason) this.log(`             ${run.skipReason}\n`);
+    else if (run.outcome !== 'passed' && run.message) this.log(`             ${run.message}\n`);
   }
 
   #summary(): void {

@@ -1,4 +1,4 @@
-@local-only @dtls @needs-go @needs-openssl
+@recipe-independent-dtls-peer @dtls @needs-go @needs-openssl
 Feature: An independent DTLS peer — openssl s_client against the testbed's pion endpoints
   The testbed's DTLS is pion/dtls v2 through the project's dtls-bridge. So that DTLS is not only
   pion judging pion, Debian's OpenSSL 3.0 talks to it with its own code: `openssl s_client

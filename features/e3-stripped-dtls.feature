@@ -1,4 +1,4 @@
-@e3 @dtls @needs-go
+@recipe-reporting @e3 @dtls @needs-go
 Feature: E3 readings survive a stripped DTLS layer
   In the source chapter's worked example (§17.6) the wearable wraps each 96-byte E3 packet in
   DTLS 1.2 over UDP. Whoever terminates that DTLS — the patient's home gateway, or an attacker

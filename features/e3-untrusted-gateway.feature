@@ -1,4 +1,4 @@
-@e3 @untrusted-gateway
+@recipe-reporting @e3 @untrusted-gateway
 Feature: E3 readings survive an untrusted gateway that terminates TLS
   The patient's home router is not under the provider's control (source chapter §17.6). When it
   terminates the wearable's TLS it holds every MQTT byte in the clear, so E3 must leave it

@@ -1,4 +1,4 @@
-@local-only @energy
+@recipe-energy-model @energy
 Feature: The wearable's energy budget, as the source chapter works it out
   The source chapter (§17.6 step 3) says encryption costs the nRF52840 wearable about 3 % of what
   its radio spends, and (§17.7) that one full TLS 1.3 handshake on an ESP32 costs as much energy

@@ -1,4 +1,4 @@
-@local-only @mitm @dtls @needs-go @needs-openssl
+@recipe-dtls-interception @mitm @dtls @needs-go @needs-openssl
 Feature: Certificate validation blocks a DTLS MITM — the forged-certificate matrix over DTLS 1.2
   The TLS matrix (mitm-certificate-validation.feature) over the source chapter's device link:
   DTLS 1.2 over UDP. A DTLS MITM (a dtls-bridge server) presents one forged certificate from the

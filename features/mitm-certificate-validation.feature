@@ -1,4 +1,4 @@
-@local-only @mitm @certificate-validation
+@recipe-interception @mitm @certificate-validation
 Feature: Certificate validation blocks a man-in-the-middle presenting forged certificates
   A MITM on the wearable's path to the cloud presents, case by case, every forged certificate of
   the catalogue (DESIGN.md §6: tlspretense, certmitm, badssl) to every client, and we judge from

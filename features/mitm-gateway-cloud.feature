@@ -1,4 +1,4 @@
-@local-only @mitm @gateway-cloud
+@recipe-reporting @mitm @gateway-cloud
 Feature: A man-in-the-middle between the gateway and the cloud
   The E4 hop (source chapter §17.3) runs from the home gateway to the cloud over the internet,
   where an attacker can sit with a forged certificate. Whether it gets in is decided by the

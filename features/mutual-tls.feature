@@ -1,4 +1,4 @@
-@local-only @mtls
+@recipe-mutual-tls @mtls
 Feature: Mutual TLS: the broker admits only devices that prove their own identity
   "Mutual TLS (mTLS): both client and server certs — strong device authentication" (source
   chapter §17.7). The broker takes a device's identity from the certificate it verified, so a

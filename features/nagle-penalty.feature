@@ -1,4 +1,4 @@
-@local-only @penalty @nagle
+@recipe-nagle @penalty @nagle
 Feature: A broker that leaves Nagle's algorithm on stalls CONNACK by about one delayed-ACK period
   DESIGN.md §5 and the source chapter: set noDelay on MQTT sockets, "otherwise Nagle adds ~44 ms
   to CONNACK". In a full TLS 1.3 handshake the broker sends its session tickets as soon as it

@@ -1,4 +1,4 @@
-@plaintext @pitfall
+@recipe-reporting @plaintext @pitfall
 Feature: Plain MQTT on port 1883 leaks a device's credentials
   "Credentials visible in network packet captures" is the first symptom of the source chapter's
   first pitfall (§17.5, Unencrypted Communication). The same wearable, the same readings: over

@@ -1,4 +1,4 @@
-@local-only @resumption
+@recipe-resumption @resumption
 Feature: Session resumption reduces round trips — measured on the wire, not assumed
   The source chapter (§17.4, §17.7) says TLS 1.3 needs 1 round trip instead of TLS 1.2's 2, and
   that resumption amortises the handshake's energy. Here every claim is counted from a capture

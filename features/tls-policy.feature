@@ -1,4 +1,4 @@
-@local-only @tls-policy
+@recipe-tls-policy @tls-policy
 Feature: TLS version and cipher-suite policy, from both sides of the handshake
   Source chapter §17.3.1: "TLS 1.3 (or TLS 1.2 minimum)", ECDHE key exchange "for forward
   secrecy", AES-128-GCM or ChaCha20-Poly1305 for bulk data, and TLS_RSA_AES_128_CBC_SHA "Legacy

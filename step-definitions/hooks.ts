@@ -7,6 +7,9 @@ import { readFileSync, existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { TestbedWorld } from './world.ts';
 import { prerequisite } from '../cli/prerequisites.ts';
+import { currentPlacement } from '../topology/placements.ts';
+import { graphForTags, RECIPE_NAMES } from '../topology/recipes.ts';
+import { skip } from './skip.ts';
 
 // A role that hangs fails its step; nothing waits longer than this.
 setDefaultTimeout(60_000);
@@ -15,14 +18,16 @@ Before(function (this: TestbedWorld, { pickle }) {
   this.dir = TestbedWorld.newScenarioDir(pickle.name);
 });
 
-// A feature tagged @local-only builds its own loopback rig (one victim, one attacker, one
-// broker) instead of using the topology placement: on another placement it would only run
-// locally again and claim a container result it did not produce, so it is skipped, saying why.
-Before({ tags: '@local-only' }, function (this: TestbedWorld) {
-  const placement = process.env.TESTBED_TOPOLOGY ?? 'local';
-  if (placement === 'local') return undefined;
-  this.attach(`skipped: this feature runs its own loopback rig, not the ${placement} placement; run it with --topology local`, { mediaType: 'text/plain' });
-  return 'skipped';
+// Every feature names its recipe (@recipe-<name>); the run's placement judges the graph that
+// recipe builds before any step runs, and a graph it cannot realize is skipped with its reason
+// (console, HTML report, JUnit <skipped message>), never run somewhere else and reported as its.
+Before(function (this: TestbedWorld, { pickle }) {
+  const placement = currentPlacement();
+  const graph = graphForTags(pickle.tags.map((t) => t.name), placement.defaultBroker);
+  if (!graph) throw new Error(`the feature of "${pickle.name}" names no recipe; tag it with one of ${RECIPE_NAMES.map((r) => `@recipe-${r}`).join(', ')}`);
+  const reason = placement.cannotRealize(graph);
+  if (!reason) return undefined;
+  return skip(this, reason);
 });
 
 // A scenario tagged @needs-<tool> is skipped, with the reason and the fix, when the tool is
@@ -32,8 +37,7 @@ Before(async function (this: TestbedWorld, { pickle }) {
     const status = await prerequisite(tag.slice('@needs-'.length));
     if (status.available) continue;
     if (process.env.CI) throw new Error(`CI: ${status.reason}`);
-    this.attach(`skipped: ${status.reason}`, { mediaType: 'text/plain' });
-    return 'skipped';
+    return skip(this, status.reason ?? `${tag.slice(7)} is missing`);
   }
   return undefined;
 });

@@ -13,6 +13,7 @@ import { runDirectory } from './run-context.ts';
 import { prerequisite } from '../cli/prerequisites.ts';
 import type { TestbedWorld } from './world.ts';
 import { scenarioState } from './scenario-state.ts';
+import { skip } from './skip.ts';
 
 const of = scenarioState<{ forgedCase?: string; outcome?: InterceptionOutcome }>(() => ({}));
 
@@ -47,8 +48,7 @@ When('the {client} publishes readings through it', async function (this: Testbed
     const go = await prerequisite('go');
     if (!go.available) {
       if (process.env.CI) throw new Error(`CI: ${go.reason}`);
-      this.attach(`skipped: ${go.reason}`, { mediaType: 'text/plain' });
-      return 'skipped';
+      return skip(this, go.reason ?? 'go is missing');
     }
   }
   const o = await attemptInterception({ runDir: runDirectory(), dir: this.dir, forgedCase, client, readings: 2, timeoutMs: 5_000 });

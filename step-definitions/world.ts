@@ -7,6 +7,10 @@ import type { GatewayMalice } from '../emulators/gateway-malice.ts';
 import type { LinkImpairments } from '../links/impairments.ts';
 import type { GatewayCloudMitm, Evidence, Path, SentReading, Topology, TopologySpec } from '../topology/topology.ts';
 import { createTopology, scenarioDir } from './run-context.ts';
+import { clientProfile } from '../emulators/tls-client-profile.ts';
+import type { Graph } from '../topology/graph.ts';
+import { currentPlacement, requireRealizable } from '../topology/placements.ts';
+import { reporting } from '../topology/recipes.ts';
 
 export class TestbedWorld extends World {
   wearableCount = 1;
@@ -26,6 +30,8 @@ export class TestbedWorld extends World {
   gatewayCloudMitm: GatewayCloudMitm | undefined;
   readonly sent: SentReading[] = [];
   evidence: Evidence | undefined;
+  /** The graph of roles and links this scenario stood up (topology/graph.ts), once started. */
+  graph: Graph | undefined;
   #topology: Topology | undefined;
   dir = '';
 
@@ -40,6 +46,9 @@ export class TestbedWorld extends World {
         ...(this.gatewayUpstreamProfile ? { gatewayUpstreamProfile: this.gatewayUpstreamProfile } : {}),
         ...(this.gatewayCloudMitm ? { gatewayCloudMitm: this.gatewayCloudMitm } : {}),
       };
+      // The graph this scenario declared, judged by the run's placement before anything starts.
+      const placement = currentPlacement();
+      this.graph = requireRealizable(reporting({ broker: placement.defaultBroker, wearables: spec.wearables, path: spec.path, profile: spec.wearableProfile, malice: spec.gatewayMalice.map((m) => ({ name: m.name, ...(m.options ? { options: m.options } : {}) })), speedup: spec.speedup, plaintext: clientProfile(spec.wearableProfile).plaintext === true, ...(spec.deviceLinkImpairments ? { deviceLinkImpairments: spec.deviceLinkImpairments } : {}), ...(spec.gatewayUpstreamProfile ? { gatewayUpstreamProfile: spec.gatewayUpstreamProfile } : {}), ...(spec.gatewayCloudMitm ? { gatewayCloudMitm: spec.gatewayCloudMitm } : {}) }), placement);
       const topology = createTopology(this.dir, spec.path);
       this.#topology = topology;
       await topology.start(spec);

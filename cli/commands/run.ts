@@ -9,6 +9,7 @@ import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
 import type { Command } from '../main.ts';
 import { PREREQUISITES, canInstallWithApt, installCommand, installMissing, isCi } from '../prerequisites.ts';
 import { parseOptions } from './options.ts';
+import { addSkipReasons } from '../junit-skip-reasons.ts';
 import { ContainersTopology } from '../../topology/containers-topology.ts';
 
 const TOPOLOGIES = ['local', 'containers'] as const;
@@ -70,6 +71,7 @@ export const runCommand: Command = {
 
     const { runConfiguration } = await loadConfiguration({ profiles: [values.profile], provided: values.tags ? { tags: values.tags } : {} });
     const { success } = await runCucumber(runConfiguration);
+    addSkipReasons('reports/cucumber-junit.xml', 'reports/cucumber-messages.ndjson');
     console.log(`reports: ${resolve('reports/cucumber-report.html')} (HTML), ${resolve('reports/cucumber-junit.xml')} (JUnit)`);
     console.log(`evidence (pcaps, TLS key logs, audit logs, per-run PKI): ${runDir}/scenarios/`);
     return success ? 0 : 1;

@@ -1,0 +1,18 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { skipReasonsFrom, withSkipReasons } from './junit-skip-reasons.ts';
+
+const envelopes = [
+  { pickle: { id: 'p1', name: 'A <quoted> "case" & more' } },
+  { testCase: { id: 't1', pickleId: 'p1' } },
+  { testCaseStarted: { id: 's1', testCaseId: 't1' } },
+  { attachment: { testCaseStartedId: 's1', contentEncoding: 'IDENTITY', mediaType: 'text/plain', body: 'skipped: the containers placement cannot realize recipe "x": because' } },
+].map((e) => JSON.stringify(e));
+
+test('a skip reason attached to a scenario becomes its JUnit <skipped message>, escaped', () => {
+  const reasons = skipReasonsFrom([...envelopes, '{"cut off', ''].join('\n'));
+  const xml = '<testcase classname="F" name="A &lt;quoted&gt; &quot;case&quot; &amp; more" time="0.01">\n    <skipped/>\n  </testcase>\n<testcase classname="F" name="other" time="0"><skipped/></testcase>';
+  const out = withSkipReasons(xml, reasons);
+  assert.match(out, /<skipped message="the containers placement cannot realize recipe &quot;x&quot;: because"\/>/);
+  assert.match(out, /name="other" time="0"><skipped\/>/, 'a scenario without a reason keeps its bare <skipped/>');
+});

@@ -1,0 +1,83 @@
+/**
+ * Placements (DESIGN.md §8): where a graph's roles run. A placement judges a graph before
+ * anything starts and either realizes it or gives the reason it cannot — the reason a skipped
+ * scenario shows on the console, in the HTML report and in JUnit. The reasons come from the
+ * graph's roles and links, not from a hand-kept tag.
+ */
+import { checkGraph, graphProblems, type BrokerKind, type Graph, type Link, type Role } from './graph.ts';
+
+export const PLACEMENT_NAMES = ['local', 'containers'] as const;
+export type PlacementName = (typeof PLACEMENT_NAMES)[number];
+
+/** A part of a graph a placement has no realization of, and what to do instead. */
+export interface Unplaced {
+  readonly what: string;
+  readonly role?: (role: Role) => boolean;
+  readonly link?: (link: Link) => boolean;
+  readonly graph?: (graph: Graph) => boolean;
+}
+
+export interface Placement {
+  readonly name: PlacementName;
+  /** The broker a recipe gets when the scenario does not ask for one. */
+  readonly defaultBroker: BrokerKind;
+  /** Why this placement cannot realize the graph, or undefined when it can. */
+  cannotRealize(graph: Graph): string | undefined;
+}
+
+function judge(name: PlacementName, graph: Graph, unplaced: readonly Unplaced[]): string | undefined {
+  const problems = graphProblems(graph);
+  if (problems.length > 0) return `the graph of recipe "${graph.recipe}" is unsound: ${problems.join('; ')}`;
+  const gaps = unplaced.filter((u) => graph.roles.some((r) => u.role?.(r)) || graph.links.some((l) => u.link?.(l)) || u.graph?.(graph) === true);
+  if (gaps.length === 0) return undefined;
+  return `the ${name} placement cannot realize recipe "${graph.recipe}": ${gaps.map((g) => g.what).join('; ')}`;
+}
+
+/** What the local placement (loopback, in-process roles and child processes) does not run. */
+const LOCAL_UNPLACED: readonly Unplaced[] = [
+  { what: 'Mosquitto runs only in the containers placement here (the local broker is Aedes on node:tls); use --topology containers', role: (r) => r.kind === 'cloud-broker' && r.broker === 'mosquitto' },
+];
+
+/**
+ * What the containers placement does not run yet. Each entry is a capability still to build:
+ * remove it in the same change that places the roles it names.
+ */
+export const CONTAINERS_UNPLACED: Unplaced[] = [
+  { what: 'the in-process Aedes broker does not run in containers; Mosquitto is the containers broker (ask for broker "mosquitto")', role: (r) => r.kind === 'cloud-broker' && r.broker === 'aedes' },
+  { what: 'DTLS roles (pion bridges: DTLS wearables, the DTLS-stripping gateway, the cloud\'s DTLS endpoint) are not placed in containers yet', role: (r) => (r.kind === 'wearable' && r.transport === 'dtls') || (r.kind === 'gateway' && r.mode === 'strip-dtls') || r.kind === 'dtls-endpoint' || (r.kind === 'mitm-proxy' && r.transport !== 'tls') },
+  { what: 'a MITM proxy is not placed in containers yet', role: (r) => r.kind === 'mitm-proxy' && r.transport === 'tls' },
+  { what: 'probes of the broker\'s policy (device credentials, TLS versions, cipher suites, resumption) are not placed in containers yet', role: (r) => r.kind === 'probe' },
+  { what: 'independent clients as victims are not placed in containers yet', role: (r) => r.kind === 'external-client' },
+  { what: 'a gateway whose upstream client is not "secure" is not placed in containers yet', role: (r) => r.kind === 'gateway' && r.upstreamProfile !== 'secure' },
+];
+
+export const localPlacement: Placement = {
+  name: 'local',
+  defaultBroker: 'aedes',
+  cannotRealize: (graph) => judge('local', graph, LOCAL_UNPLACED),
+};
+
+export const containersPlacement: Placement = {
+  name: 'containers',
+  defaultBroker: 'mosquitto',
+  cannotRealize: (graph) => judge('containers', graph, CONTAINERS_UNPLACED),
+};
+
+export function placementNamed(name: string): Placement {
+  if (name === 'local') return localPlacement;
+  if (name === 'containers') return containersPlacement;
+  throw new Error(`unknown placement "${name}"; use --topology ${PLACEMENT_NAMES.join(' or --topology ')}`);
+}
+
+/** The run's placement (`testbed run --topology`, passed to Cucumber workers as TESTBED_TOPOLOGY). */
+export function currentPlacement(): Placement {
+  return placementNamed(process.env.TESTBED_TOPOLOGY ?? 'local');
+}
+
+/** Refuse, before anything starts, a graph the run's placement cannot realize. */
+export function requireRealizable(graph: Graph, placement: Placement = currentPlacement()): Graph {
+  checkGraph(graph);
+  const reason = placement.cannotRealize(graph);
+  if (reason) throw new Error(`${reason}; nothing was started`);
+  return graph;
+}

@@ -1,0 +1,152 @@
+/**
+ * Recipes: each feature's set-up as a function that builds a graph (topology/graph.ts). Today's
+ * loopback rigs are the local placement's realization of these graphs; a placement that has no
+ * realization of a graph's roles says so before anything starts (topology/placements.ts).
+ *
+ * A feature names its recipe with a tag, `@recipe-<name>`; the scenario's own tags add what
+ * changes the graph's shape before any step runs (`@dtls`: the device side speaks DTLS).
+ */
+import type { LinkImpairments } from '../links/impairments.ts';
+import type { BrokerKind, CloudBrokerRole, ExternalClientRole, Graph, Link, MaliceData, Role } from './graph.ts';
+
+const DEVICE = 'wearable-0001';
+
+function broker(kind: BrokerKind, o: Partial<Omit<CloudBrokerRole, 'kind' | 'name' | 'broker'>> = {}): CloudBrokerRole {
+  return { kind: 'cloud-broker', name: 'cloud-broker', broker: kind, policy: o.policy ?? 'default', noDelay: o.noDelay ?? true, plainListener: o.plainListener ?? false, sessionResumption: o.sessionResumption ?? true };
+}
+
+const cloudService = { kind: 'cloud-service', name: 'cloud-service' } as const;
+
+function link(name: string, from: string, to: string, protocol: 'tcp' | 'udp' = 'tcp', impairments?: LinkImpairments): Link {
+  return { name, from, to, protocol, capture: true, ...(impairments ? { impairments } : {}) };
+}
+
+export interface ReportingOptions {
+  readonly broker: BrokerKind;
+  readonly wearables: number;
+  readonly path: 'terminating-gateway' | 'relay-gateway' | 'dtls-stripping-gateway' | 'dtls-psk-attacker';
+  readonly profile: string;
+  readonly malice?: readonly MaliceData[];
+  readonly speedup?: number;
+  readonly deviceLinkImpairments?: LinkImpairments;
+  readonly gatewayUpstreamProfile?: string;
+  readonly gatewayCloudMitm?: { readonly forgedCase: string; readonly stolenGatewayIdentity: boolean };
+  readonly plaintext?: boolean;
+}
+
+/**
+ * Wearables report readings to the cloud (DESIGN.md §2): through a gateway that relays TCP,
+ * terminates TLS or strips DTLS, or through an on-path attacker holding the DTLS PSK; optionally
+ * with a MITM between the gateway and the cloud.
+ */
+export function reporting(o: ReportingOptions): Graph {
+  const devices = Array.from({ length: o.wearables }, (_, i) => `wearable-${String(i + 1).padStart(4, '0')}`);
+  const dtls = o.path === 'dtls-stripping-gateway' || o.path === 'dtls-psk-attacker';
+  const roles: Role[] = [{ kind: 'wearable', name: 'wearables', devices, profile: o.profile, transport: dtls ? 'dtls' : o.plaintext ? 'mqtt-plain' : 'mqtt-tls' }];
+  const links: Link[] = [];
+  if (o.path === 'dtls-psk-attacker') {
+    roles.push({ kind: 'mitm-proxy', name: 'psk-attacker', transport: 'dtls-psk', presents: 'the DTLS pre-shared key', relaysUpstream: true });
+    roles.push({ kind: 'dtls-endpoint', name: 'cloud-dtls', side: 'server', authentication: 'psk' }, cloudService);
+    links.push(link('device-attacker', 'wearables', 'psk-attacker', 'udp', o.deviceLinkImpairments), link('attacker-cloud', 'psk-attacker', 'cloud-dtls', 'udp'));
+    return { recipe: 'reporting', roles, links, ...(o.speedup ? { speedup: o.speedup } : {}) };
+  }
+  const mode = o.path === 'terminating-gateway' ? 'terminate' : o.path === 'relay-gateway' ? 'relay' : 'strip-dtls';
+  roles.push({ kind: 'gateway', name: 'gateway', mode, malice: o.malice ?? [], upstreamProfile: o.gatewayUpstreamProfile ?? 'secure' });
+  roles.push(broker(o.broker, { plainListener: o.plaintext === true }), cloudService);
+  links.push(link('device-gateway', 'wearables', 'gateway', dtls ? 'udp' : 'tcp', o.deviceLinkImpairments));
+  if (o.gatewayCloudMitm) {
+    roles.push({ kind: 'mitm-proxy', name: 'mitm-proxy', transport: 'tls', presents: o.gatewayCloudMitm.forgedCase, relaysUpstream: o.gatewayCloudMitm.stolenGatewayIdentity });
+    links.push(link('gateway-cloud', 'gateway', 'mitm-proxy'), link('mitm-cloud', 'mitm-proxy', 'cloud-broker'));
+  } else {
+    links.push(link('gateway-cloud', 'gateway', 'cloud-broker'));
+  }
+  return { recipe: 'reporting', roles, links, ...(o.speedup ? { speedup: o.speedup } : {}) };
+}
+
+const EXTERNAL: Record<string, ExternalClientRole['program']> = { mosquitto_pub: 'mosquitto_pub', 'openssl-s_client': 'openssl-s_client', 'openssl-strict': 'openssl-strict', 'openssl-dtls-strict': 'openssl-dtls' };
+
+/** One victim client and one MITM presenting one certificate (the forged-certificate matrices). */
+export function interception(o: { forgedCase: string; client: string; transport: 'tls' | 'dtls' }): Graph {
+  const program = EXTERNAL[o.client];
+  const victim: Role = program
+    ? { kind: 'external-client', name: 'victim', program }
+    : { kind: 'wearable', name: 'victim', devices: [DEVICE], profile: o.client, transport: o.transport === 'dtls' ? 'dtls' : 'mqtt-tls' };
+  return {
+    recipe: o.transport === 'dtls' ? 'dtls-interception' : 'interception',
+    roles: [victim, { kind: 'mitm-proxy', name: 'mitm-proxy', transport: o.transport, presents: o.forgedCase, relaysUpstream: false }],
+    links: [link('victim-mitm', 'victim', 'mitm-proxy', o.transport === 'dtls' ? 'udp' : 'tcp')],
+  };
+}
+
+/** Probes and clients we control against the cloud broker's own policy (mutual TLS, versions, suites). */
+export function brokerPolicy(o: { broker: BrokerKind; offers: 'device-credential' | 'tls-version' | 'cipher-suite'; policy?: string; scanner?: boolean }): Graph {
+  const roles: Role[] = [{ kind: 'probe', name: 'probe', offers: o.offers }, broker(o.broker, { policy: o.policy ?? 'default' }), cloudService];
+  const links = [link('probe-cloud', 'probe', 'cloud-broker')];
+  if (o.scanner) {
+    roles.push({ kind: 'external-client', name: 'sslscan', program: 'sslscan' });
+    links.push(link('sslscan-cloud', 'sslscan', 'cloud-broker'));
+  }
+  return { recipe: o.offers === 'device-credential' ? 'mutual-tls' : 'tls-policy', roles, links };
+}
+
+/** A device reconnecting over an emulated RTT, counted from the capture beside it. */
+export function resumption(o: { broker: BrokerKind; transport: 'tls' | 'dtls'; rttMs: number; viaGateway?: boolean; noDelay?: boolean }): Graph {
+  const dtls = o.transport === 'dtls';
+  const roles: Role[] = [{ kind: 'probe', name: 'device', offers: 'session-resumption' }];
+  const links: Link[] = [];
+  const half = { kind: 'latency' as const, ms: o.rttMs / 2, jitterMs: 0 };
+  const impairments: LinkImpairments = { clientToServer: [half], serverToClient: [half] };
+  if (dtls) {
+    roles.push({ kind: 'dtls-endpoint', name: 'cloud-dtls', side: 'server', authentication: 'certificate' });
+    links.push(link('device-cloud', 'device', 'cloud-dtls', 'udp', impairments));
+    return { recipe: 'dtls-resumption', roles, links };
+  }
+  roles.push(broker(o.broker, { noDelay: o.noDelay ?? true }));
+  if (o.viaGateway) {
+    roles.push({ kind: 'gateway', name: 'gateway', mode: 'terminate', malice: [], upstreamProfile: 'secure' });
+    links.push(link('device-gateway', 'device', 'gateway'), link('gateway-cloud', 'gateway', 'cloud-broker', 'tcp', impairments));
+  } else {
+    links.push(link('device-cloud', 'device', 'cloud-broker', 'tcp', impairments));
+  }
+  return { recipe: o.noDelay === false ? 'nagle' : 'resumption', roles, links };
+}
+
+/** openssl s_client -dtls1_2 against the cloud's pion DTLS endpoint. */
+export function independentDtlsPeer(): Graph {
+  return {
+    recipe: 'independent-dtls-peer',
+    roles: [{ kind: 'external-client', name: 'openssl', program: 'openssl-dtls' }, { kind: 'dtls-endpoint', name: 'cloud-dtls', side: 'server', authentication: 'certificate' }, cloudService],
+    links: [link('openssl-cloud', 'openssl', 'cloud-dtls', 'udp')],
+  };
+}
+
+/** The energy model: arithmetic from the source chapter's tables, no role runs. */
+export function energyModel(): Graph {
+  return { recipe: 'energy-model', roles: [], links: [] };
+}
+
+export const RECIPE_NAMES = ['reporting', 'interception', 'dtls-interception', 'mutual-tls', 'tls-policy', 'resumption', 'nagle', 'independent-dtls-peer', 'energy-model'] as const;
+export type RecipeName = (typeof RECIPE_NAMES)[number];
+
+/**
+ * The graph a scenario will build, as far as its tags tell before any step runs: what a
+ * placement judges up front. The steps build the full graph later, and it is judged again.
+ */
+export function graphForTags(tags: readonly string[], brokerKind: BrokerKind): Graph | undefined {
+  const recipeTag = tags.find((t) => t.startsWith('@recipe-'));
+  if (!recipeTag) return undefined;
+  const name = recipeTag.slice('@recipe-'.length);
+  const dtls = tags.includes('@dtls');
+  switch (name as RecipeName) {
+    case 'reporting': return reporting({ broker: brokerKind, wearables: 1, path: dtls ? 'dtls-stripping-gateway' : tags.includes('@gateway-cloud') ? 'terminating-gateway' : 'relay-gateway', profile: 'secure', plaintext: tags.includes('@plaintext'), ...(tags.includes('@gateway-cloud') ? { gatewayCloudMitm: { forgedCase: 'self-signed', stolenGatewayIdentity: false } } : {}) });
+    case 'interception': return interception({ forgedCase: 'self-signed', client: 'secure', transport: 'tls' });
+    case 'dtls-interception': return interception({ forgedCase: 'self-signed', client: 'secure', transport: 'dtls' });
+    case 'mutual-tls': return brokerPolicy({ broker: brokerKind, offers: 'device-credential' });
+    case 'tls-policy': return brokerPolicy({ broker: brokerKind, offers: 'cipher-suite', scanner: tags.includes('@needs-sslscan') });
+    case 'resumption': return resumption({ broker: brokerKind, transport: dtls ? 'dtls' : 'tls', rttMs: 50 });
+    case 'nagle': return resumption({ broker: brokerKind, transport: 'tls', rttMs: 0, noDelay: false });
+    case 'independent-dtls-peer': return independentDtlsPeer();
+    case 'energy-model': return energyModel();
+    default: throw new Error(`unknown recipe tag ${recipeTag}; known recipes: ${RECIPE_NAMES.map((r) => `@recipe-${r}`).join(', ')}`);
+  }
+}
