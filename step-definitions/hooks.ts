@@ -6,7 +6,7 @@ import { After, Before, setDefaultTimeout, Status } from '@cucumber/cucumber';
 import { readFileSync, existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { TestbedWorld } from './world.ts';
-import { prerequisite } from '../cli/prerequisites.ts';
+import { isCi, prerequisite } from '../cli/prerequisites.ts';
 import { currentPlacement } from '../topology/placements.ts';
 import { graphForTags, RECIPE_NAMES } from '../topology/recipes.ts';
 import { skip } from './skip.ts';
@@ -36,7 +36,7 @@ Before(async function (this: TestbedWorld, { pickle }) {
   for (const tag of pickle.tags.map((t) => t.name).filter((n) => n.startsWith('@needs-'))) {
     const status = await prerequisite(tag.slice('@needs-'.length));
     if (status.available) continue;
-    if (process.env.CI) throw new Error(`CI: ${status.reason}`);
+    if (isCi()) throw new Error(`CI: ${status.reason}`);
     return skip(this, status.reason ?? `${tag.slice(7)} is missing`);
   }
   return undefined;

@@ -10,7 +10,7 @@ import { findLeaks } from '../analysis/leak-search.ts';
 import { E3_PACKET_BYTES } from '../crypto/e3-packet.ts';
 import { attemptInterception, type InterceptionOutcome } from '../topology/mitm-rig.ts';
 import { runDirectory } from './run-context.ts';
-import { prerequisite } from '../cli/prerequisites.ts';
+import { isCi, prerequisite } from '../cli/prerequisites.ts';
 import type { TestbedWorld } from './world.ts';
 import { scenarioState } from './scenario-state.ts';
 import { skip } from './skip.ts';
@@ -47,7 +47,7 @@ When('the {client} publishes readings through it', async function (this: Testbed
     // Served by the Go impostor (OpenSSL cannot load this credential): it needs Go to build.
     const go = await prerequisite('go');
     if (!go.available) {
-      if (process.env.CI) throw new Error(`CI: ${go.reason}`);
+      if (isCi()) throw new Error(`CI: ${go.reason}`);
       return skip(this, go.reason ?? 'go is missing');
     }
   }
