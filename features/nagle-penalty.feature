@@ -8,7 +8,8 @@ Feature: A broker that leaves Nagle's algorithm on stalls CONNACK by about one d
   keeps a small segment back while earlier data is unacknowledged, so without TCP_NODELAY the
   26-byte CONNACK waits for that ACK. Both brokers are measured in the same run, every handshake
   full; the hold is read from the capture beside the device, as the gap between the tickets and
-  CONNACK in the broker's last flight.
+  CONNACK in the broker's last flight, and each broker is judged against the other in the same
+  run, never against a millisecond bound (on a loaded machine both stretch).
 
   Why on loopback with no emulated delay: the link is a userspace relay, so the broker's data is
   acknowledged by the relay's own kernel socket, not by the device. With no delay the relay
@@ -19,6 +20,6 @@ Feature: A broker that leaves Nagle's algorithm on stalls CONNACK by about one d
   Scenario: A broker without noDelay holds CONNACK behind its session tickets until the delayed ACK
     Given a cloud broker with mutual TLS on loopback, no emulated delay
     When wearable-0001 makes 5 full TLS 1.3 handshakes with a broker that sets noDelay, and 5 with one that leaves Nagle on
-    Then with noDelay the capture shows CONNACK right behind the session tickets, within 10 ms
-    And with Nagle on the capture shows CONNACK held behind the session tickets for 30 to 80 ms, about one delayed-ACK period
+    Then with noDelay the capture shows CONNACK right behind the session tickets, every hold shorter than any with Nagle on
+    And with Nagle on the capture shows CONNACK held behind the session tickets, typically at least 4 times as long as with noDelay
     And the time to CONNACK grows by the hold, measured in this run and reported as a ratio

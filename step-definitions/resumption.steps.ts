@@ -13,7 +13,9 @@ import { deviceProfile, handshakeCost, round, type HandshakeKind } from '../emul
 import { connackHold, median, type ConnackHold } from '../analysis/nagle-hold.ts';
 import { ResumptionRig, type TlsVersion } from '../topology/resumption-rig.ts';
 import { join } from 'node:path';
+import type { Wearable } from '../emulators/wearable.ts';
 import type { TestbedWorld } from './world.ts';
+import { attachSvg } from './attachments.ts';
 
 defineParameterType({
   name: 'tls version',
@@ -32,6 +34,8 @@ interface HandshakeState {
   resumption: 'tickets' | 'session-ids';
   brokerTls: Record<string, unknown>;
   viaGateway: boolean;
+  /** The device the scenario names; the rig provisions it (one device per handshake scenario). */
+  device?: string;
   rig?: ResumptionRig;
   /** Nagle scenario: CONNACK holds per broker setting, from that rig's capture. */
   nagle?: { noDelay: ConnackHold[]; nagle: ConnackHold[] };
@@ -44,13 +48,34 @@ function state(world: object): HandshakeState {
   return s;
 }
 
-async function rig(world: TestbedWorld): Promise<ResumptionRig> {
+/** Names the scenario's device; a second, different name is refused rather than silently ignored. */
+function useDevice(world: TestbedWorld, device: string): string {
   const s = state(world);
+  if (s.device !== undefined && s.device !== device) throw new Error(`this scenario's rig is provisioned for ${s.device}; it cannot also connect ${device} (one device per handshake scenario: name the same device in every step)`);
+  s.device = device;
+  return device;
+}
+
+async function rig(world: TestbedWorld, device: string): Promise<ResumptionRig> {
+  const s = state(world);
+  useDevice(world, device);
   if (!s.rig) {
-    s.rig = new ResumptionRig({ dir: world.dir, rttMs: s.rttMs, tlsVersion: s.version, resumption: s.resumption, brokerTls: s.brokerTls, viaGateway: s.viaGateway });
+    s.rig = new ResumptionRig({ dir: world.dir, rttMs: s.rttMs, tlsVersion: s.version, resumption: s.resumption, brokerTls: s.brokerTls, viaGateway: s.viaGateway, deviceIds: [device] });
     await s.rig.start();
   }
   return s.rig;
+}
+
+/**
+ * Connects `device` and checks that it is the one the far end verified: the broker's record of
+ * the client certificate, or behind a gateway the gateway's (the broker sees the gateway there).
+ */
+async function connectAs(r: ResumptionRig, device: string, serverName: string, options: { reconnectPeriodMs?: number } = {}): Promise<Wearable> {
+  const w = r.wearable(serverName, { ...options, deviceId: device });
+  await r.connect(w);
+  const seen = r.hasGateway ? r.gateway.log.ofKind('device-tls').map((o) => o.detail.device) : r.broker.log.ofKind('tls-handshake').map((o) => o.detail.peer);
+  assert.equal(seen.at(-1), device, `the ${r.hasGateway ? 'gateway' : 'broker'} verified the certificate of ${String(seen.at(-1))}, not of ${device}`);
+  return w;
 }
 
 /** Stops the rig (once) and analyses every connection in its capture; attaches the ladders. */
@@ -63,7 +88,7 @@ async function analyses(world: TestbedWorld): Promise<HandshakeAnalysis[]> {
   assert.deepEqual(pcap.problems, [], `capture ${path} is damaged`);
   s.analyses = analyseCapture(pcap.packets);
   s.analyses.forEach((a, i) => {
-    world.attach(ladderSvg(`connection ${i + 1} (${s.rttMs} ms RTT link)`, a), { mediaType: 'image/svg+xml', fileName: `ladder-${i + 1}.svg` });
+    attachSvg(world, ladderSvg(`connection ${i + 1} (${s.rttMs} ms RTT link)`, a), `ladder-${i + 1}.svg`);
     world.attach(describeFlights(a).join('\n'), { mediaType: 'text/plain', fileName: `flights-${i + 1}.txt` });
   });
   world.attach(`capture: ${path}\nkey log: ${s.rig.keyLogPath}\n(wireshark -o tls.keylog_file:${s.rig.keyLogPath} ${path})`, { mediaType: 'text/plain', fileName: 'evidence.txt' });
@@ -88,7 +113,8 @@ Given('a cloud broker with mutual TLS on loopback, no emulated delay', function 
   state(this).rttMs = 0;
 });
 
-Given('{device} speaks {tls version} and keeps its TLS sessions', function (this: TestbedWorld, _device: string, version: TlsVersion) {
+Given('{device} speaks {tls version} and keeps its TLS sessions', function (this: TestbedWorld, device: string, version: TlsVersion) {
+  useDevice(this, device);
   state(this).version = version;
 });
 
@@ -102,39 +128,35 @@ Given('the broker accepts only the P-256 key share, while the device offers X255
   state(this).brokerTls.ecdhCurve = 'P-256';
 });
 
-When('{device} connects, disconnects and connects again', async function (this: TestbedWorld, _device: string) {
-  const r = await rig(this);
+When('{device} connects, disconnects and connects again', async function (this: TestbedWorld, device: string) {
+  const r = await rig(this, device);
   for (let i = 0; i < 2; i++) {
-    const w = r.wearable(CLOUD_NAME);
-    await r.connect(w);
+    const w = await connectAs(r, device, CLOUD_NAME);
     // Let the post-handshake tickets arrive before hanging up (they follow CONNACK's flight).
     await new Promise((resolve) => setTimeout(resolve, 100 + state(this).rttMs));
     await w.stop();
   }
 });
 
-When('{device} connects to {string}, then to {string}, then to {string} again', async function (this: TestbedWorld, _device: string, first: string, second: string, third: string) {
-  const r = await rig(this);
+When('{device} connects to {string}, then to {string}, then to {string} again', async function (this: TestbedWorld, device: string, first: string, second: string, third: string) {
+  const r = await rig(this, device);
   for (const name of [first, second, third]) {
-    const w = r.wearable(name);
-    await r.connect(w);
+    const w = await connectAs(r, device, name);
     await new Promise((resolve) => setTimeout(resolve, 100 + state(this).rttMs));
     await w.stop();
   }
 });
 
-When('{device} connects', async function (this: TestbedWorld, _device: string) {
-  const r = await rig(this);
-  const w = r.wearable(CLOUD_NAME);
-  await r.connect(w);
+When('{device} connects', async function (this: TestbedWorld, device: string) {
+  const r = await rig(this, device);
+  const w = await connectAs(r, device, CLOUD_NAME);
   await new Promise((resolve) => setTimeout(resolve, 100));
   await w.stop();
 });
 
-When('the broker side resets {device}\'s connection and the wearable reconnects by itself', async function (this: TestbedWorld, _device: string) {
-  const r = await rig(this);
-  const w = r.wearable(CLOUD_NAME, { reconnectPeriodMs: 100 });
-  await r.connect(w);
+When('the broker side resets {device}\'s connection and the wearable reconnects by itself', async function (this: TestbedWorld, device: string) {
+  const r = await rig(this, device);
+  const w = await connectAs(r, device, CLOUD_NAME, { reconnectPeriodMs: 100 });
   await new Promise((resolve) => setTimeout(resolve, 100 + state(this).rttMs));
   assert.equal(r.link.resetConnections('the broker side dropped the connection'), 1, 'there was no connection to reset');
   await w.log.waitForCount('a reconnect CONNACK', (o) => o.kind === 'mqtt-connected', 2, 10_000);
@@ -157,14 +179,22 @@ Then('the capture counts {int} round trips to CONNACK for the full handshake and
   assert.equal(second?.roundTripsToFirstApplicationByte, resumed, second && second.roundTrips.map((r) => r.summary).join('\n'));
 });
 
-// Tolerance: a connection can never beat its round trips × RTT on this link; processing (mTLS
-// crypto, MQTT) adds some milliseconds, but must stay under one more round trip, or the
-// round-trip count would not explain the time.
-Then('every connection reached CONNACK after its round trips × {int} ms, and less than one more round trip later', async function (this: TestbedWorld, rtt: number) {
-  for (const a of await analyses(this)) {
-    const expected = (a.roundTripsToFirstApplicationByte ?? 0) * rtt;
+// The link delays each direction by half the RTT, so no counted round trip can be answered
+// sooner than one RTT after it started: a span shorter than that means the analyser counted
+// something that was not a round trip, or the link did not delay. No upper bound is asserted in
+// milliseconds (scheduling on a loaded machine stretches it): that the time holds no hidden extra
+// round trip is shown by the count from the packet order, and by the in-run comparison of full
+// and resumed connections.
+Then('every connection took at least its round trips × {int} ms to CONNACK, each counted round trip spanning the link\'s delay', async function (this: TestbedWorld, rtt: number) {
+  for (const [i, a] of (await analyses(this)).entries()) {
+    const counted = a.roundTrips.slice(0, a.roundTripsToFirstApplicationByte ?? 0);
+    assert.equal(counted.length, a.roundTripsToFirstApplicationByte, `connection ${i + 1}: no CONNACK found\n${describeFlights(a).join('\n')}`);
+    for (const r of counted) {
+      const spanMs = Number(r.answerMicros - r.startMicros) / 1000;
+      assert.ok(spanMs >= rtt - 1, `connection ${i + 1}: round trip "${r.summary}" was answered after ${spanMs.toFixed(1)} ms, sooner than the link's ${rtt} ms round trip`);
+    }
     const measured = a.timeToFirstApplicationByteMs ?? Number.NaN;
-    assert.ok(measured >= expected - 1 && measured < expected + rtt, `${measured.toFixed(1)} ms to CONNACK; ${a.roundTripsToFirstApplicationByte} round trips × ${rtt} ms = ${expected} ms`);
+    assert.ok(measured >= counted.length * rtt - 1, `connection ${i + 1}: ${measured.toFixed(1)} ms to CONNACK; ${counted.length} round trips × ${rtt} ms = ${counted.length * rtt} ms`);
   }
 });
 
@@ -173,10 +203,13 @@ Then('the resumed connection saves {int} round trip(s) of connect time, measured
   const full = first?.timeToFirstApplicationByteMs ?? Number.NaN;
   const resumed = second?.timeToFirstApplicationByteMs ?? Number.NaN;
   const rtt = state(this).rttMs;
-  this.attach(barChartSvg('time to CONNACK, from the capture', [{ label: 'full handshake', ms: full }, { label: 'resumed handshake', ms: resumed }]), { mediaType: 'image/svg+xml', fileName: 'connect-times.svg' });
+  attachSvg(this, barChartSvg('time to CONNACK, from the capture', [{ label: 'full handshake', ms: full }, { label: 'resumed handshake', ms: resumed }]), 'connect-times.svg');
   this.attach(`full ${full.toFixed(1)} ms, resumed ${resumed.toFixed(1)} ms: resumed is ${(full / resumed).toFixed(2)}× faster (${(full - resumed).toFixed(1)} ms saved)`, { mediaType: 'text/plain' });
-  // Within half a round trip of the saved round trips (same tolerance reasoning as above).
-  assert.ok(Math.abs(full - resumed - saved * rtt) < rtt / 2, `saved ${(full - resumed).toFixed(1)} ms; ${saved} round trip(s) × ${rtt} ms expected`);
+  // The saving is counted from the packet order; the times, from the same run, only have to
+  // agree in direction (a bound in ms would fail on a loaded machine, not on a wrong claim).
+  const counted = (first?.roundTripsToFirstApplicationByte ?? Number.NaN) - (second?.roundTripsToFirstApplicationByte ?? Number.NaN);
+  assert.equal(counted, saved, `the capture counts ${first?.roundTripsToFirstApplicationByte} round trips to CONNACK full and ${second?.roundTripsToFirstApplicationByte} resumed`);
+  if (saved > 0) assert.ok(resumed < full, `the resumed connection took ${resumed.toFixed(1)} ms to CONNACK, the full one ${full.toFixed(1)} ms, though it saved ${saved} round trip(s) of ${rtt} ms`);
 });
 
 Then('the resumed server flight is too small to hold the cloud\'s certificate, and carries at least {int} % fewer bytes', async function (this: TestbedWorld, percent: number) {
@@ -249,7 +282,8 @@ Then('on the {string} profile the measured handshakes cost what the energy model
 });
 
 // The gateway's upstream session cache: the capture is of the gateway→cloud link.
-Given('{device} reaches the broker through a gateway that terminates TLS and keeps its upstream {tls version} sessions', function (this: TestbedWorld, _device: string, version: TlsVersion) {
+Given('{device} reaches the broker through a gateway that terminates TLS and keeps its upstream {tls version} sessions', function (this: TestbedWorld, device: string, version: TlsVersion) {
+  useDevice(this, device);
   state(this).viaGateway = true;
   state(this).version = version;
 });
@@ -264,14 +298,14 @@ Then('the broker saw the gateway make a full handshake, then resume its session'
 
 // Nagle's algorithm on the broker (RFC 896) against the device's delayed ACK (RFC 1122 §4.2.3.2).
 // Both brokers run in this scenario, one after the other, with every handshake full.
-When('{device} makes {int} full TLS 1.3 handshakes with a broker that sets noDelay, and {int} with one that leaves Nagle on', async function (this: TestbedWorld, _device: string, withNoDelay: number, withNagle: number) {
+When('{device} makes {int} full TLS 1.3 handshakes with a broker that sets noDelay, and {int} with one that leaves Nagle on', async function (this: TestbedWorld, device: string, withNoDelay: number, withNagle: number) {
+  useDevice(this, device);
   const holdsWith = async (noDelay: boolean, count: number): Promise<ConnackHold[]> => {
-    const rig = new ResumptionRig({ dir: join(this.dir, noDelay ? 'broker-nodelay' : 'broker-nagle'), rttMs: state(this).rttMs, tlsVersion: 'TLS 1.3', keepSessions: false, brokerTls: { noDelay } });
+    const rig = new ResumptionRig({ dir: join(this.dir, noDelay ? 'broker-nodelay' : 'broker-nagle'), rttMs: state(this).rttMs, tlsVersion: 'TLS 1.3', keepSessions: false, brokerTls: { noDelay }, deviceIds: [device] });
     await rig.start();
     try {
       for (let i = 0; i < count; i++) {
-        const w = rig.wearable(CLOUD_NAME);
-        await rig.connect(w);
+        const w = await connectAs(rig, device, CLOUD_NAME);
         await new Promise((resolve) => setTimeout(resolve, 100));
         await w.stop();
       }
@@ -302,17 +336,25 @@ function nagleHolds(world: object): { noDelay: ConnackHold[]; nagle: ConnackHold
   return n;
 }
 
-Then('with noDelay the capture shows CONNACK right behind the session tickets, within {int} ms', function (this: TestbedWorld, limitMs: number) {
-  const held = nagleHolds(this).noDelay.map((h) => h.heldMs);
-  assert.ok(median(held) < limitMs, `with noDelay CONNACK was held ${held.map((m) => m.toFixed(1)).join(', ')} ms (median ${median(held).toFixed(1)})`);
+/** The holds as a list for messages, in ms. */
+const list = (holds: readonly ConnackHold[]): string => holds.map((h) => h.heldMs.toFixed(1)).join(', ');
+
+// Both brokers ran in this scenario, so each is judged against the other, never against a
+// millisecond bound: a loaded machine stretches both alike.
+Then('with noDelay the capture shows CONNACK right behind the session tickets, every hold shorter than any with Nagle on', function (this: TestbedWorld) {
+  const { noDelay, nagle } = nagleHolds(this);
+  const longest = Math.max(...noDelay.map((h) => h.heldMs));
+  const shortestNagle = Math.min(...nagle.map((h) => h.heldMs));
+  assert.ok(longest < shortestNagle, `with noDelay CONNACK was held ${list(noDelay)} ms, with Nagle on ${list(nagle)} ms: the holds overlap, so Nagle made no difference`);
 });
 
-// "About one delayed-ACK period": Linux's minimum delayed ACK is 40 ms (TCP_DELACK_MIN); the
-// bounds leave room for scheduling, but not for a second period.
-Then('with Nagle on the capture shows CONNACK held behind the session tickets for {int} to {int} ms, about one delayed-ACK period', function (this: TestbedWorld, lowMs: number, highMs: number) {
-  const held = nagleHolds(this).nagle.map((h) => h.heldMs);
-  const m = median(held);
-  assert.ok(m >= lowMs && m <= highMs, `with Nagle on CONNACK was held ${held.map((x) => x.toFixed(1)).join(', ')} ms (median ${m.toFixed(1)}); expected ${lowMs}–${highMs} ms`);
+// "About one delayed-ACK period": the device's delayed ACK (RFC 1122 §4.2.3.2, ≥ 40 ms on Linux)
+// releases CONNACK, so the typical Nagle hold is that period, many times the noDelay hold.
+Then('with Nagle on the capture shows CONNACK held behind the session tickets, typically at least {int} times as long as with noDelay', function (this: TestbedWorld, factor: number) {
+  const { noDelay, nagle } = nagleHolds(this);
+  const slow = median(nagle.map((h) => h.heldMs));
+  const fast = median(noDelay.map((h) => h.heldMs));
+  assert.ok(slow >= factor * fast, `with Nagle on CONNACK was held ${list(nagle)} ms (median ${slow.toFixed(1)}), with noDelay ${list(noDelay)} ms (median ${fast.toFixed(1)}): less than ${factor}× longer`);
 });
 
 Then('the time to CONNACK grows by the hold, measured in this run and reported as a ratio', function (this: TestbedWorld) {
@@ -320,7 +362,7 @@ Then('the time to CONNACK grows by the hold, measured in this run and reported a
   const fast = median(noDelay.map((h) => h.timeToConnackMs));
   const slow = median(nagle.map((h) => h.timeToConnackMs));
   const hold = median(nagle.map((h) => h.heldMs)) - median(noDelay.map((h) => h.heldMs));
-  this.attach(barChartSvg('time to CONNACK, from the capture (median)', [{ label: 'broker with noDelay', ms: fast }, { label: 'broker with Nagle on', ms: slow }]), { mediaType: 'image/svg+xml', fileName: 'nagle-connect-times.svg' });
+  attachSvg(this, barChartSvg('time to CONNACK, from the capture (median)', [{ label: 'broker with noDelay', ms: fast }, { label: 'broker with Nagle on', ms: slow }]), 'nagle-connect-times.svg');
   this.attach(`time to CONNACK (median): noDelay ${fast.toFixed(1)} ms, Nagle on ${slow.toFixed(1)} ms: ${(slow / fast).toFixed(2)}× slower (+${(slow - fast).toFixed(1)} ms; CONNACK held ${hold.toFixed(1)} ms longer)`, { mediaType: 'text/plain' });
   // The rest of the connection is the same handshake, so the growth is the hold; loopback
   // handshakes spread by several ms from one connection to the next, hence the wide band.

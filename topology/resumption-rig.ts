@@ -1,6 +1,7 @@
 /**
- * The rig of the handshake scenarios: one wearable, an emulated link with a capture tap beside
- * the device, and the cloud broker (mTLS) behind it.
+ * The rig of the handshake scenarios: the named wearable(s), provisioned with their own
+ * certificates, an emulated link with a capture tap beside the device, and the cloud broker
+ * (mTLS) behind it.
  *
  *   wearable ──TcpLink (latency per direction, pcap at the device end)──▶ cloud broker
  *
@@ -20,7 +21,7 @@ import { PcapWriter } from '../capture/pcap-writer.ts';
 import { KeyLog } from '../capture/keylog.ts';
 import { Wearable } from '../emulators/wearable.ts';
 import { CloudBroker } from '../emulators/cloud/cloud-broker.ts';
-import { provisionDevice } from '../emulators/provisioning.ts';
+import { provisionDevice, type DeviceProvisioning } from '../emulators/provisioning.ts';
 import { SimClock } from '../emulators/sim-clock.ts';
 import { secureProfile, type TlsClientProfile } from '../emulators/tls-client-profile.ts';
 import { TlsServerSessionStore, TlsSessionCache } from '../emulators/tls-session-cache.ts';
@@ -30,7 +31,7 @@ import { latency, symmetric } from '../links/impairments.ts';
 import type { TlsOptions } from 'node:tls';
 
 const LOOPBACK = '127.0.0.1';
-const DEVICE_ID = 'wearable-0001';
+const DEFAULT_DEVICE_ID = 'wearable-0001';
 const GATEWAY_NAME = 'gateway.testbed.local';
 
 export type TlsVersion = 'TLS 1.2' | 'TLS 1.3';
@@ -46,6 +47,8 @@ export interface ResumptionRigSpec {
   readonly keepSessions?: boolean;
   /** Put a TLS-terminating gateway, with its own upstream session cache, in front of the link. */
   readonly viaGateway?: boolean;
+  /** The devices the rig provisions (certificate, E3 keys); default wearable-0001. */
+  readonly deviceIds?: readonly string[];
 }
 
 export class ResumptionRig {
@@ -61,11 +64,13 @@ export class ResumptionRig {
   #keyLog: KeyLog | undefined;
   #endpoint: { host: string; port: number } | undefined;
   readonly #wearables: Wearable[] = [];
+  readonly #provisioning = new Map<string, DeviceProvisioning>();
   /** Wall time from connect() to CONNACK, as the device saw it, per connection. */
   readonly connectMs: number[] = [];
 
   constructor(spec: ResumptionRigSpec) {
     if (!Number.isFinite(spec.rttMs) || spec.rttMs < 0 || spec.rttMs > 10_000) throw new Error(`resumption-rig: RTT must be 0..10000 ms, got ${spec.rttMs}`);
+    if (spec.deviceIds?.length === 0) throw new Error('resumption-rig: deviceIds is empty; name at least one device, e.g. ["wearable-0001"]');
     this.#spec = spec;
   }
 
@@ -89,7 +94,9 @@ export class ResumptionRig {
 
   async start(): Promise<void> {
     mkdirSync(this.#spec.dir, { recursive: true, mode: 0o700 });
-    const pki = await generatePki({ wearableIds: [DEVICE_ID], gatewayName: GATEWAY_NAME });
+    const deviceIds = this.#deviceIds;
+    const pki = await generatePki({ wearableIds: [...deviceIds], gatewayName: GATEWAY_NAME });
+    deviceIds.forEach((id, i) => this.#provisioning.set(id, provisionDevice(id, i + 1)));
     this.#pki = pki;
     const keyLog = KeyLog.open(this.keyLogPath);
     this.#keyLog = keyLog;
@@ -138,9 +145,17 @@ export class ResumptionRig {
     return this.#broker;
   }
 
+  get hasGateway(): boolean {
+    return this.#gateway !== undefined;
+  }
+
   get gateway(): Gateway {
     if (!this.#gateway) throw new Error('resumption-rig: no gateway; construct the rig with viaGateway: true');
     return this.#gateway;
+  }
+
+  get #deviceIds(): readonly string[] {
+    return this.#spec.deviceIds ?? [DEFAULT_DEVICE_ID];
   }
 
   /** The rig's TLS version, pinned at both ends of the client's range. */
@@ -150,18 +165,21 @@ export class ResumptionRig {
   }
 
   /**
-   * A wearable asking for `serverName` (behind a gateway: always the gateway's name), with the
-   * rig's session cache unless the rig keeps no sessions or the gateway's cache is the subject.
+   * Wearable `deviceId` (default: the rig's first device) asking for `serverName` (behind a
+   * gateway: always the gateway's name), with the rig's session cache unless the rig keeps no
+   * sessions or the gateway's cache is the subject.
    */
-  wearable(serverName: string, options: { reconnectPeriodMs?: number } = {}): Wearable {
+  wearable(serverName: string, options: { deviceId?: string; reconnectPeriodMs?: number } = {}): Wearable {
     const pki = this.pki;
     const endpoint = this.#endpoint;
     if (!endpoint) throw new Error('resumption-rig: not started');
-    const issued = pki.wearables.get(DEVICE_ID);
-    if (!issued) throw new Error('resumption-rig: no wearable certificate');
+    const { deviceId = this.#deviceIds[0] as string, ...wearableOptions } = options;
+    const issued = pki.wearables.get(deviceId);
+    const provisioning = this.#provisioning.get(deviceId);
+    if (!issued || !provisioning) throw new Error(`resumption-rig: ${deviceId} is not provisioned in this rig (it has ${this.#deviceIds.join(', ')}); construct the rig with deviceIds: ['${deviceId}']`);
     const keyLog = this.#keyLog as KeyLog;
     const w = new Wearable({
-      provisioning: provisionDevice(DEVICE_ID, 1),
+      provisioning,
       deviceKeyPem: issued.keyPem,
       deviceCertChainPem: issued.chainPem,
       caPem: pki.rootCa.certPem,
@@ -171,7 +189,7 @@ export class ResumptionRig {
       clock: SimClock.compressed(1),
       evidence: { tlsEndpoint: (_role, e) => keyLog.attach(e) },
       ...(this.#spec.keepSessions !== false && !this.#gateway ? { sessionCache: this.cache } : {}),
-      ...options,
+      ...wearableOptions,
     });
     this.#wearables.push(w);
     return w;
