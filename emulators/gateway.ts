@@ -18,6 +18,9 @@ import type { GatewayMalice, InterceptedPublish, MaliceContext } from './gateway
 import { tlsClientOptions, type TlsClientProfile } from './tls-client-profile.ts';
 import type { TlsSessionCache } from './tls-session-cache.ts';
 
+/** Bytes of each direction of a relayed connection the relay keeps in its records. */
+export const RELAY_KEEP_BYTES = 64 * 1024;
+
 export type GatewayObservationKind = 'listening' | 'device-tls' | 'upstream-tls' | 'tls-error' | 'raw-bytes' | 'mqtt-packet' | 'malice' | 'closed';
 
 interface Upstream {
@@ -48,6 +51,7 @@ export class Gateway {
   readonly #sockets = new Set<Socket>();
   #server: NetServer | TlsServer | undefined;
   #publishCount = 0;
+  #relayCount = 0;
 
   constructor(config: GatewayConfig) {
     if (config.mode === 'terminate' && !(config.certChainPem && config.keyPem && config.caPem && config.upstreamProfile)) {
@@ -90,17 +94,35 @@ export class Gateway {
     return { host: a.address, port: a.port };
   }
 
-  /** Transparent relay: it sees TLS records only, and records them. */
+  /**
+   * Transparent relay: it sees TLS records only, and records them, numbered per connection, so
+   * a scenario can read each direction of each connection as the byte stream the relay held. To
+   * bound memory it keeps the first RELAY_KEEP_BYTES of each direction (where MQTT in clear would
+   * show first: CONNECT opens an MQTT stream) and says in the last kept record that it stopped.
+   */
   #relay(device: Socket): void {
     const { upstream } = this.#config;
+    const connection = ++this.#relayCount;
     const cloud = tcpConnect({ host: upstream.host, port: upstream.port, noDelay: true });
     this.#track(device, cloud);
+    const keep = (direction: 'device-to-cloud' | 'cloud-to-device') => {
+      let kept = 0;
+      return (b: Buffer) => {
+        if (kept >= RELAY_KEEP_BYTES) return;
+        const chunk = b.subarray(0, RELAY_KEEP_BYTES - kept);
+        kept += chunk.length;
+        const full = kept >= RELAY_KEEP_BYTES ? `; kept ${RELAY_KEEP_BYTES} bytes of this direction, the rest is relayed unrecorded` : '';
+        this.log.record('raw-bytes', `${chunk.length} bytes ${direction === 'device-to-cloud' ? 'device→cloud' : 'cloud→device'} (connection ${connection}${full})`, { direction, connection }, Buffer.from(chunk));
+      };
+    };
+    const fromDevice = keep('device-to-cloud');
+    const fromCloud = keep('cloud-to-device');
     device.on('data', (b: Buffer) => {
-      this.log.record('raw-bytes', `${b.length} bytes device→cloud`, { direction: 'device-to-cloud' }, b);
+      fromDevice(b);
       cloud.write(b);
     });
     cloud.on('data', (b: Buffer) => {
-      this.log.record('raw-bytes', `${b.length} bytes cloud→device`, { direction: 'cloud-to-device' }, b);
+      fromCloud(b);
       device.write(b);
     });
   }
