@@ -101,6 +101,7 @@ Then('every reading from {device} is accepted exactly once, and every other copy
   const resent = new Set((await topology.observations(`wearable:${deviceId}`)).filter((o) => o.kind === 'reading-resent').map((o) => String(o.detail.sequence)));
   for (const e of audit.filter((x) => x.verdict === 'rejected')) {
     assert.equal(e.reason, 'replay', `unexpected rejection:\n${describe([e])}`);
+    assert.equal(e.deviceId, deviceId, `a rejection of another device's packet:\n${describe([e])}`);
     assert.ok(resent.has(String(e.sequence)), `reading #${String(e.sequence)} was rejected as a duplicate but ${deviceId} never resent it`);
   }
   const failed = (await topology.observations(`wearable:${deviceId}`)).filter((o) => o.kind === 'delivery-failed');

@@ -17,7 +17,11 @@ import { readingNumbers } from './parameter-types.ts';
 import type { TestbedWorld } from './world.ts';
 import { scenarioState } from './scenario-state.ts';
 
-/** Audit entries a "rejects reading N" step accounted for, and that reading's sequence. */
+/**
+ * Audit entries a "rejects reading N" step accounted for, and that reading's sequence. "Reading
+ * N" is always the N-th reading the device logged as sent, and it is matched by that device and
+ * that reading's sequence, never by assuming the sequence is N.
+ */
 const explained = scenarioState<number[] & { target?: bigint }>(() => Object.assign([] as number[], { target: undefined as bigint | undefined }));
 
 function sentBy(world: TestbedWorld, deviceId: string): SentReading[] {
@@ -123,9 +127,10 @@ Then('the cloud opens {int} of {int} readings from {device} with the values the 
 
 Then('the cloud rejects reading {int} from {device} as {rejection reason}', async function (this: TestbedWorld, n: number, deviceId: string, reason: E3RejectionReason) {
   const audit = await (await this.topology()).audit();
+  // The N-th reading this device sent, by its own sent log: its sequence, not N, and its device.
   const target = reading(this, deviceId, n);
-  const rejected = audit.filter((e) => e.verdict === 'rejected' && e.sequence === target.sequence && e.reason === reason);
-  assert.ok(rejected.length >= 1, `reading ${n} (sequence ${target.sequence}) was not rejected as "${reason}":\n${describe(audit)}`);
+  const rejected = audit.filter((e) => e.verdict === 'rejected' && e.deviceId === deviceId && e.sequence === target.sequence && e.reason === reason);
+  assert.ok(rejected.length >= 1, `reading ${n} of ${deviceId} (sequence ${target.sequence}) was not rejected as "${reason}":\n${describe(audit)}`);
   explained(this).push(...rejected.map((e) => e.index));
   explained(this).target = target.sequence;
 });
@@ -139,7 +144,7 @@ Then('the cloud accepts every other reading from {device} exactly once, and reje
   // A reading resent over UDP after a lost acknowledgement arrives twice: its second copy is a
   // legitimate "replay" rejection, but only for a sequence the wearable itself logged as resent.
   const resent = new Set((await topology.observations(`wearable:${deviceId}`)).filter((o) => o.kind === 'reading-resent').map((o) => String(o.detail.sequence)));
-  const unexplained = audit.filter((e) => e.verdict === 'rejected' && !why.includes(e.index) && !(e.reason === 'replay' && resent.has(String(e.sequence))));
+  const unexplained = audit.filter((e) => e.verdict === 'rejected' && !why.includes(e.index) && !(e.reason === 'replay' && e.deviceId === deviceId && resent.has(String(e.sequence))));
   assert.deepEqual(unexplained.map((e) => `#${e.index} ${e.reason} seq=${String(e.sequence)}`), [], `rejections the scenario does not explain:\n${describe(audit)}`);
   for (const s of sent) {
     const accepted = audit.filter((e) => e.verdict === 'accepted' && e.deviceId === deviceId && e.sequence === s.sequence).length;
@@ -151,11 +156,11 @@ Then('the cloud accepts every other reading from {device} exactly once, and reje
 Then('the cloud rejects {int} cop(y)(ies) of reading {int} from {device} as {rejection reason}', async function (this: TestbedWorld, copies: number, n: number, deviceId: string, reason: E3RejectionReason) {
   const audit = await (await this.topology()).audit();
   const target = reading(this, deviceId, n);
-  const forSeq = audit.filter((e) => e.sequence === target.sequence && (e.deviceId === deviceId || e.deviceId === undefined));
-  assert.equal(forSeq.filter((e) => e.verdict === 'accepted').length, 1, `reading ${n} must be accepted exactly once:\n${describe(audit)}`);
+  const forSeq = audit.filter((e) => e.deviceId === deviceId && e.sequence === target.sequence);
+  assert.equal(forSeq.filter((e) => e.verdict === 'accepted').length, 1, `reading ${n} of ${deviceId} (sequence ${target.sequence}) must be accepted exactly once:\n${describe(audit)}`);
   const rejected = forSeq.filter((e) => e.verdict === 'rejected');
-  assert.equal(rejected.length, copies, `expected ${copies} rejected copies of reading ${n}:\n${describe(audit)}`);
-  for (const e of rejected) assert.equal(e.reason, reason);
+  assert.equal(rejected.length, copies, `expected ${copies} rejected copies of reading ${n} of ${deviceId} (sequence ${target.sequence}):\n${describe(audit)}`);
+  for (const e of rejected) assert.equal(e.reason, reason, `a copy of reading ${n} of ${deviceId} was rejected for another reason:\n${describe(rejected)}`);
 });
 
 Then('{device} believes all {int} readings were delivered', async function (this: TestbedWorld, deviceId: string, count: number) {
