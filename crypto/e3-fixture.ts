@@ -4,7 +4,7 @@
  */
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { rawP256PrivateKey, rawP256PublicKey } from './e3-key-derivation.ts';
-import { E3Opener, type E3DeviceRecord } from './e3-opener.ts';
+import { E3Opener, type E3DeviceRecord, type E3OpenerOptions } from './e3-opener.ts';
 import { pseudonymHex, type E3Algorithm } from './e3-packet.ts';
 import { encodeReading, type Reading } from './e3-reading.ts';
 import { E3Sealer } from './e3-sealer.ts';
@@ -26,7 +26,10 @@ export function p256KeyPair(): { privateKey: KeyObject; publicKey: KeyObject } {
   return generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 }
 
-export function makeE3Fixture(algorithm: E3Algorithm = 'aes-128-gcm', options: { maxSkewSec?: number; replayWindowSize?: number } = {}): E3Fixture {
+export function makeE3Fixture(
+  algorithm: E3Algorithm = 'aes-128-gcm',
+  options: Pick<E3OpenerOptions, 'maxSkewSec' | 'replayWindowSize' | 'keysPerDevice' | 'onKeyDerived'> = {},
+): E3Fixture {
   const cloud = p256KeyPair();
   const device = p256KeyPair();
   const pseudonym = new Uint8Array(randomBytes(16));

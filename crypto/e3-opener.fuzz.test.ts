@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FIXTURE_START_SEC, makeE3Fixture, sampleReadingBytes } from './e3-fixture.ts';
 import { E3_REJECTION_REASONS, type E3OpenResult, type E3RejectionReason } from './e3-opener.ts';
-import { E3_PACKET_BYTES, E3_PSEUDONYM_BYTES } from './e3-packet.ts';
+import { E3_PACKET_BYTES, E3_PSEUDONYM_BYTES, E3_TIMESTAMP_OFFSET } from './e3-packet.ts';
 
 const SEED = 0x5eed_e3;
 const ITERATIONS = 100_000;
@@ -57,7 +57,8 @@ function mutate(rng: Rng, pool: Uint8Array[], accepted: Uint8Array[], pseudonym:
       const flips = 1 + rng.below(8);
       while (bits.size < flips) bits.add(rng.below(E3_PACKET_BYTES * 8));
       for (const bit of bits) packet[bit >> 3] = (packet[bit >> 3] as number) ^ (1 << (bit & 7));
-      return { kind: 'bit flips', packet, allowed: ['unknown pseudonym', 'bad tag'] };
+      // A flipped timestamp bit of weight > maxSkew is refused as stale, before any key is derived.
+      return { kind: 'bit flips', packet, allowed: ['unknown pseudonym', 'stale timestamp', 'bad tag'] };
     }
     case 3: {
       const cut = rng.below(E3_PACKET_BYTES);
@@ -67,7 +68,11 @@ function mutate(rng: Rng, pool: Uint8Array[], accepted: Uint8Array[], pseudonym:
     case 4: {
       const packet = randomBytesFrom(rng, E3_PACKET_BYTES);
       packet.set(pseudonym, 0);
-      return { kind: 'valid pseudonym, random rest', packet, allowed: ['bad tag'] };
+      // Half keep their random timestamp (almost always outside the window: refused before any
+      // key is derived); half get one inside it, so the AEAD path is fuzzed too.
+      if (rng.below(2) === 0) return { kind: 'valid pseudonym, random rest', packet, allowed: ['stale timestamp', 'bad tag'] };
+      new DataView(packet.buffer).setUint32(E3_TIMESTAMP_OFFSET, FIXTURE_START_SEC - 300 + rng.below(601));
+      return { kind: 'valid pseudonym and timestamp, random rest', packet, allowed: ['bad tag'] };
     }
     default: {
       const packet = (accepted[rng.below(accepted.length)] as Uint8Array).slice();
@@ -112,7 +117,7 @@ test(`E3Opener survives ${ITERATIONS.toLocaleString('en')} fuzzed packets (seed 
 
   assert.equal(genuine, ITERATIONS / GENUINE_EVERY);
   // Every category was exercised: the fuzzer is not silently producing only one kind of junk.
-  for (const reason of ['length', 'unknown pseudonym', 'bad tag', 'replay'] as const) {
+  for (const reason of ['length', 'unknown pseudonym', 'stale timestamp', 'bad tag', 'replay'] as const) {
     assert.ok((counts.get(reason) ?? 0) > 1_000, `too few '${reason}' rejections: ${counts.get(reason)}`);
   }
 });

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { FIXTURE_START_SEC, makeE3Fixture, p256KeyPair, SAMPLE_READING, sampleReadingBytes } from './e3-fixture.ts';
 import { rawP256PrivateKey, rawP256PublicKey } from './e3-key-derivation.ts';
 import { E3Opener, type E3OpenResult, type E3RejectionReason } from './e3-opener.ts';
-import { E3_EPOCH_SECONDS, E3_PSEUDONYM_BYTES, pseudonymHex, type E3Algorithm } from './e3-packet.ts';
+import { E3_EPOCH_SECONDS, E3_PSEUDONYM_BYTES, E3_TIMESTAMP_OFFSET, pseudonymHex, type E3Algorithm } from './e3-packet.ts';
 import { decodeReading } from './e3-reading.ts';
 import { E3Sealer } from './e3-sealer.ts';
 
@@ -49,11 +49,14 @@ for (const algorithm of ALGORITHMS) {
     assert.deepEqual(decodeReading(result.reading), SAMPLE_READING);
   });
 
-  test(`${algorithm}: flipping any single bit is rejected: pseudonym bits → unknown pseudonym, all others → bad tag`, () => {
-    const f = makeE3Fixture(algorithm);
+  test(`${algorithm}: flipping any single bit is rejected: pseudonym bits → unknown pseudonym, timestamp bits of weight over the skew → stale timestamp, all others → bad tag`, () => {
+    const f = makeE3Fixture(algorithm, { maxSkewSec: 300 });
     const packet = f.sealer.seal(sampleReadingBytes(), FIXTURE_START_SEC);
+    const timestampBits = [E3_TIMESTAMP_OFFSET * 8, (E3_TIMESTAMP_OFFSET + 4) * 8];
     for (let bit = 0; bit < 96 * 8; bit++) {
-      const expected = bit < E3_PSEUDONYM_BYTES * 8 ? 'unknown pseudonym' : 'bad tag';
+      // Bits are numbered from the most significant of byte 0; the timestamp is a big-endian u32.
+      const weight = bit >= timestampBits[0]! && bit < timestampBits[1]! ? 2 ** (timestampBits[1]! - 1 - bit) : 0;
+      const expected = bit < E3_PSEUDONYM_BYTES * 8 ? 'unknown pseudonym' : weight > 300 ? 'stale timestamp' : 'bad tag';
       assertRejected(f.opener.open(flipBit(packet, bit)), expected, undefined, `bit ${bit}`);
     }
     // The untouched packet is still accepted: none of the forgeries moved the replay window.
@@ -70,7 +73,6 @@ test('bad tag in each region, by name: AAD (pseudonym of another device, timesta
   const regions: [string, number][] = [
     ['AAD: pseudonym', 127],
     ['AAD: timestamp, same epoch', 16 * 8 + 31],
-    ['AAD: timestamp, other epoch', 16 * 8 + 8],
     ['ciphertext', 20 * 8 + 3],
     ['nonce: salt', 68 * 8],
     ['nonce: sequence', 79 * 8 + 7],
@@ -79,6 +81,13 @@ test('bad tag in each region, by name: AAD (pseudonym of another device, timesta
   for (const [region, bit] of regions) {
     assertRejected(f.opener.open(flipBit(packet, bit)), 'bad tag', /tag does not verify/, region);
   }
+  // AAD: a timestamp moved across an epoch boundary, still inside the skew window, selects the
+  // next epoch's key and fails there.
+  const boundary = (Math.floor(FIXTURE_START_SEC / E3_EPOCH_SECONDS) + 1) * E3_EPOCH_SECONDS;
+  f.clock.now = boundary;
+  const lastOfEpoch = f.sealer.seal(sampleReadingBytes(), boundary - 1);
+  new DataView(lastOfEpoch.buffer).setUint32(E3_TIMESTAMP_OFFSET, boundary + 1);
+  assertRejected(f.opener.open(lastOfEpoch), 'bad tag', new RegExp(`key epoch ${boundary / E3_EPOCH_SECONDS}\\)`), 'AAD: timestamp, other epoch');
 });
 
 test('length: 95, 97 and 0 bytes, and values that are not bytes at all', () => {
@@ -122,7 +131,7 @@ test('replay: the same packet twice is a duplicate; a sequence below the window 
   assert.ok(f.opener.open(inWindow).ok, 'a reordered packet inside the window is accepted');
 });
 
-test('stale timestamp: outside ±maxSkew is rejected (after the tag verified), the edges are accepted', () => {
+test('stale timestamp: outside ±maxSkew is rejected, the edges are accepted', () => {
   const f = makeE3Fixture('chacha20-poly1305', { maxSkewSec: 300 });
   const now = FIXTURE_START_SEC;
   const reading = sampleReadingBytes();
@@ -130,6 +139,56 @@ test('stale timestamp: outside ±maxSkew is rejected (after the tag verified), t
   assert.ok(f.opener.open(f.sealer.seal(reading, now - 300)).ok);
   assert.ok(f.opener.open(f.sealer.seal(reading, now + 300)).ok);
   assertRejected(f.opener.open(f.sealer.seal(reading, now + 301)), 'stale timestamp', /301 s ahead of/);
+});
+
+test('a timestamp outside the window is refused before any key is derived, whatever epoch it names (§17.6)', () => {
+  const derived: number[] = [];
+  const f = makeE3Fixture('aes-128-gcm', { maxSkewSec: 300, onKeyDerived: ({ epoch }) => derived.push(epoch) });
+  const reading = sampleReadingBytes();
+  // The sealer never goes back to an older epoch, so the past day's packet is sealed first.
+  const lastWeek = f.sealer.seal(reading, FIXTURE_START_SEC - 10 * E3_EPOCH_SECONDS);
+  const genuine = f.sealer.seal(reading, FIXTURE_START_SEC);
+  assert.ok(f.opener.open(genuine).ok);
+  const today = Math.floor(FIXTURE_START_SEC / E3_EPOCH_SECONDS);
+  assert.deepEqual(derived, [today]);
+  // An attacker rewrites the timestamp of a genuine packet to name 1,000 other epochs, past and
+  // future, and the extremes of the u32: every one is stale, and not one key is derived for it.
+  const forged = genuine.slice();
+  const view = new DataView(forged.buffer);
+  for (let k = 1; k <= 500; k++) {
+    for (const epoch of [today + k, today - k]) {
+      view.setUint32(E3_TIMESTAMP_OFFSET, epoch * E3_EPOCH_SECONDS + 12_345);
+      assertRejected(f.opener.open(forged), 'stale timestamp', /checked before the tag, so no key is derived/, `epoch ${epoch}`);
+    }
+  }
+  for (const timestamp of [0, 0xffff_ffff, FIXTURE_START_SEC - 301, FIXTURE_START_SEC + 301]) {
+    view.setUint32(E3_TIMESTAMP_OFFSET, timestamp);
+    assertRejected(f.opener.open(forged), 'stale timestamp', undefined, `timestamp ${timestamp}`);
+  }
+  // Authentic packets sealed for other days are refused the same way, also without a derivation.
+  assertRejected(f.opener.open(f.sealer.seal(reading, FIXTURE_START_SEC + 10 * E3_EPOCH_SECONDS)), 'stale timestamp', /ahead of/);
+  assertRejected(f.opener.open(lastWeek), 'stale timestamp', /behind/);
+  assert.deepEqual(derived, [today], 'no key derived for an out-of-window epoch');
+  // Inside the window a forged timestamp still reaches the tag (and today's cached key).
+  view.setUint32(E3_TIMESTAMP_OFFSET, FIXTURE_START_SEC + 200);
+  assertRejected(f.opener.open(forged), 'bad tag');
+  assert.deepEqual(derived, [today]);
+});
+
+test('the per-device key cache holds at most keysPerDevice epochs: the least recently derived is dropped and re-derived on demand', () => {
+  const derived: number[] = [];
+  // A ±3-day window lets seven epochs in; the cache keeps two.
+  const f = makeE3Fixture('aes-128-gcm', { maxSkewSec: 3 * E3_EPOCH_SECONDS, keysPerDevice: 2, onKeyDerived: ({ epoch }) => derived.push(epoch) });
+  const reading = sampleReadingBytes();
+  // Two packets per day, sealed in day order (the sealer never goes back to an older epoch).
+  const [yesterday, today1, tomorrow] = [-1, 0, 1].map((d) => [0, 1].map(() => f.sealer.seal(reading, FIXTURE_START_SEC + d * E3_EPOCH_SECONDS))) as Uint8Array[][];
+  for (const p of [yesterday![0]!, today1![0]!, tomorrow![0]!]) assert.ok(f.opener.open(p).ok);
+  const today = Math.floor(FIXTURE_START_SEC / E3_EPOCH_SECONDS);
+  assert.deepEqual(derived, [today - 1, today, today + 1]);
+  assert.ok(f.opener.open(tomorrow![1]!).ok, 'tomorrow: cached');
+  assert.ok(f.opener.open(today1![1]!).ok, 'today: cached');
+  assert.ok(f.opener.open(yesterday![1]!).ok, 'yesterday: evicted, derived again');
+  assert.deepEqual(derived, [today - 1, today, today + 1, today - 1]);
 });
 
 test('rejected packets never advance the replay window (forged sequence, stale timestamp)', () => {

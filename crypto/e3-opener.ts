@@ -7,14 +7,21 @@
  *  1. length — nothing else can be parsed from a packet of the wrong size.
  *  2. unknown pseudonym — the pseudonym (clear AAD) selects the device key; without a device
  *     record there is no key to verify with.
- *  3. derive the key for the timestamp's epoch (cached per pseudonym + epoch; at most
+ *  3. timestamp outside ±maxSkew — 'stale timestamp', decided on the header as received, BEFORE
+ *     any key is derived. The timestamp selects the 24 h key epoch (source chapter §17.6,
+ *     DESIGN.md §4), and it is attacker-chosen until the tag verifies: were the window checked
+ *     after the tag, anyone could make the cloud run ECDH + HKDF for any epoch they write into
+ *     the header, one derivation per packet, and churn the key cache. Checked first, only the
+ *     epochs the window touches (at most two for a skew under 12 h) are ever derived. Nothing is
+ *     lost: an authentic packet outside the window is refused all the same, and a forged one
+ *     inside it still fails at 5. The verdict is about the header, not about what the device
+ *     sent, and the detail says so.
+ *  4. derive the key for the timestamp's epoch (cached per pseudonym + epoch; at most
  *     `keysPerDevice` epochs per device, and device state exists only for registered
  *     pseudonyms, so the cache is bounded by the registry).
- *  4. AEAD open — 'bad tag'. Everything after this point trusts the header, and only now may
- *     it: before this, timestamp and sequence are attacker-chosen. A tampered timestamp either
- *     selects another epoch's key or changes the AAD; both end here.
- *  5. timestamp outside ±maxSkew — 'stale timestamp'. Checked after the tag so the verdict is
- *     about what the device really sent, not about what a forger wrote into the header.
+ *  5. AEAD open — 'bad tag'. Everything after this point trusts the header, and only now may
+ *     it: before this, timestamp and sequence are attacker-chosen. A tampered timestamp inside
+ *     the window either selects another epoch's key or changes the AAD; both end here.
  *  6. replay window — 'replay' (duplicate, or below the window: the detail says which). Per
  *     pseudonym, RFC 4303 §3.4.3 / RFC 6347 §4.1.2.6.
  *  7. accept — only now is the sequence marked in the window, so a forged or stale packet can
@@ -57,6 +64,8 @@ export interface E3OpenerOptions {
   maxSkewSec?: number; // default 300
   replayWindowSize?: number; // default 64
   keysPerDevice?: number; // epoch keys cached per device, default 3 (yesterday, today, tomorrow)
+  /** Told of every key derivation (ECDH + HKDF), e.g. to count them; not called for cache hits. */
+  onKeyDerived?: (derivation: { deviceId: string; epoch: number }) => void;
 }
 
 export const E3_DEFAULT_MAX_SKEW_SEC = 300;
@@ -81,6 +90,7 @@ export class E3Opener {
   readonly #maxSkewSec: number;
   readonly #replayWindowSize: number;
   readonly #keysPerDevice: number;
+  readonly #onKeyDerived: ((derivation: { deviceId: string; epoch: number }) => void) | undefined;
   // Only registered pseudonyms get an entry, so this is bounded by the registry; replay windows
   // are never evicted (forgetting one would let old packets replay).
   readonly #devices = new Map<string, DeviceState>();
@@ -91,6 +101,9 @@ export class E3Opener {
     }
     if (typeof o.lookup !== 'function' || typeof o.nowSec !== 'function') {
       throw new Error('e3-opener: lookup(pseudonymHex) and nowSec() must be functions');
+    }
+    if (o.onKeyDerived !== undefined && typeof o.onKeyDerived !== 'function') {
+      throw new Error('e3-opener: onKeyDerived must be a function ({ deviceId, epoch }) => void, or left out');
     }
     const maxSkewSec = o.maxSkewSec ?? E3_DEFAULT_MAX_SKEW_SEC;
     if (!Number.isFinite(maxSkewSec) || maxSkewSec < 0) {
@@ -107,6 +120,7 @@ export class E3Opener {
     this.#nowSec = o.nowSec;
     this.#maxSkewSec = maxSkewSec;
     this.#keysPerDevice = keysPerDevice;
+    this.#onKeyDerived = o.onKeyDerived;
   }
 
   open(packet: Uint8Array): E3OpenResult {
@@ -136,11 +150,22 @@ export class E3Opener {
     const record = this.#lookupDevice(pseudonym);
     if (typeof record === 'string') return reject('unknown pseudonym', record, { pseudonym });
     const { deviceId } = record;
-    // 3. key for the epoch named by the (not yet authenticated) timestamp
     const timestamp = readU32(packet, E3_TIMESTAMP_OFFSET);
     const sequenceHigh = readU32(packet, E3_SEQUENCE_OFFSET);
     const sequenceLow = BigInt(readU32(packet, E3_SEQUENCE_OFFSET + 4));
     const sequence = sequenceHigh === 0 ? sequenceLow : (BigInt(sequenceHigh) << 32n) | sequenceLow;
+    // 3. timestamp window, on the header as received: before any key derivation (see above)
+    const now = this.#nowSec();
+    const skew = timestamp - now;
+    if (Math.abs(skew) > this.#maxSkewSec) {
+      const direction = skew > 0 ? 'ahead of' : 'behind';
+      return reject(
+        'stale timestamp',
+        `timestamp ${timestamp} is ${Math.abs(skew)} s ${direction} the cloud clock (${now}); accepted skew is ±${this.#maxSkewSec} s (checked before the tag, so no key is derived for it)`,
+        { pseudonym, sequence, deviceId },
+      );
+    }
+    // 4. key for the epoch named by the (not yet authenticated, but in-window) timestamp
     const epoch = Math.floor(timestamp / E3_EPOCH_SECONDS);
     let device = this.#devices.get(pseudonym);
     if (device === undefined) {
@@ -149,24 +174,12 @@ export class E3Opener {
     }
     const key = this.#keyFor(device, record, pseudonym, pseudonymBytes, epoch);
     if (typeof key === 'string') return reject('unknown pseudonym', key, { pseudonym, sequence, deviceId });
-    // 4. AEAD
+    // 5. AEAD
     const reading = openE3Node(key, record.algorithm, packet);
     if (reading === undefined) {
       return reject(
         'bad tag',
         `${record.algorithm} tag does not verify for device ${deviceId} (key epoch ${epoch}): the packet was altered, forged, or sealed under another key`,
-        { pseudonym, sequence, deviceId },
-      );
-    }
-    // 5. timestamp window (now authenticated)
-    const now = this.#nowSec();
-    const skew = timestamp - now;
-    if (Math.abs(skew) > this.#maxSkewSec) {
-      reading.fill(0);
-      const direction = skew > 0 ? 'ahead of' : 'behind';
-      return reject(
-        'stale timestamp',
-        `timestamp ${timestamp} is ${Math.abs(skew)} s ${direction} the cloud clock (${now}); accepted skew is ±${this.#maxSkewSec} s`,
         { pseudonym, sequence, deviceId },
       );
     }
@@ -217,6 +230,7 @@ export class E3Opener {
     } catch (err) {
       return `device record ${record.deviceId} for pseudonym ${pseudonym} is unusable: ${(err as Error).message}`;
     }
+    this.#onKeyDerived?.({ deviceId: record.deviceId, epoch });
     cached?.key.fill(0);
     device.keys.delete(epoch);
     device.keys.set(epoch, { key, publicKey: record.publicKey, algorithm: record.algorithm });
