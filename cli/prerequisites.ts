@@ -50,6 +50,7 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   // dockerd, not docker: a lone docker CLI (e.g. /usr/local/bin/docker) cannot run containers.
   { name: 'docker', binary: 'dockerd', versionArgs: ['--version'], debianPackages: ['docker.io'], neededFor: 'the containers topology (@needs-docker)' },
   { name: 'sslscan', binary: 'sslscan', versionArgs: ['--version'], debianPackages: ['sslscan'], neededFor: 'cross-checking the broker\'s TLS versions and cipher suites with an independent scanner (@needs-sslscan)' },
+  { name: 'chromium', binary: 'chromium', versionArgs: ['--version'], debianPackages: ['chromium'], neededFor: 'the report test: opens the HTML report headless and checks every chart decodes (cli/html-report.test.ts)' },
   { name: 'debootstrap', binary: 'debootstrap', versionArgs: ['--version'], debianPackages: ['debootstrap'], neededFor: 'building the offline base image (@needs-debootstrap)' },
 ];
 

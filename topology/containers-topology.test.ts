@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { skipForMissingTool } from '../cli/prerequisites.ts';
 import { ContainersTopology, lastHostAddress } from './containers-topology.ts';
 import { dockerDaemonStatus } from '../containers/docker-daemon.ts';
 import { docker } from '../containers/docker-cli.ts';
@@ -19,7 +20,7 @@ import { tamper } from '../emulators/gateway-malice.ts';
 import { provisionDevice } from '../emulators/provisioning.ts';
 
 const status = await dockerDaemonStatus();
-const skip = status.running ? false : `no Docker daemon: ${status.reason}`;
+const skip = status.running ? false : skipForMissingTool(`no Docker daemon: ${status.reason}`);
 if (!skip) await ContainersTopology.prepare();
 const fixture = join(import.meta.dirname, '..', 'containers', 'test-fixtures', 'run-until-signal.ts');
 
