@@ -37,6 +37,8 @@ export class CloudBrokerContainer extends TestbedContainer {
   #configDir: string | undefined;
   #pki = false;
   #plainPasswords: ReadonlyMap<string, string> | undefined;
+  #tcpNoDelay = true;
+  #openSsl: Readonly<Record<string, string>> | undefined;
 
   /** Each wearable may publish only to its own E3 topic. */
   withDevices(devices: readonly DeviceProvisioning[]): this {
@@ -83,6 +85,29 @@ export class CloudBrokerContainer extends TestbedContainer {
     return enabled ? this.withPlainListener(passwords) : this;
   }
 
+  /**
+   * Nagle's algorithm (RFC 896) off (`set_tcp_nodelay true`, the default here) or left on: only
+   * to show what it costs (features/nagle-penalty.feature).
+   */
+  withTcpNoDelay(enabled: boolean): this {
+    this.#tcpNoDelay = enabled;
+    return this;
+  }
+
+  /**
+   * TLS settings mosquitto.conf cannot express (it has no option for key-share groups or for
+   * turning session tickets off), as OpenSSL SSL_CONF commands (SSL_CONF_cmd(3): "Groups",
+   * "Options") in the system_default section of an openssl.cnf that OPENSSL_CONF points to;
+   * OpenSSL applies them to every SSL_CTX Mosquitto creates.
+   */
+  withOpenSslSettings(settings: Readonly<Record<string, string>>): this {
+    for (const [k, v] of Object.entries(settings)) {
+      if (!/^[A-Za-z]+$/.test(k) || !/^[A-Za-z0-9:+\-_.,=@ ]+$/.test(v)) throw new Error(`CloudBrokerContainer: OpenSSL setting "${k} = ${v}" is not an SSL_CONF command and value (e.g. Groups = P-256, Options = -SessionTicket)`);
+    }
+    this.#openSsl = settings;
+    return this;
+  }
+
   /** The run's PKI (server chain, key, CA bundle), mounted read-only. */
   withPki(dir: string): this {
     this.#pki = true;
@@ -109,7 +134,7 @@ export class CloudBrokerContainer extends TestbedContainer {
       'require_certificate true',
       'use_identity_as_username true',
       `tls_version ${this.#tlsVersion}`,
-      'set_tcp_nodelay true',
+      `set_tcp_nodelay ${String(this.#tcpNoDelay)}`,
       'allow_anonymous false',
       `acl_file ${CONFIG_DIR}/acl`,
       // Checked only on the plain listener: with use_identity_as_username the TLS listener
@@ -144,6 +169,11 @@ export class CloudBrokerContainer extends TestbedContainer {
     writeFileSync(join(this.#configDir, 'mosquitto.conf'), this.configuration(), { mode: 0o644 });
     writeFileSync(join(this.#configDir, 'acl'), this.acl(), { mode: 0o644 });
     if (this.#plainPasswords) writeFileSync(join(this.#configDir, 'passwords'), mosquittoPasswordFile(this.#plainPasswords), { mode: 0o600 });
+    if (this.#openSsl) {
+      const lines = ['openssl_conf = testbed_init', '[testbed_init]', 'ssl_conf = testbed_ssl', '[testbed_ssl]', 'system_default = testbed_tls', '[testbed_tls]', ...Object.entries(this.#openSsl).map(([k, v]) => `${k} = ${v}`), ''];
+      writeFileSync(join(this.#configDir, 'openssl.cnf'), lines.join('\n'), { mode: 0o644 });
+      this.withEnvironment({ OPENSSL_CONF: `${CONFIG_DIR}/openssl.cnf` });
+    }
     this.waitForLine(/Opening ipv4 listen socket on port 8883/, STARTUP_TIMEOUT_MS);
     try {
       return new StartedCloudBrokerContainer(await super.start());

@@ -18,6 +18,8 @@ const VALID: Record<RoleConfig['role'], Record<string, unknown>> = {
     malice: [{ name: 'sniff', options: {} }, { name: 'tamper', options: { packets: [2], byteOffset: 30, bit: 0 } }, { name: 'replay', options: { packets: [1, 3], copies: 2 } }, { name: 'drop', options: { packets: [4] } }],
   },
   'cloud-service': { role: 'cloud-service', devices: [device], broker: { ...endpoint, host: 'cloud-broker', serverName: 'cloud.testbed.local' }, clock },
+  'resumption-device': { role: 'resumption-device', device, endpoint: { host: 'link.testbed.local', port: 8883 }, tlsVersion: 'TLS 1.3', keepSessions: true },
+  'tcp-link': { role: 'tcp-link', name: 'device-cloud', listenPort: 8883, target: { host: 'cloud.testbed.local', port: 8883 }, oneWayDelayMs: 25 },
 };
 
 /** parseRoleConfig must refuse `config` with one line naming the file and matching `expected`. */

@@ -52,7 +52,28 @@ export interface CloudServiceRole {
   readonly clock: SimClockSpec;
 }
 
-export type RoleConfig = WearablesRole | GatewayRole | CloudServiceRole;
+/** One device of the handshake scenarios, with its own TLS session cache (containers/roles/resumption-device.ts). */
+export interface ResumptionDeviceRole {
+  readonly role: 'resumption-device';
+  readonly device: DeviceProvisioning;
+  /** Where the device connects (the emulated link); the server name is chosen per connection. */
+  readonly endpoint: { readonly host: string; readonly port: number };
+  readonly tlsVersion: 'TLS 1.2' | 'TLS 1.3';
+  /** Keep TLS sessions and offer them back; false = every handshake is full. */
+  readonly keepSessions: boolean;
+}
+
+/** An emulated link as a userspace relay (links/tcp-link.ts) with a latency per direction (containers/roles/tcp-link-relay.ts). */
+export interface TcpLinkRelayRole {
+  readonly role: 'tcp-link';
+  readonly name: string;
+  readonly listenPort: number;
+  readonly target: { readonly host: string; readonly port: number };
+  /** Delay added to each direction, in ms (half the emulated round trip). */
+  readonly oneWayDelayMs: number;
+}
+
+export type RoleConfig = WearablesRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole;
 export type RoleKind = RoleConfig['role'];
 
 // ---------------------------------------------------------------------------------------------
@@ -211,6 +232,26 @@ const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { r
       clock,
     },
     'a cloud-service role',
+  ),
+  'resumption-device': object<ResumptionDeviceRole>(
+    {
+      role: oneOf(['resumption-device']),
+      device,
+      endpoint: object({ host: nonEmptyString('link.testbed.local'), port }, '{"host": …, "port": …}'),
+      tlsVersion: oneOf(['TLS 1.2', 'TLS 1.3']),
+      keepSessions: (v, field) => (typeof v === 'boolean' ? v : fail(field, 'true or false', v)),
+    },
+    'a resumption-device role',
+  ),
+  'tcp-link': object<TcpLinkRelayRole>(
+    {
+      role: oneOf(['tcp-link']),
+      name: nonEmptyString('device-cloud'),
+      listenPort: port,
+      target: object({ host: nonEmptyString('cloud.testbed.local'), port }, '{"host": …, "port": …}'),
+      oneWayDelayMs: number((n) => n >= 0 && n <= 5_000, 'milliseconds of delay per direction, 0..5000, e.g. 25'),
+    },
+    'a tcp-link role',
   ),
 };
 

@@ -29,6 +29,8 @@ import { SimClock } from '../emulators/sim-clock.ts';
 import { clientProfile, secureProfile, tlsClientOptions } from '../emulators/tls-client-profile.ts';
 import type { EvidenceSink } from '../emulators/evidence.ts';
 import { encodeWire } from './wire.ts';
+import { startResumptionDevice } from './roles/resumption-device.ts';
+import { startTcpLinkRelay } from './roles/tcp-link-relay.ts';
 import { CONFIG_PATH, CONTROL_DIR, EVIDENCE_DIR, IDENTITY_DIR, PKI_DIR, READY_LINE, parseRoleConfig, type CloudServiceRole, type GatewayRole, type RoleConfig, type WearablesRole } from './role-config.ts';
 
 class HttpError extends Error {
@@ -177,6 +179,8 @@ async function startCloudService(config: CloudServiceRole, evidence: EvidenceSin
 async function startRole(config: RoleConfig, evidence: EvidenceSink): Promise<RunningRole> {
   if (config.role === 'wearables') return startWearables(config, evidence);
   if (config.role === 'gateway') return startGateway(config, evidence);
+  if (config.role === 'resumption-device') return startResumptionDevice(config, evidence);
+  if (config.role === 'tcp-link') return startTcpLinkRelay(config);
   return startCloudService(config, evidence);
 }
 

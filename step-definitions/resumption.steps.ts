@@ -11,9 +11,11 @@ import { analyseCapture, describeFlights, type HandshakeAnalysis } from '../anal
 import { barChartSvg, ladderSvg } from '../analysis/ladder-svg.ts';
 import { deviceProfile, handshakeCost, round, type HandshakeKind } from '../emulators/energy-model.ts';
 import { connackHold, median, type ConnackHold } from '../analysis/nagle-hold.ts';
-import { ResumptionRig, type TlsVersion } from '../topology/resumption-rig.ts';
+import { handshakeRig, type DeviceConnection, type HandshakeRig, type TlsVersion } from '../topology/handshake-rig.ts';
+import { resumption } from '../topology/recipes.ts';
+import { currentPlacement } from '../topology/placements.ts';
+import { skip } from './skip.ts';
 import { join } from 'node:path';
-import type { Wearable } from '../emulators/wearable.ts';
 import type { TestbedWorld } from './world.ts';
 import { attachSvg } from './attachments.ts';
 
@@ -28,6 +30,12 @@ defineParameterType({
 
 const CLOUD_NAME = 'cloud.testbed.local';
 
+/**
+ * A step that brings a rig up: on the containers placement that is a broker, a link and a device
+ * container with a capture sidecar (about a minute on a shared machine), beyond the default.
+ */
+const RIG_STEP = { timeout: 5 * 60_000 };
+
 interface HandshakeState {
   rttMs: number;
   version: TlsVersion;
@@ -36,7 +44,7 @@ interface HandshakeState {
   viaGateway: boolean;
   /** The device the scenario names; the rig provisions it (one device per handshake scenario). */
   device?: string;
-  rig?: ResumptionRig;
+  rig?: HandshakeRig;
   /** Nagle scenario: CONNACK holds per broker setting, from that rig's capture. */
   nagle?: { noDelay: ConnackHold[]; nagle: ConnackHold[] };
   analyses?: HandshakeAnalysis[];
@@ -56,11 +64,11 @@ function useDevice(world: TestbedWorld, device: string): string {
   return device;
 }
 
-async function rig(world: TestbedWorld, device: string): Promise<ResumptionRig> {
+async function rig(world: TestbedWorld, device: string): Promise<HandshakeRig> {
   const s = state(world);
   useDevice(world, device);
   if (!s.rig) {
-    s.rig = new ResumptionRig({ dir: world.dir, rttMs: s.rttMs, tlsVersion: s.version, resumption: s.resumption, brokerTls: s.brokerTls, viaGateway: s.viaGateway, deviceIds: [device] });
+    s.rig = handshakeRig({ dir: world.dir, rttMs: s.rttMs, tlsVersion: s.version, resumption: s.resumption, brokerTls: s.brokerTls, viaGateway: s.viaGateway, deviceIds: [device] });
     await s.rig.start();
   }
   return s.rig;
@@ -70,12 +78,11 @@ async function rig(world: TestbedWorld, device: string): Promise<ResumptionRig> 
  * Connects `device` and checks that it is the one the far end verified: the broker's record of
  * the client certificate, or behind a gateway the gateway's (the broker sees the gateway there).
  */
-async function connectAs(r: ResumptionRig, device: string, serverName: string, options: { reconnectPeriodMs?: number } = {}): Promise<Wearable> {
-  const w = r.wearable(serverName, { ...options, deviceId: device });
-  await r.connect(w);
-  const seen = r.hasGateway ? r.gateway.log.ofKind('device-tls').map((o) => o.detail.device) : r.broker.log.ofKind('tls-handshake').map((o) => o.detail.peer);
-  assert.equal(seen.at(-1), device, `the ${r.hasGateway ? 'gateway' : 'broker'} verified the certificate of ${String(seen.at(-1))}, not of ${device}`);
-  return w;
+async function connectAs(r: HandshakeRig, device: string, serverName: string, options: { reconnectPeriodMs?: number } = {}): Promise<DeviceConnection> {
+  const c = await r.connect(device, serverName, options);
+  const { verifier, peer } = await r.lastVerifiedPeer();
+  assert.equal(peer, device, `the ${verifier} verified the certificate of ${String(peer)}, not of ${device}`);
+  return c;
 }
 
 /** Stops the rig (once) and analyses every connection in its capture; attaches the ladders. */
@@ -128,39 +135,39 @@ Given('the broker accepts only the P-256 key share, while the device offers X255
   state(this).brokerTls.ecdhCurve = 'P-256';
 });
 
-When('{device} connects, disconnects and connects again', async function (this: TestbedWorld, device: string) {
+When('{device} connects, disconnects and connects again', RIG_STEP, async function (this: TestbedWorld, device: string) {
   const r = await rig(this, device);
   for (let i = 0; i < 2; i++) {
-    const w = await connectAs(r, device, CLOUD_NAME);
+    const c = await connectAs(r, device, CLOUD_NAME);
     // Let the post-handshake tickets arrive before hanging up (they follow CONNACK's flight).
     await new Promise((resolve) => setTimeout(resolve, 100 + state(this).rttMs));
-    await w.stop();
+    await c.stop();
   }
 });
 
-When('{device} connects to {string}, then to {string}, then to {string} again', async function (this: TestbedWorld, device: string, first: string, second: string, third: string) {
+When('{device} connects to {string}, then to {string}, then to {string} again', RIG_STEP, async function (this: TestbedWorld, device: string, first: string, second: string, third: string) {
   const r = await rig(this, device);
   for (const name of [first, second, third]) {
-    const w = await connectAs(r, device, name);
+    const c = await connectAs(r, device, name);
     await new Promise((resolve) => setTimeout(resolve, 100 + state(this).rttMs));
-    await w.stop();
+    await c.stop();
   }
 });
 
-When('{device} connects', async function (this: TestbedWorld, device: string) {
+When('{device} connects', RIG_STEP, async function (this: TestbedWorld, device: string) {
   const r = await rig(this, device);
-  const w = await connectAs(r, device, CLOUD_NAME);
+  const c = await connectAs(r, device, CLOUD_NAME);
   await new Promise((resolve) => setTimeout(resolve, 100));
-  await w.stop();
+  await c.stop();
 });
 
-When('the broker side resets {device}\'s connection and the wearable reconnects by itself', async function (this: TestbedWorld, device: string) {
+When('the broker side resets {device}\'s connection and the wearable reconnects by itself', RIG_STEP, async function (this: TestbedWorld, device: string) {
   const r = await rig(this, device);
-  const w = await connectAs(r, device, CLOUD_NAME, { reconnectPeriodMs: 100 });
+  const c = await connectAs(r, device, CLOUD_NAME, { reconnectPeriodMs: 100 });
   await new Promise((resolve) => setTimeout(resolve, 100 + state(this).rttMs));
-  assert.equal(r.link.resetConnections('the broker side dropped the connection'), 1, 'there was no connection to reset');
-  await w.log.waitForCount('a reconnect CONNACK', (o) => o.kind === 'mqtt-connected', 2, 10_000);
-  await w.stop();
+  assert.equal(await r.resetConnections('the broker side dropped the connection'), 1, 'there was no connection to reset');
+  await c.waitForConnacks(2, 10_000);
+  await c.stop();
 });
 
 Then('the capture shows a full {tls version} handshake, then a resumed one', async function (this: TestbedWorld, version: TlsVersion) {
@@ -186,15 +193,23 @@ Then('the capture counts {int} round trips to CONNACK for the full handshake and
 // round trip is shown by the count from the packet order, and by the in-run comparison of full
 // and resumed connections.
 Then('every connection took at least its round trips × {int} ms to CONNACK, each counted round trip spanning the link\'s delay', async function (this: TestbedWorld, rtt: number) {
-  for (const [i, a] of (await analyses(this)).entries()) {
+  const list = await analyses(this);
+  // A userspace relay cannot delay TCP's SYN/SYN-ACK: its kernel answers the SYN at once. The
+  // local link stamps that round trip as an observer beside the device would have seen it; a
+  // real capture (containers) shows it answered at once, so only the link's own delay is held
+  // against the round trips it carries (the TCP one is still counted, from the packet order).
+  const tcpDelayed = state(this).rig?.tcpHandshakeDelayed ?? true;
+  if (!tcpDelayed) this.attach('TCP handshake: answered by the link relay\'s kernel at once (no tc netem here), so it is counted but not held to the link\'s delay', { mediaType: 'text/plain' });
+  for (const [i, a] of list.entries()) {
     const counted = a.roundTrips.slice(0, a.roundTripsToFirstApplicationByte ?? 0);
     assert.equal(counted.length, a.roundTripsToFirstApplicationByte, `connection ${i + 1}: no CONNACK found\n${describeFlights(a).join('\n')}`);
-    for (const r of counted) {
+    const delayed = counted.filter((r) => tcpDelayed || r.layer !== 'tcp');
+    for (const r of delayed) {
       const spanMs = Number(r.answerMicros - r.startMicros) / 1000;
       assert.ok(spanMs >= rtt - 1, `connection ${i + 1}: round trip "${r.summary}" was answered after ${spanMs.toFixed(1)} ms, sooner than the link's ${rtt} ms round trip`);
     }
     const measured = a.timeToFirstApplicationByteMs ?? Number.NaN;
-    assert.ok(measured >= counted.length * rtt - 1, `connection ${i + 1}: ${measured.toFixed(1)} ms to CONNACK; ${counted.length} round trips × ${rtt} ms = ${counted.length * rtt} ms`);
+    assert.ok(measured >= delayed.length * rtt - 1, `connection ${i + 1}: ${measured.toFixed(1)} ms to CONNACK; ${delayed.length} round trips across the link × ${rtt} ms = ${delayed.length * rtt} ms`);
   }
 });
 
@@ -218,7 +233,7 @@ Then('the resumed server flight is too small to hold the cloud\'s certificate, a
   // Cost what the wire shows, not what was hoped for: the second handshake must have resumed.
   assert.equal(first.kind, 'full', describeFlights(first).join('\n'));
   assert.equal(second.kind, 'resumed', describeFlights(second).join('\n'));
-  const leaf = new X509Certificate(state(this).rig?.pki.cloud.certPem ?? '').raw.length;
+  const leaf = new X509Certificate(state(this).rig?.cloudCertificatePem() ?? '').raw.length;
   const resumedBytes = second.handshakeBytes.serverToClient;
   const fullBytes = first.handshakeBytes.serverToClient;
   assert.ok(resumedBytes < leaf, `the resumed server handshake sent ${resumedBytes} bytes; the cloud certificate alone is ${leaf} bytes`);
@@ -283,31 +298,36 @@ Then('on the {string} profile the measured handshakes cost what the energy model
 
 // The gateway's upstream session cache: the capture is of the gateway→cloud link.
 Given('{device} reaches the broker through a gateway that terminates TLS and keeps its upstream {tls version} sessions', function (this: TestbedWorld, device: string, version: TlsVersion) {
+  // The recipe's tags do not say there is a gateway: judge the graph this step builds.
+  const placement = currentPlacement();
+  const reason = placement.cannotRealize(resumption({ broker: placement.defaultBroker, transport: 'tls', rttMs: state(this).rttMs, viaGateway: true }));
+  if (reason) return skip(this, reason);
   useDevice(this, device);
   state(this).viaGateway = true;
   state(this).version = version;
+  return undefined;
 });
 
 Then('the broker saw the gateway make a full handshake, then resume its session', async function (this: TestbedWorld) {
   await analyses(this);
-  const handshakes = state(this).rig?.broker.log.ofKind('tls-handshake') ?? [];
-  const seen = handshakes.map((o) => `${String(o.detail.unit)}/${String(o.detail.peer)} reused=${String(o.detail.sessionReused)}`);
+  const handshakes = (await state(this).rig?.brokerHandshakes()) ?? [];
+  const seen = handshakes.map((h) => `${h.unit}/${h.peer} reused=${String(h.sessionReused)}`);
   assert.equal(handshakes.length, 2, `the broker logged ${handshakes.length} TLS handshakes: ${seen.join('; ')}`);
-  assert.deepEqual(handshakes.map((o) => [o.detail.unit, o.detail.sessionReused]), [['gateway', false], ['gateway', true]], seen.join('; '));
+  assert.deepEqual(handshakes.map((h) => [h.unit, h.sessionReused]), [['gateway', false], ['gateway', true]], seen.join('; '));
 });
 
 // Nagle's algorithm on the broker (RFC 896) against the device's delayed ACK (RFC 1122 §4.2.3.2).
 // Both brokers run in this scenario, one after the other, with every handshake full.
-When('{device} makes {int} full TLS 1.3 handshakes with a broker that sets noDelay, and {int} with one that leaves Nagle on', async function (this: TestbedWorld, device: string, withNoDelay: number, withNagle: number) {
+When('{device} makes {int} full TLS 1.3 handshakes with a broker that sets noDelay, and {int} with one that leaves Nagle on', { timeout: 2 * RIG_STEP.timeout }, async function (this: TestbedWorld, device: string, withNoDelay: number, withNagle: number) {
   useDevice(this, device);
   const holdsWith = async (noDelay: boolean, count: number): Promise<ConnackHold[]> => {
-    const rig = new ResumptionRig({ dir: join(this.dir, noDelay ? 'broker-nodelay' : 'broker-nagle'), rttMs: state(this).rttMs, tlsVersion: 'TLS 1.3', keepSessions: false, brokerTls: { noDelay }, deviceIds: [device] });
+    const rig = handshakeRig({ dir: join(this.dir, noDelay ? 'broker-nodelay' : 'broker-nagle'), rttMs: state(this).rttMs, tlsVersion: 'TLS 1.3', keepSessions: false, brokerTls: { noDelay }, deviceIds: [device] });
     await rig.start();
     try {
       for (let i = 0; i < count; i++) {
-        const w = await connectAs(rig, device, CLOUD_NAME);
+        const c = await connectAs(rig, device, CLOUD_NAME);
         await new Promise((resolve) => setTimeout(resolve, 100));
-        await w.stop();
+        await c.stop();
       }
     } finally {
       await rig.stop();

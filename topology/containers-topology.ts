@@ -319,7 +319,7 @@ export function lastHostAddress(cidr: string): string {
 }
 
 /** One SSLKEYLOGFILE for the run from each role's key log (0600: it decrypts every record). */
-function mergeKeyLogs(dir: string, into: string): void {
+export function mergeKeyLogs(dir: string, into: string): void {
   const parts = existsSync(dir) ? readdirSync(dir).sort().map((f) => readFileSync(join(dir, f), 'latin1')) : [];
   writeFileSync(into, parts.join(''), { mode: 0o600, encoding: 'latin1' });
   chmodSync(into, 0o600);

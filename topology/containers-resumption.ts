@@ -1,0 +1,219 @@
+/**
+ * The handshake scenarios on the containers placement (DESIGN.md §8): the rig of
+ * topology/resumption-rig.ts with Mosquitto on OpenSSL as the broker, one container per role on
+ * internal Docker networks, and the capture taken by a tcpdump sidecar in the device's own
+ * network namespace — the real packets the device sent and received.
+ *
+ *   device network (internal)                           cloud network (internal)
+ *   device ──▶ link.testbed.local:8883 (TcpLink relay, latency each way) ║ ──▶ cloud.testbed.local:8883 (Mosquitto)
+ *   └─ tcpdump sidecar: captures/device-cloud.pcap
+ *
+ * The kernel has no tc netem, so the emulated round trip is the relay's (links/tcp-link.ts),
+ * as on the local placement. What mosquitto.conf cannot say (key-share groups, tickets off) is
+ * given to OpenSSL itself (CloudBrokerContainer.withOpenSslSettings).
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generatePki, type Pki } from '../certs/pki.ts';
+import { writePki } from '../certs/pki-files.ts';
+import { provisionDevice, type DeviceProvisioning } from '../emulators/provisioning.ts';
+import type { Tcpdump } from '../capture/tcpdump.ts';
+import { docker } from '../containers/docker-cli.ts';
+import { cleanUpOnInterrupt, labelArgs, removeRun } from '../containers/run-labels.ts';
+import { CLOUD_SERVICE_CN } from '../containers/cloud-service-identity.ts';
+import { CloudBrokerContainer, type StartedCloudBrokerContainer } from '../containers/cloud-broker-container.ts';
+import { ResumptionDeviceContainer, TcpLinkRelayContainer, type StartedResumptionDeviceContainer, type StartedTcpLinkRelayContainer } from '../containers/resumption-containers.ts';
+import { startTcpdumpSidecar } from '../containers/tcpdump-sidecar.ts';
+import { MQTT_TLS_PORT } from '../containers/role-config.ts';
+import { ContainersTopology, mergeKeyLogs } from './containers-topology.ts';
+import type { BrokerHandshake, DeviceConnection, HandshakeRig } from './handshake-rig.ts';
+import type { ResumptionRigSpec } from './resumption-rig.ts';
+
+const CLOUD_NAME = 'cloud.testbed.local';
+const LINK_NAME = 'link.testbed.local';
+const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The broker's Node TLS options the local rig takes, as what Mosquitto/OpenSSL can be told. */
+function mosquittoTls(spec: ResumptionRigSpec): { noDelay: boolean; openSsl: Record<string, string> } {
+  const { noDelay, ecdhCurve, ...rest } = (spec.brokerTls ?? {}) as { noDelay?: boolean; ecdhCurve?: string } & Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw new Error(`containers-resumption: broker TLS option(s) ${unknown.join(', ')} have no Mosquitto/OpenSSL equivalent here; only noDelay and ecdhCurve are translated`);
+  const openSsl: Record<string, string> = {};
+  // OpenSSL's name for the key-share groups the server accepts (SSL_CONF_cmd(3) "Groups").
+  if (ecdhCurve !== undefined) openSsl.Groups = ecdhCurve;
+  // RFC 5077 tickets off (SSL_OP_NO_TICKET): a TLS 1.2 client can only resume by session ID.
+  if (spec.resumption === 'session-ids') openSsl.Options = '-SessionTicket';
+  return { noDelay: noDelay ?? true, openSsl };
+}
+
+interface Running {
+  broker?: StartedCloudBrokerContainer;
+  link?: StartedTcpLinkRelayContainer;
+  device?: StartedResumptionDeviceContainer;
+  capture?: Tcpdump;
+}
+
+export class ContainersResumptionRig implements HandshakeRig {
+  readonly brokerKind = 'mosquitto' as const;
+  readonly tcpHandshakeDelayed = false;
+  readonly runId = `tb-${process.pid}-${randomBytes(4).toString('hex')}`;
+  readonly #spec: ResumptionRigSpec;
+  #pki: Pki | undefined;
+  #devices: DeviceProvisioning[] = [];
+  #running: Running = {};
+  #controlDir: string | undefined;
+  #releaseInterrupt: (() => void) | undefined;
+  #stopped: Promise<string> | undefined;
+
+  constructor(spec: ResumptionRigSpec) {
+    if (!Number.isFinite(spec.rttMs) || spec.rttMs < 0 || spec.rttMs > 10_000) throw new Error(`containers-resumption: RTT must be 0..10000 ms, got ${spec.rttMs}`);
+    if (spec.viaGateway) throw new Error('containers-resumption: a gateway in front of the link is not placed in containers (topology/placements.ts says why); run it with --topology local');
+    if (spec.deviceIds?.length === 0) throw new Error('containers-resumption: deviceIds is empty; name at least one device, e.g. ["wearable-0001"]');
+    mosquittoTls(spec); // refuse untranslatable broker options before anything starts
+    this.#spec = spec;
+  }
+
+  get capturePath(): string {
+    return join(this.#spec.dir, 'captures', 'device-cloud.pcap');
+  }
+
+  get keyLogPath(): string {
+    return join(this.#spec.dir, 'sslkeys.keylog');
+  }
+
+  async start(): Promise<void> {
+    const spec = this.#spec;
+    const images = await ContainersTopology.prepare();
+    mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
+    const ids = spec.deviceIds ?? ['wearable-0001'];
+    const pki = await generatePki({ wearableIds: [...ids] });
+    this.#pki = pki;
+    const pkiDir = (await writePki(pki, join(spec.dir, 'pki'))).dir;
+    this.#devices = ids.map((id, i) => provisionDevice(id, i + 1));
+    this.#controlDir = mkdtempSync('/tmp/tb-ctl-');
+    const mounts = { project: PROJECT_DIR, pki: pkiDir, evidence: resolve(spec.dir), control: this.#controlDir };
+    this.#releaseInterrupt = cleanUpOnInterrupt(this.runId);
+    const tls = mosquittoTls(spec);
+    try {
+      const deviceNet = await this.#network('device');
+      const cloudNet = await this.#network('cloud');
+      const broker = new CloudBrokerContainer(images['cloud-broker'])
+        .withRun(this.runId)
+        .withInternalNetwork(cloudNet.name, CLOUD_NAME, 'broker.testbed.local')
+        .withPki(pkiDir)
+        .withConfigDir(resolve(spec.dir, 'broker'))
+        .withDevices(this.#devices)
+        .withSubscriber(CLOUD_SERVICE_CN)
+        // Mosquitto's tls_version is the lowest version it accepts; the device pins its own.
+        .withTlsVersion(spec.tlsVersion === 'TLS 1.2' ? 'tlsv1.2' : 'tlsv1.3')
+        .withTcpNoDelay(tls.noDelay);
+      if (Object.keys(tls.openSsl).length > 0) broker.withOpenSslSettings(tls.openSsl);
+      this.#running.broker = await broker.start();
+      this.#running.link = await new TcpLinkRelayContainer(images.gateway)
+        .withRun(this.runId)
+        .withInternalNetwork(deviceNet.name, LINK_NAME)
+        .withMounts(mounts)
+        .withLinkName('device-cloud')
+        .withRoundTripMs(spec.rttMs)
+        .withTarget(CLOUD_NAME, MQTT_TLS_PORT, cloudNet.name)
+        .start();
+      const device = await new ResumptionDeviceContainer(images.wearable)
+        .withRun(this.runId)
+        .withInternalNetwork(deviceNet.name, 'device.testbed.local')
+        .withMounts(mounts)
+        .withDevice(this.#devices[0] as DeviceProvisioning)
+        .withEndpoint(LINK_NAME, TcpLinkRelayContainer.LISTEN_PORT)
+        .withTlsVersion(spec.tlsVersion)
+        .withSessionCache(spec.keepSessions !== false)
+        .start();
+      this.#running.device = device;
+      const capturesDir = dirname(this.capturePath);
+      mkdirSync(capturesDir, { recursive: true, mode: 0o700 });
+      this.#running.capture = await startTcpdumpSidecar({ image: images.tcpdump, runId: this.runId, target: device.getId(), hostDir: capturesDir, file: 'device-cloud.pcap', filter: `tcp and net ${deviceNet.subnet}` });
+    } catch (err) {
+      await this.stop().catch(() => undefined);
+      throw new Error(`containers-resumption: the rig did not come up: ${(err as Error).message}; nothing was left running`);
+    }
+  }
+
+  async #network(purpose: string): Promise<{ name: string; subnet: string }> {
+    const name = `${this.runId}-${purpose}`;
+    // --internal: no route out, only the roles wired onto it (DESIGN.md §8).
+    await docker(['network', 'create', '--internal', ...labelArgs(this.runId), name]);
+    const { stdout } = await docker(['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', name]);
+    return { name, subnet: stdout.trim() };
+  }
+
+  #live<K extends keyof Running>(key: K): NonNullable<Running[K]> {
+    const value = this.#running[key];
+    if (!value) throw new Error(this.#stopped ? `containers-resumption: stopped; the ${key} is no longer running` : 'containers-resumption: not started; call start() first');
+    return value;
+  }
+
+  async connect(deviceId: string, serverName: string, options: { reconnectPeriodMs?: number } = {}): Promise<DeviceConnection> {
+    const provisioned = this.#devices[0]?.deviceId;
+    if (deviceId !== provisioned) throw new Error(`containers-resumption: the device container runs ${String(provisioned)}, not ${deviceId}; construct the rig with deviceIds: ['${deviceId}']`);
+    const device = this.#live('device');
+    const { id, ms } = await device.connect(serverName, options.reconnectPeriodMs);
+    return { ms, waitForConnacks: (count, timeoutMs) => device.waitForConnacks(id, count, timeoutMs), stop: () => device.disconnect(id) };
+  }
+
+  async lastVerifiedPeer(): Promise<{ verifier: 'broker'; peer: string | undefined }> {
+    // Mosquitto logs the CONNECT it accepted with the username it took from the verified
+    // certificate's CN (use_identity_as_username); `docker logs` may trail CONNACK briefly.
+    const broker = this.#live('broker');
+    const deadline = Date.now() + 5_000;
+    let peers: string[] = [];
+    do {
+      peers = (await broker.observations()).filter((o) => o.kind === 'mqtt-connect').map((o) => String(o.detail.identity));
+      if (peers.length > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    } while (Date.now() < deadline);
+    return { verifier: 'broker', peer: peers.at(-1) };
+  }
+
+  resetConnections(why: string): Promise<number> {
+    return this.#live('link').resetConnections(why);
+  }
+
+  async brokerHandshakes(): Promise<BrokerHandshake[]> {
+    throw new Error('containers-resumption: Mosquitto\'s log does not record TLS handshakes or whether one resumed; judge resumption from the capture');
+  }
+
+  cloudCertificatePem(): string {
+    if (!this.#pki) throw new Error('containers-resumption: not started');
+    return this.#pki.cloud.certPem;
+  }
+
+  /** Clients first, the capture before the namespace it watches, then everything by label. Once. */
+  stop(): Promise<string> {
+    this.#stopped ??= this.#teardown();
+    return this.#stopped;
+  }
+
+  async #teardown(): Promise<string> {
+    const r = this.#running;
+    this.#running = {};
+    await r.device?.stopRole().catch(() => undefined);
+    await r.capture?.stop().catch(() => undefined);
+    if (existsSync(this.capturePath)) {
+      // tcpdump drops to its own uid in the sidecar; hand the file back, private (it holds the
+      // handshakes of a device whose key log sits beside it).
+      chownSync(this.capturePath, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+      chmodSync(this.capturePath, 0o600);
+    }
+    await r.link?.stopRole().catch(() => undefined);
+    if (r.broker) {
+      const log = await r.broker.log().catch((err: Error) => `(the broker log could not be read: ${err.message})\n`);
+      writeFileSync(join(this.#spec.dir, 'mosquitto.log'), log, { mode: 0o600 });
+      await r.broker.stop({ timeout: 5_000, remove: true }).catch(() => undefined);
+    }
+    await removeRun(this.runId);
+    this.#releaseInterrupt?.();
+    if (this.#controlDir) rmSync(this.#controlDir, { recursive: true, force: true });
+    mergeKeyLogs(join(this.#spec.dir, 'keylogs'), this.keyLogPath);
+    return this.capturePath;
+  }
+}
