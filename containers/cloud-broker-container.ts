@@ -25,7 +25,10 @@ const CONFIG_DIR = '/mosquitto';
 const STARTUP_TIMEOUT_MS = 20_000;
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-export type MosquittoTlsVersion = 'tlsv1.3' | 'tlsv1.2';
+/** Mosquitto 2.0's `tls_version`: the LOWEST version a listener accepts; it has no value for TLS 1.0. */
+export type MosquittoTlsVersion = 'tlsv1.3' | 'tlsv1.2' | 'tlsv1.1';
+const MOSQUITTO_TLS_VERSIONS: readonly MosquittoTlsVersion[] = ['tlsv1.3', 'tlsv1.2', 'tlsv1.1'];
+const OPENSSL_CIPHER_LIST = /^[A-Za-z0-9_:+\-@=!.]+$/;
 
 export class CloudBrokerContainer extends TestbedContainer {
   static readonly MQTT_TLS_PORT = MQTT_TLS_PORT;
@@ -37,6 +40,7 @@ export class CloudBrokerContainer extends TestbedContainer {
   #configDir: string | undefined;
   #pki = false;
   #plainPasswords: ReadonlyMap<string, string> | undefined;
+  #ciphers: { readonly ciphers: string; readonly ciphersuites: string } | undefined;
   #tcpNoDelay = true;
   #openSsl: Readonly<Record<string, string>> | undefined;
 
@@ -63,7 +67,7 @@ export class CloudBrokerContainer extends TestbedContainer {
 
   /** Lowest TLS version accepted; TLS 1.3 by default (source chapter §17.3.1). */
   withTlsVersion(version: MosquittoTlsVersion): this {
-    if (version !== 'tlsv1.3' && version !== 'tlsv1.2') throw new Error(`CloudBrokerContainer: TLS version must be "tlsv1.3" or "tlsv1.2", got "${String(version)}"`);
+    if (!MOSQUITTO_TLS_VERSIONS.includes(version)) throw new Error(`CloudBrokerContainer: TLS version must be one of ${MOSQUITTO_TLS_VERSIONS.map((v) => `"${v}"`).join(', ')} (Mosquitto 2.0 has none lower), got "${String(version)}"`);
     this.#tlsVersion = version;
     return this;
   }
@@ -108,6 +112,16 @@ export class CloudBrokerContainer extends TestbedContainer {
     return this;
   }
 
+  /**
+   * The listener's cipher lists, as OpenSSL takes them: `ciphers` for TLS 1.2 and below,
+   * `ciphers_tls1.3` for TLS 1.3 suites (emulators/tls-server-policy.ts holds them as data).
+   */
+  withCiphers(ciphers: string, ciphersuites: string): this {
+    for (const list of [ciphers, ciphersuites]) if (!OPENSSL_CIPHER_LIST.test(list)) throw new Error(`CloudBrokerContainer: "${list}" is not an OpenSSL cipher list (names joined by ':', e.g. ECDHE-ECDSA-AES128-GCM-SHA256:@SECLEVEL=0)`);
+    this.#ciphers = { ciphers, ciphersuites };
+    return this;
+  }
+
   /** The run's PKI (server chain, key, CA bundle), mounted read-only. */
   withPki(dir: string): this {
     this.#pki = true;
@@ -134,6 +148,7 @@ export class CloudBrokerContainer extends TestbedContainer {
       'require_certificate true',
       'use_identity_as_username true',
       `tls_version ${this.#tlsVersion}`,
+      ...(this.#ciphers ? [`ciphers ${this.#ciphers.ciphers}`, `ciphers_tls1.3 ${this.#ciphers.ciphersuites}`] : []),
       `set_tcp_nodelay ${String(this.#tcpNoDelay)}`,
       'allow_anonymous false',
       `acl_file ${CONFIG_DIR}/acl`,

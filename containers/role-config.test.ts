@@ -20,6 +20,7 @@ const VALID: Record<RoleConfig['role'], Record<string, unknown>> = {
   'cloud-service': { role: 'cloud-service', devices: [device], broker: { ...endpoint, host: 'cloud-broker', serverName: 'cloud.testbed.local' }, clock },
   'resumption-device': { role: 'resumption-device', device, endpoint: { host: 'link.testbed.local', port: 8883 }, tlsVersion: 'TLS 1.3', keepSessions: true },
   'tcp-link': { role: 'tcp-link', name: 'device-cloud', listenPort: 8883, target: { host: 'cloud.testbed.local', port: 8883 }, oneWayDelayMs: 25 },
+  probe: { role: 'probe', broker: { ...endpoint, host: 'cloud.testbed.local', serverName: 'cloud.testbed.local' } },
 };
 
 /** parseRoleConfig must refuse `config` with one line naming the file and matching `expected`. */

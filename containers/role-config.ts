@@ -73,7 +73,13 @@ export interface TcpLinkRelayRole {
   readonly oneWayDelayMs: number;
 }
 
-export type RoleConfig = WearablesRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole;
+/** A probe of the broker's own policy (containers/roles/probe.ts): what it offers comes with each request. */
+export interface ProbeRole {
+  readonly role: 'probe';
+  readonly broker: Endpoint;
+}
+
+export type RoleConfig = WearablesRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole | ProbeRole;
 export type RoleKind = RoleConfig['role'];
 
 // ---------------------------------------------------------------------------------------------
@@ -253,6 +259,7 @@ const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { r
     },
     'a tcp-link role',
   ),
+  probe: object<ProbeRole>({ role: oneOf(['probe']), broker: endpoint }, 'a probe role'),
 };
 
 export const ROLE_KINDS = Object.keys(ROLE_VALIDATORS) as RoleKind[];

@@ -29,6 +29,7 @@ import { SimClock } from '../emulators/sim-clock.ts';
 import { clientProfile, secureProfile, tlsClientOptions } from '../emulators/tls-client-profile.ts';
 import type { EvidenceSink } from '../emulators/evidence.ts';
 import { encodeWire } from './wire.ts';
+import { startProbe } from './roles/probe.ts';
 import { startResumptionDevice } from './roles/resumption-device.ts';
 import { startTcpLinkRelay } from './roles/tcp-link-relay.ts';
 import { CONFIG_PATH, CONTROL_DIR, EVIDENCE_DIR, IDENTITY_DIR, PKI_DIR, READY_LINE, parseRoleConfig, type CloudServiceRole, type GatewayRole, type RoleConfig, type WearablesRole } from './role-config.ts';
@@ -181,6 +182,7 @@ async function startRole(config: RoleConfig, evidence: EvidenceSink): Promise<Ru
   if (config.role === 'gateway') return startGateway(config, evidence);
   if (config.role === 'resumption-device') return startResumptionDevice(config, evidence);
   if (config.role === 'tcp-link') return startTcpLinkRelay(config);
+  if (config.role === 'probe') return startProbe(config);
   return startCloudService(config, evidence);
 }
 

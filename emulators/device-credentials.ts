@@ -5,6 +5,7 @@
  * its own) go through Go's crypto/tls (tls-impostor), as an attacker's own stack would.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import mqttPacket from 'mqtt-packet';
 import { connectTls } from './tls-connect.ts';
 import { impostorClientHandshake } from './tls-impostor-process.ts';
@@ -27,10 +28,10 @@ export function attackerKeyPem(): string {
   return generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 }
 
-export async function probeBroker(o: { credential: DeviceCredential; caPem: string; host: string; port: number; serverName: string; clientId: string; topic: string; payload: Uint8Array; timeoutMs: number }): Promise<ProbeResult> {
+export async function probeBroker(o: { credential: DeviceCredential; caPem: string; host: string; port: number; serverName: string; clientId: string; topic: string; payload: Uint8Array; timeoutMs: number; keyLogFile?: string }): Promise<ProbeResult> {
   const c = o.credential;
   if (c.kind === 'foreign-key') {
-    const r = await impostorClientHandshake({ certChainPem: c.certChainPem, keyPem: c.keyPem, caPem: o.caPem, host: o.host, port: o.port, serverName: o.serverName, timeoutMs: o.timeoutMs });
+    const r = await impostorClientHandshake({ certChainPem: c.certChainPem, keyPem: c.keyPem, caPem: o.caPem, host: o.host, port: o.port, serverName: o.serverName, timeoutMs: o.timeoutMs, ...(o.keyLogFile ? { keyLogFile: o.keyLogFile } : {}) });
     return { handshakeCompleted: r.accepted, ...(r.error ? { error: r.error } : {}) };
   }
   return new Promise<ProbeResult>((resolve) => {
@@ -49,6 +50,8 @@ export async function probeBroker(o: { credential: DeviceCredential; caPem: stri
       minVersion: 'TLSv1.2',
       ...(c.kind === 'none' ? {} : { cert: c.certChainPem, key: c.keyPem }),
     });
+    // The probe's own secrets (0600): the broker's TLS 1.3 refusal is an encrypted alert on the wire.
+    if (o.keyLogFile) socket.on('keylog', (line: Buffer) => appendFileSync(o.keyLogFile as string, line, { mode: 0o600 }));
     const timer = setTimeout(() => finish({ error: `no answer within ${o.timeoutMs} ms` }), o.timeoutMs);
     socket.on('error', (err: NodeJS.ErrnoException) => finish({ error: `${err.code ?? 'ERROR'}: ${err.message}` }));
     socket.on('close', () => finish({ error: 'connection closed by the broker' }));

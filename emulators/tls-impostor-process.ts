@@ -4,7 +4,7 @@
  * handshakes as JSON lines and hands intercepted plaintext to a loopback TCP address we choose.
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,6 +19,12 @@ export type ImpostorEvent = { event: string } & Record<string, unknown>;
 let built = false;
 function ensureBuilt(): void {
   if (built) return;
+  // As build.sh decides, but without asking for Go: a container (which has no Go) runs the
+  // static binary built on the host from the mounted project tree.
+  if (existsSync(BINARY) && statSync(BINARY).mtimeMs > statSync(join(ROOT, 'tls-impostor', 'main.go')).mtimeMs) {
+    built = true;
+    return;
+  }
   const r = spawnSync('bash', [BUILD], { encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`tls-impostor: build failed (${(r.stderr || r.stdout || r.error?.message || '').trim()}); install Go with \`apt-get install golang-go\` (see testbed doctor)`);
   built = true;
@@ -93,7 +99,7 @@ export class TlsImpostorProcess {
 }
 
 /** One forged mutual-TLS client handshake: `certChainPem` presented, signed with `keyPem`. */
-export async function impostorClientHandshake(o: { certChainPem: string; keyPem: string; caPem: string; host: string; port: number; serverName: string; timeoutMs: number }): Promise<{ accepted: boolean; error?: string }> {
+export async function impostorClientHandshake(o: { certChainPem: string; keyPem: string; caPem: string; host: string; port: number; serverName: string; timeoutMs: number; keyLogFile?: string }): Promise<{ accepted: boolean; error?: string }> {
   ensureBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'tls-impostor-client-'));
   try {
@@ -102,7 +108,7 @@ export async function impostorClientHandshake(o: { certChainPem: string; keyPem:
     writeFileSync(join(dir, 'ca.pem'), o.caPem, { mode: 0o600 });
     // Asynchronous on purpose: the server under test may live in this very process.
     const r = await new Promise<{ stdout: string; stderr: string; status: number | null }>((done) => {
-      execFile(BINARY, ['--mode', 'client', '--connect', `${o.host}:${o.port}`, '--server-name', o.serverName, '--ca', join(dir, 'ca.pem'), '--cert', join(dir, 'chain.pem'), '--key', join(dir, 'key.pem'), '--handshake-timeout', `${o.timeoutMs}ms`], { encoding: 'utf8', timeout: o.timeoutMs + 2_000 }, (err, stdout, stderr) =>
+      execFile(BINARY, ['--mode', 'client', '--connect', `${o.host}:${o.port}`, '--server-name', o.serverName, '--ca', join(dir, 'ca.pem'), '--cert', join(dir, 'chain.pem'), '--key', join(dir, 'key.pem'), '--handshake-timeout', `${o.timeoutMs}ms`, ...(o.keyLogFile ? ['--keylog', o.keyLogFile] : [])], { encoding: 'utf8', timeout: o.timeoutMs + 2_000 }, (err, stdout, stderr) =>
         done({ stdout, stderr, status: err ? ((err as { code?: number }).code ?? 1) : 0 }),
       );
     });

@@ -5,7 +5,9 @@
  * about the offer, never about the client's identity. Bounded by a timeout: a server that hangs
  * is a failed probe, said so.
  */
+import { appendFileSync } from 'node:fs';
 import type { SecureVersion } from 'node:tls';
+import mqttPacket from 'mqtt-packet';
 import { connectTls } from './tls-connect.ts';
 import type { ChapterCipherSuite } from './tls-server-policy.ts';
 
@@ -58,6 +60,13 @@ export interface TlsProbeTarget {
   readonly certChainPem: string;
   readonly keyPem: string;
   readonly timeoutMs: number;
+  /** Append the probe's TLS secrets here (0600), to read the broker's encrypted alerts on the wire. */
+  readonly keyLogFile?: string;
+  /**
+   * After the handshake, send MQTT CONNECT with this client id and wait for CONNACK: a broker
+   * that logs no handshake of its own (Mosquitto) then logs the identity it verified.
+   */
+  readonly mqttClientId?: string;
 }
 
 export function probeTlsHandshake(target: TlsProbeTarget, offer: TlsProbeOffer): Promise<TlsProbeResult> {
@@ -79,6 +88,7 @@ export function probeTlsHandshake(target: TlsProbeTarget, offer: TlsProbeOffer):
       maxVersion: offer.maxVersion,
       ciphers: offer.ciphers,
     });
+    if (target.keyLogFile) socket.on('keylog', (line: Buffer) => appendFileSync(target.keyLogFile as string, line, { mode: 0o600 }));
     const timer = setTimeout(() => finish({ completed: false, error: `tls-probe: no handshake result from ${target.host}:${target.port} within ${target.timeoutMs} ms (server hangs)` }), target.timeoutMs);
     let completed: Omit<TlsProbeResult, 'offer'> | undefined;
     socket.once('secureConnect', () => {
@@ -86,7 +96,13 @@ export function probeTlsHandshake(target: TlsProbeTarget, offer: TlsProbeOffer):
       completed = { completed: true, ...(protocol ? { protocol } : {}), cipher: socket.getCipher().standardName };
       // In TLS 1.3 the client is done before the server has read its Finished (RFC 8446 §2):
       // close gracefully, so the server completes (or refuses) the handshake before the FIN.
-      socket.end();
+      if (!target.mqttClientId) return void socket.end();
+      socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: target.mqttClientId, clean: true, keepalive: 30 }));
+      const parser = mqttPacket.parser({ protocolVersion: 4 });
+      parser.on('packet', (p: mqttPacket.Packet) => {
+        if (p.cmd === 'connack') socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
+      });
+      socket.on('data', (b: Buffer) => parser.parse(b));
     });
     socket.on('error', (err: NodeJS.ErrnoException) => finish({ completed: false, error: `${err.code ?? 'ERROR'}: ${err.message}` }));
     socket.on('close', () => finish(completed ?? { completed: false, error: 'connection closed before the handshake completed' }));

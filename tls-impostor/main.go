@@ -110,7 +110,7 @@ func main() {
 	// Built by hand on purpose: tls.X509KeyPair would refuse the mismatched pair, as OpenSSL does.
 	cert := tls.Certificate{Certificate: readChain(*certPath), PrivateKey: readKey(*keyPath)}
 	if *mode == "client" {
-		runClient(cert, *connect, *serverName, *caPath, *timeout)
+		runClient(cert, *connect, *serverName, *caPath, *keylog, *timeout)
 		return
 	}
 	if *mode != "server" {
@@ -204,9 +204,20 @@ func versionName(v uint16) string {
 // runClient: one handshake as a TLS client presenting `cert`, then a clean close. The server's
 // verdict on the forged client certificate (RFC 8446 §4.4.3: CertificateVerify signed with a key
 // that is not the certificate's) is what the caller wants to see.
-func runClient(cert tls.Certificate, address, serverName, caPath string, timeout time.Duration) {
+func runClient(cert tls.Certificate, address, serverName, caPath, keylog string, timeout time.Duration) {
 	if address == "" || serverName == "" || caPath == "" {
 		fail("tls-impostor: client mode needs --connect, --server-name and --ca")
+	}
+	// The client's secrets too: a TLS 1.3 server refuses the certificate in an encrypted alert,
+	// readable on the wire only with them (RFC 8446 §5.2).
+	var keyLogWriter io.Writer
+	if keylog != "" {
+		f, err := os.OpenFile(keylog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			fail("tls-impostor: cannot open key log %s: %v", keylog, err)
+		}
+		defer f.Close()
+		keyLogWriter = f
 	}
 	pool := x509.NewCertPool()
 	for _, der := range readChain(caPath) {
@@ -222,6 +233,7 @@ func runClient(cert tls.Certificate, address, serverName, caPath string, timeout
 		RootCAs:      pool,
 		ServerName:   serverName,
 		MinVersion:   tls.VersionTLS12,
+		KeyLogWriter: keyLogWriter,
 	})
 	if err != nil {
 		emit("handshake-failed", map[string]interface{}{"remote": address, "error": err.Error()})

@@ -43,6 +43,8 @@ const LOCAL_UNPLACED: readonly Unplaced[] = [
  * remove it in the same change that places the roles it names.
  */
 export const CONTAINERS_UNPLACED: Unplaced[] = [
+  // The device-credential probe (mutual TLS) is placed: topology/containers-broker-policy.ts.
+  { what: 'TLS version and cipher-suite probes of the broker\'s policy are not placed in containers yet', role: (r) => r.kind === 'probe' && (r.offers === 'tls-version' || r.offers === 'cipher-suite') },
   { what: 'the in-process Aedes broker does not run in containers; Mosquitto is the containers broker (ask for broker "mosquitto")', role: (r) => r.kind === 'cloud-broker' && r.broker === 'aedes' },
   { what: 'DTLS roles (pion bridges: DTLS wearables, the DTLS-stripping gateway, the cloud\'s DTLS endpoint) are not placed in containers yet', role: (r) => (r.kind === 'wearable' && r.transport === 'dtls') || (r.kind === 'gateway' && r.mode === 'strip-dtls') || r.kind === 'dtls-endpoint' || (r.kind === 'mitm-proxy' && r.transport !== 'tls') },
   { what: 'a MITM proxy is not placed in containers yet', role: (r) => r.kind === 'mitm-proxy' && r.transport === 'tls' },
