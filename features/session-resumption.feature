@@ -18,7 +18,8 @@ Feature: Session resumption reduces round trips — measured on the wire, not as
   did, read from those captures: it resumes TLS 1.2 by ticket (RFC 5077) and, with tickets
   turned off, by session ID from OpenSSL's server cache, client certificates notwithstanding; it
   resumes TLS 1.3 by ticket; it answers an X25519-only key share with a HelloRetryRequest when
-  limited to P-256 — all as Aedes on node:tls does (both are OpenSSL underneath). mosquitto.conf
+  limited to P-256 — all as Aedes on node:tls does (both are OpenSSL underneath); they differ in
+  the tickets sent after a resumed TLS 1.3 handshake (the table below). mosquitto.conf
   has no option to turn tickets off or to choose key-share groups, so those two settings are given
   to OpenSSL itself (an openssl.cnf system_default section: Options = -SessionTicket,
   Groups = P-256). One difference is the link's, not the broker's: in a real capture the relay's
@@ -56,6 +57,21 @@ Feature: Session resumption reduces round trips — measured on the wire, not as
     And the resumed connection saves 0 round trips of connect time, measured in this run and reported as a ratio
     And the resumed server flight is too small to hold the cloud's certificate, and carries at least 80 % fewer bytes
     And on the "esp32" profile the measured handshakes cost what the energy model says, and resumption saves energy
+
+  # Each broker's own choice, seen only in the decrypted capture (TLS 1.3 tickets are encrypted):
+  # OpenSSL's default is 2 tickets after a full handshake and 1 after a resumed one (Mosquitto
+  # keeps it); node:tls sends none after a resumed one, so a device that resumes with Aedes can
+  # only offer its first ticket again (linkable across connections, RFC 8446 §C.4), while with
+  # Mosquitto it gets a fresh one each time.
+  @needs-tshark
+  Scenario: TLS 1.3 — how many session tickets each broker sends, counted in the capture decrypted with the key log
+    Given wearable-0001 speaks TLS 1.3 and keeps its TLS sessions
+    When wearable-0001 connects, disconnects and connects again
+    Then the capture shows a full TLS 1.3 handshake, then a resumed one
+    And decrypted with the key log, the capture shows the broker's session tickets after each handshake:
+      | broker    | server              | after the full handshake | after the resumed handshake |
+      | aedes     | node:tls            | 2                        | 0                           |
+      | mosquitto | Mosquitto (OpenSSL) | 2                        | 1                           |
 
   Scenario: A wearable that reconnects after a broker-side disconnect resumes its session
     Given wearable-0001 speaks TLS 1.3 and keeps its TLS sessions

@@ -3,12 +3,13 @@
  * each asserted from the capture taken beside the device (analysis/handshake-analyser.ts), and
  * the energy model fed with the round trips measured there.
  */
-import { After, Given, Then, When, defineParameterType } from '@cucumber/cucumber';
+import { After, Given, Then, When, defineParameterType, type DataTable } from '@cucumber/cucumber';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { readPcap } from '../capture/pcap-reader.ts';
 import { analyseCapture, describeFlights, type HandshakeAnalysis } from '../analysis/handshake-analyser.ts';
 import { barChartSvg, ladderSvg } from '../analysis/ladder-svg.ts';
+import { sessionTicketsPerConnection } from '../analysis/session-tickets.ts';
 import { deviceProfile, handshakeCost, round, type HandshakeKind } from '../emulators/energy-model.ts';
 import { connackHold, median, type ConnackHold } from '../analysis/nagle-hold.ts';
 import { handshakeRig, type DeviceConnection, type HandshakeRig, type TlsVersion } from '../topology/handshake-rig.ts';
@@ -240,6 +241,23 @@ Then('the resumed server flight is too small to hold the cloud\'s certificate, a
   const fewer = 100 * (1 - resumedBytes / fullBytes);
   this.attach(`server→client handshake bytes: full ${fullBytes}, resumed ${resumedBytes} (${fewer.toFixed(1)} % fewer); cloud leaf certificate ${leaf} bytes DER`, { mediaType: 'text/plain' });
   assert.ok(fewer >= percent, `only ${fewer.toFixed(1)} % fewer server→client handshake bytes`);
+});
+
+// How many NewSessionTicket messages (RFC 8446 §4.6.1) the broker sends is its own choice: the
+// table gives each broker's row, and the row of the broker this placement runs is asserted.
+Then('decrypted with the key log, the capture shows the broker\'s session tickets after each handshake:', async function (this: TestbedWorld, table: DataTable) {
+  const [first, second] = await analyses(this);
+  assert.ok(first && second, 'expected two connections in the capture');
+  const rig = state(this).rig as HandshakeRig;
+  const rows = table.hashes();
+  const row = rows.find((r) => r.broker === rig.brokerKind);
+  if (!row) throw new Error(`the table has no row for broker "${rig.brokerKind}" (rows: ${rows.map((r) => r.broker).join(', ')}); add one`);
+  const expected = [Number(row['after the full handshake']), Number(row['after the resumed handshake'])];
+  const seen = await sessionTicketsPerConnection(rig.capturePath, rig.keyLogPath, first.server.port);
+  this.attach(`session tickets per connection (tshark, decrypted with ${rig.keyLogPath}): ${seen.map((c, i) => `connection ${i + 1}: ${c.tickets}${c.decrypted ? '' : ' (not decrypted)'}`).join(', ')}; broker ${rig.brokerKind} (${row.server ?? ''})`, { mediaType: 'text/plain' });
+  assert.equal(seen.length, 2, `tshark found ${seen.length} TCP connections in the capture, 2 were made`);
+  seen.forEach((c, i) => assert.ok(c.decrypted, `connection ${i + 1} was not decrypted by the key log ${rig.keyLogPath}, so its tickets cannot be counted`));
+  assert.deepEqual(seen.map((c) => c.tickets), expected, `${rig.brokerKind} sent ${seen.map((c) => c.tickets).join(' and ')} session tickets after the full and the resumed handshake; the table says ${expected.join(' and ')}`);
 });
 
 Then('the broker saw the device reconnect and resume its session', async function (this: TestbedWorld) {
