@@ -17,6 +17,7 @@ import type { DeviceProvisioning } from '../emulators/provisioning.ts';
 import type { Observation } from '../emulators/observation-log.ts';
 import { e3Topic } from '../emulators/wearable.ts';
 import { E3_TOPIC_FILTER } from '../emulators/cloud/cloud-broker.ts';
+import { ACK_TOPIC_FILTER } from '../emulators/dtls/cloud-acks.ts';
 import { docker } from './docker-cli.ts';
 import { TestbedContainer } from './testbed-container.ts';
 import { MQTT_PLAIN_PORT, MQTT_TLS_PORT, PKI_DIR } from './role-config.ts';
@@ -40,6 +41,7 @@ export class CloudBrokerContainer extends TestbedContainer {
   #configDir: string | undefined;
   #pki = false;
   #plainPasswords: ReadonlyMap<string, string> | undefined;
+  #dtlsAcks = false;
   #ciphers: { readonly ciphers: string; readonly ciphersuites: string } | undefined;
   #tcpNoDelay = true;
   #openSsl: Readonly<Record<string, string>> | undefined;
@@ -122,6 +124,12 @@ export class CloudBrokerContainer extends TestbedContainer {
     return this;
   }
 
+  /** DTLS paths: the subscriber may publish acknowledgements that the gateway user reads (cloud-acks.ts). */
+  withDtlsAcks(): this {
+    this.#dtlsAcks = true;
+    return this;
+  }
+
   /** The run's PKI (server chain, key, CA bundle), mounted read-only. */
   withPki(dir: string): this {
     this.#pki = true;
@@ -168,8 +176,11 @@ export class CloudBrokerContainer extends TestbedContainer {
   acl(): string {
     const lines = ['# Mirrors emulators/cloud/cloud-broker.ts#mayPublish and authorizeSubscribe.'];
     for (const d of this.#devices) lines.push(`user ${d.deviceId}`, `topic write ${e3Topic(d.pseudonymHex)}`, '');
-    if (this.#gatewayUser) lines.push(`user ${this.#gatewayUser}`, `topic write ${E3_TOPIC_FILTER}`, '');
-    if (this.#subscriberUser) lines.push(`user ${this.#subscriberUser}`, `topic read ${E3_TOPIC_FILTER}`, '');
+    // DTLS paths: the cloud service acknowledges on cloud/acks/<pseudonym>, and only the node
+    // that strips DTLS (it holds the devices' DTLS sessions) reads them.
+    const acks = this.#dtlsAcks ? { read: [`topic read ${ACK_TOPIC_FILTER}`], write: [`topic write ${ACK_TOPIC_FILTER}`] } : { read: [], write: [] };
+    if (this.#gatewayUser) lines.push(`user ${this.#gatewayUser}`, `topic write ${E3_TOPIC_FILTER}`, ...acks.read, '');
+    if (this.#subscriberUser) lines.push(`user ${this.#subscriberUser}`, `topic read ${E3_TOPIC_FILTER}`, ...acks.write, '');
     return lines.join('\n');
   }
 

@@ -13,6 +13,7 @@ export class CloudServiceContainer extends NodeRoleContainer {
   #broker: Endpoint | undefined;
   #clock: SimClockSpec | undefined;
   #identity = false;
+  #dtlsAcks = false;
 
   withDevices(devices: readonly DeviceProvisioning[]): this {
     if (devices.length < 1) throw new Error('CloudServiceContainer: the registry needs at least one device');
@@ -30,6 +31,12 @@ export class CloudServiceContainer extends NodeRoleContainer {
     return this;
   }
 
+  /** DTLS paths: acknowledge each reading on cloud/acks/<pseudonym> (emulators/dtls/cloud-acks.ts). */
+  withDtlsAcks(): this {
+    this.#dtlsAcks = true;
+    return this;
+  }
+
   /** The directory written by writeCloudServiceIdentity (client.key, client-chain.crt). */
   withIdentity(dir: string): this {
     this.#identity = true;
@@ -41,7 +48,7 @@ export class CloudServiceContainer extends NodeRoleContainer {
     if (!this.#broker) throw new Error('CloudServiceContainer: no broker; call withBroker({ host, port, serverName })');
     if (!this.#clock) throw new Error('CloudServiceContainer: no clock; call withClock(spec) with the wearables\' clock');
     if (!this.#identity) throw new Error('CloudServiceContainer: no client identity; call withIdentity(dir) (see cloud-service-identity.ts)');
-    const { started, control } = await this.startRole({ role: 'cloud-service', devices: this.#devices, broker: this.#broker, clock: this.#clock });
+    const { started, control } = await this.startRole({ role: 'cloud-service', devices: this.#devices, broker: this.#broker, clock: this.#clock, ...(this.#dtlsAcks ? { dtlsAcks: true } : {}) });
     return new StartedCloudServiceContainer(started, control);
   }
 }

@@ -19,19 +19,20 @@ export interface ClientIdentityFiles {
   readonly chain: string;
 }
 
-export async function writeCloudServiceIdentity(pki: PkiPaths, outDir: string, now = new Date()): Promise<ClientIdentityFiles> {
+/** `commonName`: another client of the cloud's own unit (e.g. its DTLS endpoint in front of Mosquitto). */
+export async function writeCloudServiceIdentity(pki: PkiPaths, outDir: string, now = new Date(), commonName = CLOUD_SERVICE_CN): Promise<ClientIdentityFiles> {
   const issuer = issuerFromPem(
     { certPem: readPem(pki.intermediateCert, 'the intermediate CA certificate'), keyPem: readPem(pki.caKeys.intermediate, 'the intermediate CA key') },
     'the intermediate CA',
   );
-  const device = wearableProfile(issuer, CLOUD_SERVICE_CN, { validity: { notBeforeOffsetMs: -60 * 60_000, notAfterOffsetMs: issuer.certificate.notAfter.getTime() - now.getTime() } });
+  const device = wearableProfile(issuer, commonName, { validity: { notBeforeOffsetMs: -60 * 60_000, notAfterOffsetMs: issuer.certificate.notAfter.getTime() - now.getTime() } });
   // A TLS client like a wearable (clientAuth, P-256), but in the cloud's unit and with a
   // digitalSignature-only key: it signs its TLS handshakes and never does E3 key agreement.
   const issued = await issueCertificate(
     {
       ...device,
-      label: 'the cloud service client certificate',
-      subject: { ...device.subject, commonName: CLOUD_SERVICE_CN, organizationalUnit: 'cloud' },
+      label: `the ${commonName} client certificate`,
+      subject: { ...device.subject, commonName, organizationalUnit: 'cloud' },
       keyUsage: { usages: ['digitalSignature'], critical: true },
     },
     now,

@@ -21,6 +21,10 @@ const VALID: Record<RoleConfig['role'], Record<string, unknown>> = {
   'resumption-device': { role: 'resumption-device', device, endpoint: { host: 'link.testbed.local', port: 8883 }, tlsVersion: 'TLS 1.3', keepSessions: true },
   'tcp-link': { role: 'tcp-link', name: 'device-cloud', listenPort: 8883, target: { host: 'cloud.testbed.local', port: 8883 }, oneWayDelayMs: 25 },
   probe: { role: 'probe', broker: { ...endpoint, host: 'cloud.testbed.local', serverName: 'cloud.testbed.local' } },
+  'dtls-wearables': { role: 'dtls-wearables', devices: [device], endpoint: { ...endpoint, port: 5684 }, auth: { kind: 'certificate' }, clock, handshakeTimeoutMs: 5_000 },
+  'dtls-gateway': { role: 'dtls-gateway', name: 'cloud-dtls', listenPort: 5684, auth: { kind: 'psk', pskHex: '00'.repeat(16) }, upstream: { ...endpoint, host: 'cloud.testbed.local', serverName: 'cloud.testbed.local' }, identity: 'identity-dir', malice: [] },
+  'dtls-psk-attacker': { role: 'dtls-psk-attacker', listenPort: 5684, upstream: { host: '172.20.0.3', port: 5684 }, pskHex: '0f'.repeat(16), malice: [{ name: 'replay', options: { packets: [7] } }] },
+  'udp-link': { role: 'udp-link', name: 'device-gateway', listenPort: 5685, target: { host: '172.20.0.2', port: 5684 }, impairments: { clientToServer: [{ kind: 'loss', rate: 0.1, retransmitMs: 0 }], serverToClient: [{ kind: 'loss', rate: 0.1, retransmitMs: 0 }], seed: 42 } },
 };
 
 /** parseRoleConfig must refuse `config` with one line naming the file and matching `expected`. */
@@ -53,6 +57,12 @@ function withField(base: Record<string, unknown>, path: string, value: unknown):
 test('every role kind has a validator, and a valid config of each comes back unchanged', () => {
   assert.deepEqual([...ROLE_KINDS].sort(), Object.keys(VALID).sort());
   for (const config of Object.values(VALID)) assert.deepEqual(parseRoleConfig(JSON.stringify(config), FILE), config);
+});
+
+test('DTLS roles: a PSK that is not 16 bytes of hex, an unknown DTLS authentication or impairment is refused with what to write', () => {
+  refuses(withField(VALID['dtls-psk-attacker'] as Record<string, unknown>, 'pskHex', 'secret'), /field "pskHex" is "secret"; write 16 bytes as 32 lower-case hex digits/);
+  refuses(withField(VALID['dtls-gateway'] as Record<string, unknown>, 'auth.kind', 'raw-public-key'), /field "auth.kind" .*write one of "certificate", "psk"/);
+  refuses(withField(VALID['udp-link'] as Record<string, unknown>, 'impairments.clientToServer', [{ kind: 'netem' }]), /field "impairments.clientToServer\[0\]" .*write an impairment object/);
 });
 
 test('JSON that is not an object (null, a number, an array, a string) is refused with what to write', () => {

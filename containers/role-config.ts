@@ -8,6 +8,7 @@ import { E3_ALGORITHMS, type E3Algorithm } from '../crypto/e3-packet.ts';
 import type { DeviceProvisioning } from '../emulators/provisioning.ts';
 import type { SimClockSpec } from '../emulators/sim-clock.ts';
 import { wearableProfiles } from '../emulators/tls-client-profile.ts';
+import { IMPAIRMENT_KINDS, type Impairment, type LinkImpairments } from '../links/impairments.ts';
 
 export const CONFIG_PATH = '/config/role.json';
 export const PKI_DIR = '/pki';
@@ -50,6 +51,8 @@ export interface CloudServiceRole {
   readonly devices: readonly DeviceProvisioning[];
   readonly broker: Endpoint;
   readonly clock: SimClockSpec;
+  /** DTLS paths: acknowledge readings on `cloud/acks/<pseudonym>` (emulators/dtls/cloud-acks.ts). */
+  readonly dtlsAcks?: boolean;
 }
 
 /** One device of the handshake scenarios, with its own TLS session cache (containers/roles/resumption-device.ts). */
@@ -79,7 +82,75 @@ export interface ProbeRole {
   readonly broker: Endpoint;
 }
 
-export type RoleConfig = WearablesRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole | ProbeRole;
+/** How a DTLS client or server authenticates: certificates (the run's PKI) or a pre-shared key (RFC 4279). */
+export type DtlsAuth = { readonly kind: 'certificate' } | { readonly kind: 'psk'; readonly pskHex: string };
+
+/** DTLS wearables (emulators/dtls/dtls-wearable.ts, one pion bridge each; containers/roles/dtls-roles.ts). */
+export interface DtlsWearablesRole {
+  readonly role: 'dtls-wearables';
+  readonly devices: readonly DeviceProvisioning[];
+  /** UDP address of the DTLS server (or the link before it); serverName is checked in its certificate. */
+  readonly endpoint: Endpoint;
+  readonly auth: DtlsAuth;
+  readonly clock: SimClockSpec;
+  readonly handshakeTimeoutMs: number;
+}
+
+/**
+ * A DTLS server that strips DTLS and forwards each E3 packet as an MQTT PUBLISH over its own
+ * mutual TLS (emulators/dtls/dtls-gateway.ts): the home gateway (certificate DTLS), or in
+ * containers the cloud's DTLS endpoint (PSK DTLS) in front of Mosquitto.
+ */
+export interface DtlsGatewayRole {
+  readonly role: 'dtls-gateway';
+  readonly name: 'gateway' | 'cloud-dtls';
+  readonly listenPort: number;
+  readonly auth: DtlsAuth;
+  readonly upstream: Endpoint;
+  /** Its MQTT client identity: the run's gateway certificate, or the one mounted at IDENTITY_DIR. */
+  readonly identity: 'gateway' | 'identity-dir';
+  readonly malice: GatewayRole['malice'];
+}
+
+/** The on-path attacker holding the DTLS PSK (emulators/dtls/dtls-psk-attacker.ts). */
+export interface DtlsPskAttackerRole {
+  readonly role: 'dtls-psk-attacker';
+  readonly listenPort: number;
+  readonly upstream: { readonly host: string; readonly port: number };
+  readonly pskHex: string;
+  readonly malice: GatewayRole['malice'];
+}
+
+/** A UDP relay with impairments (links/udp-link.ts): a lossy link without tc netem. */
+export interface UdpLinkRole {
+  readonly role: 'udp-link';
+  readonly name: string;
+  readonly listenPort: number;
+  readonly target: { readonly host: string; readonly port: number };
+  readonly impairments: LinkImpairments;
+}
+
+/** The MITM proxy, told per attempt what to present (containers/roles/mitm-proxy.ts). */
+export interface MitmProxyRole {
+  readonly role: 'mitm-proxy';
+  readonly listenPort: number;
+  /** A victim that neither completes nor aborts its handshake is cut off after this long. */
+  readonly handshakeTimeoutMs: number;
+}
+
+/** The forged-certificate matrix's victim, one attempt per request (containers/roles/interception-victim.ts). */
+export interface InterceptionVictimRole {
+  readonly role: 'interception-victim';
+  readonly victim: DeviceProvisioning;
+  /** The CAs' CRLs (PEM) for the secure-crl profile. */
+  readonly crlPems: readonly string[];
+  /** SPKI pin (base64 SHA-256) of the cloud's key for the pinned profile (RFC 7469). */
+  readonly cloudPin: string;
+  /** The MITM's address on the victim's network. */
+  readonly mitm: { readonly host: string; readonly port: number };
+}
+
+export type RoleConfig = WearablesRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole | ProbeRole | DtlsWearablesRole | DtlsGatewayRole | DtlsPskAttackerRole | UdpLinkRole;
 export type RoleKind = RoleConfig['role'];
 
 // ---------------------------------------------------------------------------------------------
@@ -205,6 +276,28 @@ const malice: Check<GatewayRole['malice'][number]> = (v, field) => {
   return { name, options: (MALICE_OPTIONS[name] as Check<Readonly<Record<string, unknown>>>)(v.options, `${field}.options`) };
 };
 
+const flag: Check<boolean> = (v, field) => (typeof v === 'boolean' ? v : fail(field, 'true or false', v));
+
+const udpAddress = object<{ host: string; port: number }>({ host: nonEmptyString('gateway.testbed.local'), port }, '{"host": …, "port": …}');
+
+/** A PSK of 16 bytes (the PSK-AES128-GCM-SHA256 suite's key, RFC 4279 §2, RFC 6655). */
+const pskHex = hex(16);
+
+const dtlsAuth: Check<DtlsAuth> = (v, field) => {
+  if (!isObject(v)) return fail(field, '{"kind": "certificate"} or {"kind": "psk", "pskHex": …}', v);
+  const kind = oneOf(['certificate', 'psk'] as const)(v.kind, `${field}.kind`);
+  return kind === 'certificate' ? { kind } : { kind, pskHex: pskHex(v.pskHex, `${field}.pskHex`) };
+};
+
+/** Impairments as data (links/impairments.ts); their settings are checked again by the relay. */
+const impairmentData: Check<Impairment> = (v, field) =>
+  isObject(v) && (IMPAIRMENT_KINDS as readonly unknown[]).includes(v.kind) ? (v as unknown as Impairment) : fail(field, `an impairment object {"kind": ${IMPAIRMENT_KINDS.map((k) => JSON.stringify(k)).join(' | ')}, …}`, v);
+
+const impairments = object<LinkImpairments>(
+  { clientToServer: optional(listOf(impairmentData, 'impairments')), serverToClient: optional(listOf(impairmentData, 'impairments')), seed: optional(wholeNumber(0, 2 ** 31, 42)) },
+  '{"clientToServer"?: […], "serverToClient"?: […], "seed"?: …}',
+);
+
 /**
  * One validator per role kind. Adding a kind to RoleConfig is adding its entry here (the mapped
  * type makes a missing one a compile error).
@@ -236,6 +329,7 @@ const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { r
       devices: devices(0),
       broker: endpoint,
       clock,
+      dtlsAcks: optional(flag),
     },
     'a cloud-service role',
   ),
@@ -260,6 +354,30 @@ const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { r
     'a tcp-link role',
   ),
   probe: object<ProbeRole>({ role: oneOf(['probe']), broker: endpoint }, 'a probe role'),
+  'dtls-wearables': object<DtlsWearablesRole>(
+    { role: oneOf(['dtls-wearables']), devices: devices(1), endpoint, auth: dtlsAuth, clock, handshakeTimeoutMs: wholeNumber(100, 120_000, 5_000) },
+    'a DTLS wearables role',
+  ),
+  'dtls-gateway': object<DtlsGatewayRole>(
+    {
+      role: oneOf(['dtls-gateway']),
+      name: oneOf(['gateway', 'cloud-dtls']),
+      listenPort: port,
+      auth: dtlsAuth,
+      upstream: endpoint,
+      identity: oneOf(['gateway', 'identity-dir']),
+      malice: listOf(malice, `gateway malice objects {"name": …, "options": {…}}`),
+    },
+    'a DTLS-stripping gateway role',
+  ),
+  'dtls-psk-attacker': object<DtlsPskAttackerRole>(
+    { role: oneOf(['dtls-psk-attacker']), listenPort: port, upstream: udpAddress, pskHex, malice: listOf(malice, `malice objects {"name": …, "options": {…}}`) },
+    'a DTLS PSK attacker role',
+  ),
+  'udp-link': object<UdpLinkRole>(
+    { role: oneOf(['udp-link']), name: nonEmptyString('device-gateway'), listenPort: port, target: udpAddress, impairments },
+    'a UDP link role',
+  ),
 };
 
 export const ROLE_KINDS = Object.keys(ROLE_VALIDATORS) as RoleKind[];

@@ -24,11 +24,15 @@ import { connectTls } from '../emulators/tls-connect.ts';
 import { CloudService } from '../emulators/cloud/cloud-service.ts';
 import { DeviceRegistry } from '../emulators/cloud/device-registry.ts';
 import { E3_TOPIC_FILTER } from '../emulators/cloud/cloud-broker.ts';
-import { drop, replay, sniff, tamper, type GatewayMalice } from '../emulators/gateway-malice.ts';
 import { SimClock } from '../emulators/sim-clock.ts';
 import { clientProfile, secureProfile, tlsClientOptions } from '../emulators/tls-client-profile.ts';
 import type { EvidenceSink } from '../emulators/evidence.ts';
 import { encodeWire } from './wire.ts';
+import { maliceFromData } from './roles/malice-data.ts';
+import { fleetRole } from './roles/fleet-role.ts';
+import { isDtlsRoleConfig, startDtlsRole } from './roles/dtls-roles.ts';
+import { ackFor, ackTopic } from '../emulators/dtls/cloud-acks.ts';
+import { encodeAckDatagram } from '../emulators/dtls/reading-datagram.ts';
 import { startProbe } from './roles/probe.ts';
 import { startResumptionDevice } from './roles/resumption-device.ts';
 import { startTcpLinkRelay } from './roles/tcp-link-relay.ts';
@@ -45,15 +49,6 @@ type Handler = (body: Record<string, unknown>, query: URLSearchParams) => Promis
 interface RunningRole {
   readonly routes: Record<string, Handler>;
   stop(): Promise<void>;
-}
-
-function maliceFrom(data: GatewayRole['malice'][number]): GatewayMalice {
-  const o = data.options as { packets: number[]; byteOffset?: number; bit?: number; copies?: number };
-  if (data.name === 'sniff') return sniff();
-  if (data.name === 'tamper') return tamper(o);
-  if (data.name === 'replay') return replay(o);
-  if (data.name === 'drop') return drop(o);
-  throw new Error(`role-runner: unknown gateway malice "${data.name}"; known: sniff, tamper, replay, drop`);
 }
 
 function startWearables(config: WearablesRole, evidence: EvidenceSink): RunningRole {
@@ -80,31 +75,7 @@ function startWearables(config: WearablesRole, evidence: EvidenceSink): RunningR
       }),
     );
   }
-  const wearable = (id: unknown): Wearable => {
-    const w = typeof id === 'string' ? fleet.get(id) : undefined;
-    if (!w) throw new HttpError(404, `no wearable ${JSON.stringify(id)}; this fleet has ${[...fleet.keys()].join(', ')}`);
-    return w;
-  };
-  return {
-    routes: {
-      'GET /observations': async (_b, q) => wearable(q.get('device')).log.all(),
-      'POST /report': async (b) => {
-        const w = wearable(b.deviceId);
-        if (w.log.ofKind('mqtt-connected').length === 0) await w.connect();
-        const before = w.log.ofKind('reading-sent').length;
-        await w.report(Number(b.count));
-        return w.log.ofKind('reading-sent').slice(before);
-      },
-      'POST /settled': async (b) => {
-        const deadline = Date.now() + Number(b.timeoutMs ?? 10_000);
-        for (const w of fleet.values()) await w.settled(Math.max(1, deadline - Date.now()));
-        return { settled: true };
-      },
-    },
-    stop: async () => {
-      await Promise.allSettled([...fleet.values()].map((w) => w.stop()));
-    },
-  };
+  return fleetRole(fleet, (w) => w.log.ofKind('mqtt-connected').length > 0, (m) => new HttpError(404, m));
 }
 
 async function startGateway(config: GatewayRole, evidence: EvidenceSink): Promise<RunningRole> {
@@ -113,7 +84,7 @@ async function startGateway(config: GatewayRole, evidence: EvidenceSink): Promis
     mode: config.mode,
     listen: { host: '0.0.0.0', port: config.listenPort },
     upstream: config.upstream,
-    malice: config.malice.map(maliceFrom),
+    malice: config.malice.map(maliceFromData),
     certChainPem: readPem(pki.gateway.chain, 'the gateway certificate chain'),
     keyPem: readPem(pki.gateway.key, 'the gateway key'),
     caPem: readPem(pki.caBundle, 'the testbed CA bundle'),
@@ -153,7 +124,11 @@ async function startCloudService(config: CloudServiceRole, evidence: EvidenceSin
   client.on('message', (topic, payload) => {
     // Mosquitto does not forward who published (MQTT 3.1.1 has no such field); the broker's
     // own log names the certificate identity of every publisher.
-    service.ingest(payload, { topic, deliveredBy: 'Mosquitto (publisher identity in the broker log)' });
+    const entry = service.ingest(payload, { topic, deliveredBy: 'Mosquitto (publisher identity in the broker log)' });
+    // DTLS paths: UDP has no PUBACK to the device, so the cloud acknowledges on its own topic
+    // (emulators/dtls/cloud-acks.ts), as the local DTLS topology's broker subscriber does.
+    const ack = config.dtlsAcks ? ackFor(entry, (deviceId, sequence) => service.accepted(deviceId).some((e) => e.sequence === sequence)) : undefined;
+    if (ack) client.publish(ackTopic(ack.pseudonymHex), Buffer.from(encodeAckDatagram(ack.pseudonymHex, [ack.sequence])), { qos: 0 });
   });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`role-runner: cloud service got no CONNACK/SUBACK from ${config.broker.host}:${config.broker.port} within 15 s`)), 15_000);
@@ -183,6 +158,7 @@ async function startRole(config: RoleConfig, evidence: EvidenceSink): Promise<Ru
   if (config.role === 'resumption-device') return startResumptionDevice(config, evidence);
   if (config.role === 'tcp-link') return startTcpLinkRelay(config);
   if (config.role === 'probe') return startProbe(config);
+  if (isDtlsRoleConfig(config)) return startDtlsRole(config, evidence);
   return startCloudService(config, evidence);
 }
 

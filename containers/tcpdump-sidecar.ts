@@ -5,6 +5,7 @@
  * reaches tcpdump through `docker run`'s signal proxy, so the pcap is flushed and complete;
  * the file lands in a mounted directory of the run's evidence and `--rm` removes the sidecar.
  */
+import { chmodSync, chownSync } from 'node:fs';
 import { Tcpdump } from '../capture/tcpdump.ts';
 import { labelArgs } from './run-labels.ts';
 
@@ -28,4 +29,14 @@ export async function startTcpdumpSidecar(o: TcpdumpSidecarOptions): Promise<Tcp
   if (!/^[A-Za-z0-9._-]+\.pcap$/.test(o.file)) throw new Error(`tcpdump-sidecar: file "${o.file}" must be a plain name ending in .pcap`);
   const command = ['docker', 'run', '--rm', '--network', `container:${o.target}`, '--cap-add', 'NET_RAW', ...labelArgs(o.runId), '-v', `${o.hostDir}:${SIDECAR_CAPTURE_DIR}`, o.image];
   return Tcpdump.start({ interface: 'any', filter: o.filter, outFile: `${SIDECAR_CAPTURE_DIR}/${o.file}`, command, readyTimeoutMs: o.readyTimeoutMs ?? 15_000, drainMs: 300 });
+}
+
+/**
+ * After the sidecar stopped: tcpdump drops to its own uid in the sidecar, so hand the pcap back
+ * to this process's user, readable by it alone (0600): a capture of plain MQTT holds passwords,
+ * and any capture holds what an analyst decrypts with the run's key log.
+ */
+export function handBackCapture(path: string): void {
+  chownSync(path, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+  chmodSync(path, 0o600);
 }

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { LocalTopology } from '../topology/local-topology.ts';
 import { ContainersTopology } from '../topology/containers-topology.ts';
+import { ContainersDtlsTopology } from '../topology/containers-dtls-topology.ts';
 import { LocalDtlsTopology, isDtlsPath } from '../topology/local-dtls-topology.ts';
 import type { Path, Topology } from '../topology/topology.ts';
 
@@ -24,6 +25,6 @@ export function scenarioDir(scenarioName: string): string {
 export function createTopology(dir: string, path?: Path): Topology {
   const placement = process.env.TESTBED_TOPOLOGY ?? 'local';
   if (placement === 'local') return path !== undefined && isDtlsPath(path) ? new LocalDtlsTopology(dir) : new LocalTopology(dir);
-  if (placement === 'containers') return new ContainersTopology(dir);
+  if (placement === 'containers') return path !== undefined && isDtlsPath(path) ? new ContainersDtlsTopology(dir) : new ContainersTopology(dir);
   throw new Error(`testbed: topology "${placement}" is not available in this build; use --topology local`);
 }

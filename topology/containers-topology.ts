@@ -12,7 +12,7 @@
  * Ctrl-C, and at the next start for whatever a killed run left.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatePki } from '../certs/pki.ts';
@@ -33,7 +33,7 @@ import { CloudBrokerContainer, type StartedCloudBrokerContainer } from '../conta
 import { CloudServiceContainer, type StartedCloudServiceContainer } from '../containers/cloud-service-container.ts';
 import { GatewayContainer, type StartedGatewayContainer } from '../containers/gateway-container.ts';
 import { WearableContainer, type StartedWearableContainer } from '../containers/wearable-container.ts';
-import { startTcpdumpSidecar } from '../containers/tcpdump-sidecar.ts';
+import { handBackCapture, startTcpdumpSidecar } from '../containers/tcpdump-sidecar.ts';
 import { MQTT_TLS_PORT } from '../containers/role-config.ts';
 import type { RoleMounts } from '../containers/node-role-container.ts';
 import { wearableId } from './local-topology.ts';
@@ -190,12 +190,8 @@ export class ContainersTopology implements Topology {
     }
   }
 
-  async #network(purpose: string): Promise<{ name: string; subnet: string }> {
-    const name = `${this.runId}-${purpose}`;
-    // --internal: no route out of the network, only the roles wired onto it (DESIGN.md §8).
-    await docker(['network', 'create', '--internal', ...labelArgs(this.runId), name]);
-    const { stdout } = await docker(['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', name]);
-    return { name, subnet: stdout.trim() };
+  #network(purpose: string): Promise<{ name: string; subnet: string }> {
+    return internalNetwork(this.runId, purpose);
   }
 
   get pki(): PkiPaths {
@@ -214,11 +210,7 @@ export class ContainersTopology implements Topology {
   }
 
   async report(deviceId: string, count: number): Promise<SentReading[]> {
-    if (!this.#devices.some((d) => d.deviceId === deviceId)) {
-      throw new Error(`topology: no wearable "${deviceId}"; this topology has ${this.#devices.map((d) => d.deviceId).join(', ') || 'none'}`);
-    }
-    const sent = await this.#live('wearables').report(deviceId, count);
-    return sent.map((o) => sentReadingOf(deviceId, o));
+    return reportThrough(this.#devices, () => this.#live('wearables'), deviceId, count);
   }
 
   async settle(timeoutMs = 10_000): Promise<void> {
@@ -294,8 +286,7 @@ export class ContainersTopology implements Topology {
     for (const c of r.captures ?? []) {
       await c.tcpdump.stop().catch(() => undefined);
       if (!existsSync(c.path)) continue;
-      // tcpdump drops to its own uid in the sidecar; hand the file back to this process's user.
-      chownSync(c.path, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+      handBackCapture(c.path);
       captures.push({ link: c.link, path: c.path });
     }
     await r.gateway?.stopRole().catch(() => undefined);
@@ -306,6 +297,24 @@ export class ContainersTopology implements Topology {
     if (this.#controlDir) rmSync(this.#controlDir, { recursive: true, force: true });
     return captures;
   }
+}
+
+/** An internal network of the run (labelled for cleanup) and its subnet. */
+export async function internalNetwork(runId: string, purpose: string): Promise<{ name: string; subnet: string }> {
+  const name = `${runId}-${purpose}`;
+  // --internal: no route out of the network, only the roles wired onto it (DESIGN.md §8).
+  await docker(['network', 'create', '--internal', ...labelArgs(runId), name]);
+  const { stdout } = await docker(['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', name]);
+  return { name, subnet: stdout.trim() };
+}
+
+/** Have one wearable of a fleet container report, as the steps see it (Topology.report). */
+export async function reportThrough(devices: readonly DeviceProvisioning[], fleet: () => { report(deviceId: string, count: number): Promise<Observation[]> }, deviceId: string, count: number): Promise<SentReading[]> {
+  if (!devices.some((d) => d.deviceId === deviceId)) {
+    throw new Error(`topology: no wearable "${deviceId}"; this topology has ${devices.map((d) => d.deviceId).join(', ') || 'none'}`);
+  }
+  const sent = await fleet().report(deviceId, count);
+  return sent.map((o) => sentReadingOf(deviceId, o));
 }
 
 /** The highest host address of an IPv4 subnet (Docker allocates from the bottom). */

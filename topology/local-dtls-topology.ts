@@ -28,7 +28,8 @@ import { provisionDevice, writeProvisioning, type DeviceProvisioning } from '../
 import { SimClock } from '../emulators/sim-clock.ts';
 import type { EvidenceSink } from '../emulators/evidence.ts';
 import type { Observation } from '../emulators/observation-log.ts';
-import { DtlsWearable, type DtlsCredentials } from '../emulators/dtls/dtls-wearable.ts';
+import type { DtlsWearable } from '../emulators/dtls/dtls-wearable.ts';
+import { fleetHandshakeTimeoutMs, fleetWearable, type FleetDtlsAuth } from '../emulators/dtls/dtls-fleet.ts';
 import { DtlsGateway } from '../emulators/dtls/dtls-gateway.ts';
 import { DtlsCloudEndpoint } from '../emulators/dtls/dtls-cloud-endpoint.ts';
 import { DtlsPskAttacker } from '../emulators/dtls/dtls-psk-attacker.ts';
@@ -39,6 +40,7 @@ import { UdpLink } from '../links/udp-link.ts';
 import type { LinkImpairments } from '../links/impairments.ts';
 import { assembleCloudService, cloudBrokerConfig } from './cloud-assembly.ts';
 import { commonObservations, stopLoopback } from './loopback-parts.ts';
+import { wearableId } from './local-topology.ts';
 import { sentReadingOf, type Evidence, type Path, type RoleName, type SentReading, type Topology, type TopologySpec } from './topology.ts';
 
 const LOOPBACK = '127.0.0.1';
@@ -49,6 +51,25 @@ const MAX_DTLS_WEARABLES = 200;
 export const DTLS_PATHS: readonly Path[] = ['dtls-stripping-gateway', 'dtls-psk-attacker'];
 export function isDtlsPath(path: Path): boolean {
   return DTLS_PATHS.includes(path);
+}
+
+/** What every placement of the DTLS paths refuses before anything starts. */
+export function checkDtlsSpec(spec: TopologySpec, topology: string, otherwise: string): void {
+  if (!isDtlsPath(spec.path)) throw new Error(`topology: ${topology} builds ${DTLS_PATHS.join(' and ')}, not "${spec.path}"; use ${otherwise}`);
+  if (!Number.isInteger(spec.wearables) || spec.wearables < 1 || spec.wearables > MAX_DTLS_WEARABLES) {
+    throw new Error(`topology: a DTLS topology runs 1..${MAX_DTLS_WEARABLES} wearables (one bridge process each), got ${spec.wearables}`);
+  }
+  if (spec.wearableProfile !== 'secure') throw new Error(`topology: DTLS wearables use the "secure" profile (CA + name checks or PSK); "${spec.wearableProfile}" is a TLS profile`);
+}
+
+/** The scenario's own PKI and device records (keys 0600 under `dir`). */
+export async function provisionDtlsRun(dir: string, wearables: number): Promise<{ pki: PkiPaths; devices: DeviceProvisioning[] }> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const ids = Array.from({ length: wearables }, (_, i) => wearableId(i + 1));
+  const pki = await writePki(await generatePki({ wearableIds: ids }), join(dir, 'pki'));
+  const devices = ids.map((id, i) => provisionDevice(id, i + 1));
+  writeProvisioning(dir, devices);
+  return { pki, devices };
 }
 
 export class LocalDtlsTopology implements Topology {
@@ -78,48 +99,28 @@ export class LocalDtlsTopology implements Topology {
   }
 
   async start(spec: TopologySpec): Promise<void> {
-    if (!isDtlsPath(spec.path)) throw new Error(`topology: LocalDtlsTopology builds ${DTLS_PATHS.join(' and ')}, not "${spec.path}"; use LocalTopology`);
-    if (!Number.isInteger(spec.wearables) || spec.wearables < 1 || spec.wearables > MAX_DTLS_WEARABLES) {
-      throw new Error(`topology: a DTLS topology runs 1..${MAX_DTLS_WEARABLES} wearables (one bridge process each), got ${spec.wearables}`);
-    }
-    if (spec.wearableProfile !== 'secure') throw new Error(`topology: DTLS wearables use the "secure" profile (CA + name checks or PSK); "${spec.wearableProfile}" is a TLS profile`);
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const ids = Array.from({ length: spec.wearables }, (_, i) => `wearable-${String(i + 1).padStart(4, '0')}`);
-    const pki = await writePki(await generatePki({ wearableIds: ids }), join(this.dir, 'pki'));
+    checkDtlsSpec(spec, 'LocalDtlsTopology', 'LocalTopology');
+    const { pki, devices } = await provisionDtlsRun(this.dir, spec.wearables);
     this.#pki = pki;
-    this.#devices = ids.map((id, i) => provisionDevice(id, i + 1));
-    writeProvisioning(this.dir, this.#devices);
+    this.#devices = devices;
     const clock = SimClock.compressed(spec.speedup);
     const { registry, service, wasAccepted } = assembleCloudService({ dir: this.dir, pki, devices: this.#devices, clock });
     this.#service = service;
 
     let deviceEndpoint: { host: string; port: number };
-    let credentials: (d: DeviceProvisioning) => DtlsCredentials;
+    let auth: FleetDtlsAuth;
     if (spec.path === 'dtls-stripping-gateway') {
       deviceEndpoint = await this.#strippingGateway(spec, pki, registry, service, wasAccepted);
-      credentials = (d) => ({ kind: 'certificate', certFile: pki.wearable(d.deviceId).chain, keyFile: pki.wearable(d.deviceId).key, caFile: pki.caBundle, serverName: GATEWAY_NAME });
+      auth = { kind: 'certificate', serverName: GATEWAY_NAME };
     } else {
       const pskHex = randomBytes(16).toString('hex');
       deviceEndpoint = await this.#pskAttacker(spec, pskHex, service, wasAccepted);
-      credentials = (d) => ({ kind: 'psk', pskHex, identity: d.deviceId });
+      auth = { kind: 'psk', pskHex };
     }
     const cloudE3PublicKeyPem = readPem(pki.cloudE3.publicKey, 'the cloud E3 public key');
+    const handshakeTimeoutMs = fleetHandshakeTimeoutMs(spec.deviceLinkImpairments !== undefined);
     for (const d of this.#devices) {
-      this.#wearables.set(
-        d.deviceId,
-        new DtlsWearable({
-          provisioning: d,
-          deviceKeyPem: readPem(pki.wearable(d.deviceId).key, `the ${d.deviceId} device key`),
-          cloudE3PublicKeyPem,
-          endpoint: deviceEndpoint,
-          credentials: credentials(d),
-          clock,
-          // Resends must land inside the cloud's ±300 s timestamp window (E3_DEFAULT_MAX_SKEW_SEC).
-          resend: { intervalMs: Math.max(20, Math.min(500, clock.wallMs(30_000))), maxAttempts: 8 },
-          handshakeTimeoutMs: spec.deviceLinkImpairments ? 15_000 : 5_000,
-          keyLogFile: this.dtlsKeyLog,
-        }),
-      );
+      this.#wearables.set(d.deviceId, fleetWearable({ provisioning: d, pki, cloudE3PublicKeyPem, endpoint: deviceEndpoint, auth, clock, handshakeTimeoutMs, keyLogFile: this.dtlsKeyLog }));
     }
   }
 

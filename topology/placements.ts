@@ -46,7 +46,10 @@ export const CONTAINERS_UNPLACED: Unplaced[] = [
   // The device-credential probe (mutual TLS) is placed: topology/containers-broker-policy.ts.
   { what: 'TLS version and cipher-suite probes of the broker\'s policy are not placed in containers yet', role: (r) => r.kind === 'probe' && (r.offers === 'tls-version' || r.offers === 'cipher-suite') },
   { what: 'the in-process Aedes broker does not run in containers; Mosquitto is the containers broker (ask for broker "mosquitto")', role: (r) => r.kind === 'cloud-broker' && r.broker === 'aedes' },
-  { what: 'DTLS roles (pion bridges: DTLS wearables, the DTLS-stripping gateway, the cloud\'s DTLS endpoint) are not placed in containers yet', role: (r) => (r.kind === 'wearable' && r.transport === 'dtls') || (r.kind === 'gateway' && r.mode === 'strip-dtls') || r.kind === 'dtls-endpoint' || (r.kind === 'mitm-proxy' && r.transport !== 'tls') },
+  // The reporting paths over DTLS are placed (topology/containers-dtls-topology.ts): DTLS
+  // wearables, the DTLS-stripping gateway, the PSK attacker and the cloud's PSK DTLS endpoint.
+  { what: 'the DTLS interception matrix (a DTLS MITM presenting forged certificates) is not placed in containers yet', role: (r) => r.kind === 'mitm-proxy' && r.transport === 'dtls' },
+  { what: 'a DTLS endpoint other than the cloud\'s PSK endpoint of the reporting path (the certificate endpoint of DTLS resumption and of the independent openssl peer) is not placed in containers yet', role: (r) => r.kind === 'dtls-endpoint' && r.authentication !== 'psk' },
   { what: 'a MITM proxy is not placed in containers yet', role: (r) => r.kind === 'mitm-proxy' && r.transport === 'tls' },
   { what: 'probes of the broker\'s policy (device credentials, TLS versions, cipher suites) are not placed in containers yet', role: (r) => r.kind === 'probe' && r.offers !== 'session-resumption' },
   // The resumption probe is placed (topology/containers-resumption.ts), except behind a gateway:

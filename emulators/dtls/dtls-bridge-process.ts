@@ -18,6 +18,8 @@ import { ObservationLog, type Observation } from '../observation-log.ts';
 
 export const DTLS_BRIDGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../dtls-bridge');
 export const DTLS_BRIDGE_BINARY = join(DTLS_BRIDGE_DIR, 'bin', 'dtls-bridge');
+/** Set to "1" where the bridge must not be built, only run (a role container; see ensureDtlsBridge). */
+export const DTLS_BRIDGE_PREBUILT_ENV = 'TESTBED_DTLS_BRIDGE_PREBUILT';
 export const DTLS_BRIDGE_INSTALL_HINT = 'apt-get install golang-go golang-github-pion-dtls.v2-dev (or run `testbed doctor`)';
 
 export type BridgeEventName = 'listening' | 'handshake' | 'handshake-failed' | 'alert' | 'closed' | 'error' | 'stats' | 'exit';
@@ -169,6 +171,13 @@ export class DtlsBridgeUnavailableError extends Error {
  * message for anything else (a Go compile error is a failure, never a skip).
  */
 export function ensureDtlsBridge(): Promise<string> {
+  if (process.env[DTLS_BRIDGE_PREBUILT_ENV] === '1') {
+    // Inside a role container: the project is mounted read-only and there is no Go; the host
+    // built the (static) binary before starting the container (topology/containers-dtls-topology.ts).
+    return existsSync(DTLS_BRIDGE_BINARY)
+      ? Promise.resolve(DTLS_BRIDGE_BINARY)
+      : Promise.reject(new Error(`dtls-bridge-process: ${DTLS_BRIDGE_BINARY} is missing in this container; build it on the host with dtls-bridge/build.sh before starting DTLS roles`));
+  }
   build ??= new Promise<string>((resolveBuild, reject) => {
     const script = join(DTLS_BRIDGE_DIR, 'build.sh');
     if (!existsSync(script)) {

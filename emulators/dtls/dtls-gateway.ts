@@ -36,6 +36,12 @@ export interface DtlsGatewayConfig {
   readonly certChainPem: string;
   readonly keyPem: string;
   readonly caPem: string;
+  /**
+   * Devices authenticate with this pre-shared key (RFC 4279) instead of certificates: the cloud's
+   * PSK DTLS endpoint in front of an MQTT broker (the containers placement). The cert files are
+   * then not used on the DTLS side.
+   */
+  readonly devicePskHex?: string;
   readonly malice?: readonly GatewayMalice[];
   readonly evidence?: EvidenceSink;
   readonly keyLogFile?: string;
@@ -68,11 +74,9 @@ export class DtlsGateway {
       {
         mode: 'server',
         listen: c.listen,
-        certFile: c.certChainFile,
-        keyFile: c.keyFile,
-        caFile: c.caFile,
-        clientAuth: 'require',
-        ciphers: ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256'],
+        ...(c.devicePskHex
+          ? { pskHex: c.devicePskHex, ciphers: ['PSK-AES128-GCM-SHA256'] }
+          : { certFile: c.certChainFile, keyFile: c.keyFile, caFile: c.caFile, clientAuth: 'require' as const, ciphers: ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256'] }),
         sessionStore: true,
         handshakeTimeoutMs: c.handshakeTimeoutMs ?? 15_000,
         ...(c.keyLogFile ? { keyLogFile: c.keyLogFile } : {}),
@@ -83,7 +87,7 @@ export class DtlsGateway {
     bridge.onEvent((o) => {
       if (o.kind === 'handshake') {
         const cert = o.detail.peerCertificate as { subjectCN?: string } | undefined;
-        this.log.record('device-dtls', `device ${String(cert?.subjectCN)} (peer ${String(o.detail.peerId)}) connected with ${String(o.detail.version)} ${String(o.detail.cipherSuite)}`, { ...o.detail });
+        this.log.record('device-dtls', `device ${String(cert?.subjectCN ?? o.detail.pskIdentity)} (peer ${String(o.detail.peerId)}) connected with ${String(o.detail.version)} ${String(o.detail.cipherSuite)}`, { ...o.detail });
       } else if (o.kind === 'handshake-failed') {
         this.log.record('dtls-error', `device DTLS refused: ${String(o.detail.reason)}`, { ...o.detail });
       }

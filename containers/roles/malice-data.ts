@@ -1,0 +1,12 @@
+/** A gateway's malice rebuilt from the data in a role config (role-config.ts validates it first). */
+import { drop, replay, sniff, tamper, type GatewayMalice } from '../../emulators/gateway-malice.ts';
+import type { GatewayRole } from '../role-config.ts';
+
+export function maliceFromData(data: GatewayRole['malice'][number]): GatewayMalice {
+  const o = data.options as { packets: number[]; byteOffset?: number; bit?: number; copies?: number };
+  if (data.name === 'sniff') return sniff();
+  if (data.name === 'tamper') return tamper(o);
+  if (data.name === 'replay') return replay(o);
+  if (data.name === 'drop') return drop(o);
+  throw new Error(`role-runner: unknown gateway malice "${data.name}"; known: sniff, tamper, replay, drop`);
+}
