@@ -10,6 +10,7 @@ import type { Observation } from '../emulators/observation-log.ts';
 import { docker } from './docker-cli.ts';
 import { NodeRoleContainer, stopRole } from './node-role-container.ts';
 import type { RoleControl } from './role-control.ts';
+import { clientProfiles } from '../emulators/tls-client-profile.ts';
 import { MQTT_TLS_PORT, type Endpoint, type GatewayRole } from './role-config.ts';
 
 export class GatewayContainer extends NodeRoleContainer {
@@ -19,6 +20,7 @@ export class GatewayContainer extends NodeRoleContainer {
   #upstreamNetwork: { name: string; aliases: string[] } | undefined;
   #malice: GatewayRole['malice'] = [];
   #intercept: number | undefined;
+  #upstreamProfile = 'secure';
 
   withMode(mode: 'relay' | 'terminate'): this {
     if (mode !== 'relay' && mode !== 'terminate') throw new Error(`GatewayContainer: mode must be "relay" or "terminate", got "${String(mode)}"`);
@@ -29,6 +31,13 @@ export class GatewayContainer extends NodeRoleContainer {
   withUpstream(endpoint: Endpoint, network: string, ...aliases: string[]): this {
     this.#upstream = endpoint;
     this.#upstreamNetwork = { name: network, aliases };
+    return this;
+  }
+
+  /** The client profile of the gateway's upstream TLS (emulators/tls-client-profile.ts); "secure" by default. */
+  withUpstreamProfile(name: string): this {
+    if (!clientProfiles.has(name)) throw new Error(`GatewayContainer: unknown upstream profile "${name}"; valid: ${[...clientProfiles.keys()].join(', ')}`);
+    this.#upstreamProfile = name;
     return this;
   }
 
@@ -56,7 +65,7 @@ export class GatewayContainer extends NodeRoleContainer {
     if (this.#mode === 'relay' && this.#malice.some((m) => m.name !== 'sniff')) {
       throw new Error(`GatewayContainer: malice ${this.#malice.map((m) => m.name).join(', ')} needs the plaintext MQTT stream; use mode "terminate"`);
     }
-    const { started, control } = await this.startRole({ role: 'gateway', mode: this.#mode, listenPort: GatewayContainer.LISTEN_PORT, upstream: this.#upstream, malice: this.#malice });
+    const { started, control } = await this.startRole({ role: 'gateway', mode: this.#mode, listenPort: GatewayContainer.LISTEN_PORT, upstream: this.#upstream, malice: this.#malice, upstreamProfile: this.#upstreamProfile });
     const up = this.#upstreamNetwork;
     await docker(['network', 'connect', ...up.aliases.flatMap((a) => ['--alias', a]), up.name, started.getId()]);
     if (this.#intercept !== undefined) {

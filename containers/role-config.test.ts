@@ -21,10 +21,12 @@ const VALID: Record<RoleConfig['role'], Record<string, unknown>> = {
   'resumption-device': { role: 'resumption-device', device, endpoint: { host: 'link.testbed.local', port: 8883 }, tlsVersion: 'TLS 1.3', keepSessions: true },
   'tcp-link': { role: 'tcp-link', name: 'device-cloud', listenPort: 8883, target: { host: 'cloud.testbed.local', port: 8883 }, oneWayDelayMs: 25 },
   probe: { role: 'probe', broker: { ...endpoint, host: 'cloud.testbed.local', serverName: 'cloud.testbed.local' } },
+  'mitm-proxy': { role: 'mitm-proxy', listenPort: 8883, handshakeTimeoutMs: 5_000 },
   'dtls-wearables': { role: 'dtls-wearables', devices: [device], endpoint: { ...endpoint, port: 5684 }, auth: { kind: 'certificate' }, clock, handshakeTimeoutMs: 5_000 },
   'dtls-gateway': { role: 'dtls-gateway', name: 'cloud-dtls', listenPort: 5684, auth: { kind: 'psk', pskHex: '00'.repeat(16) }, upstream: { ...endpoint, host: 'cloud.testbed.local', serverName: 'cloud.testbed.local' }, identity: 'identity-dir', malice: [] },
   'dtls-psk-attacker': { role: 'dtls-psk-attacker', listenPort: 5684, upstream: { host: '172.20.0.3', port: 5684 }, pskHex: '0f'.repeat(16), malice: [{ name: 'replay', options: { packets: [7] } }] },
   'udp-link': { role: 'udp-link', name: 'device-gateway', listenPort: 5685, target: { host: '172.20.0.2', port: 5684 }, impairments: { clientToServer: [{ kind: 'loss', rate: 0.1, retransmitMs: 0 }], serverToClient: [{ kind: 'loss', rate: 0.1, retransmitMs: 0 }], seed: 42 } },
+  'interception-victim': { role: 'interception-victim', victim: device, crlPems: ['-----BEGIN X509 CRL-----\n…\n-----END X509 CRL-----\n'], cloudPin: 'pin', mitm: { host: 'mitm.testbed.local', port: 8883 } },
 };
 
 /** parseRoleConfig must refuse `config` with one line naming the file and matching `expected`. */
@@ -127,4 +129,10 @@ test('a cloud service may start with no devices; optional malice options may be 
   assert.deepEqual(parseRoleConfig(JSON.stringify({ ...VALID['cloud-service'], devices: [] }), FILE), { ...VALID['cloud-service'], devices: [] });
   const gateway = { ...VALID.gateway, malice: [{ name: 'tamper', options: { packets: [2] } }] };
   assert.deepEqual(parseRoleConfig(JSON.stringify(gateway), FILE), gateway);
+});
+
+test('a mitm-proxy or interception-victim config with a bad field is refused naming it', () => {
+  refuses(withField(VALID['mitm-proxy'] as Record<string, unknown>, 'handshakeTimeoutMs', 0), /field "handshakeTimeoutMs" is 0; write a whole number 100\.\.120000/);
+  refuses(withField(VALID['interception-victim'] as Record<string, unknown>, 'crlPems', []), /field "crlPems" is an array; write a JSON array of at least 1 CRLs as PEM text/);
+  refuses(withField(VALID['interception-victim'] as Record<string, unknown>, 'mitm.port', 70_000), /field "mitm\.port" is 70000/);
 });

@@ -7,7 +7,7 @@
 import { E3_ALGORITHMS, type E3Algorithm } from '../crypto/e3-packet.ts';
 import type { DeviceProvisioning } from '../emulators/provisioning.ts';
 import type { SimClockSpec } from '../emulators/sim-clock.ts';
-import { wearableProfiles } from '../emulators/tls-client-profile.ts';
+import { clientProfiles, wearableProfiles } from '../emulators/tls-client-profile.ts';
 import { IMPAIRMENT_KINDS, type Impairment, type LinkImpairments } from '../links/impairments.ts';
 
 export const CONFIG_PATH = '/config/role.json';
@@ -44,6 +44,8 @@ export interface GatewayRole {
   readonly listenPort: number;
   readonly upstream: Endpoint;
   readonly malice: readonly { readonly name: string; readonly options: Readonly<Record<string, unknown>> }[];
+  /** Client profile of its upstream (E4) TLS; "secure" when absent (emulators/tls-client-profile.ts). */
+  readonly upstreamProfile?: string;
 }
 
 export interface CloudServiceRole {
@@ -150,7 +152,7 @@ export interface InterceptionVictimRole {
   readonly mitm: { readonly host: string; readonly port: number };
 }
 
-export type RoleConfig = WearablesRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole | ProbeRole | DtlsWearablesRole | DtlsGatewayRole | DtlsPskAttackerRole | UdpLinkRole;
+export type RoleConfig = WearablesRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole | ProbeRole | DtlsWearablesRole | DtlsGatewayRole | DtlsPskAttackerRole | UdpLinkRole | MitmProxyRole | InterceptionVictimRole;
 export type RoleKind = RoleConfig['role'];
 
 // ---------------------------------------------------------------------------------------------
@@ -320,6 +322,7 @@ const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { r
       listenPort: port,
       upstream: endpoint,
       malice: listOf(malice, `gateway malice objects {"name": …, "options": {…}}`),
+      upstreamProfile: optional(oneOf([...clientProfiles.keys()])),
     },
     'a gateway role',
   ),
@@ -377,6 +380,17 @@ const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { r
   'udp-link': object<UdpLinkRole>(
     { role: oneOf(['udp-link']), name: nonEmptyString('device-gateway'), listenPort: port, target: udpAddress, impairments },
     'a UDP link role',
+  ),
+  'mitm-proxy': object<MitmProxyRole>({ role: oneOf(['mitm-proxy']), listenPort: port, handshakeTimeoutMs: wholeNumber(100, 120_000, 5_000) }, 'a mitm-proxy role'),
+  'interception-victim': object<InterceptionVictimRole>(
+    {
+      role: oneOf(['interception-victim']),
+      victim: device,
+      crlPems: listOf(nonEmptyString('-----BEGIN X509 CRL-----…'), 'CRLs as PEM text', 1),
+      cloudPin: nonEmptyString('base64 of the SHA-256 of the cloud key'),
+      mitm: object({ host: nonEmptyString('mitm.testbed.local'), port }, '{"host": …, "port": …}'),
+    },
+    'an interception-victim role',
   ),
 };
 

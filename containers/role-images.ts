@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { docker } from './docker-cli.ts';
 import { BASE_IMAGE, ensureBaseImage, imageId } from './base-image.ts';
 
-export const ROLE_IMAGE_NAMES = ['wearable', 'gateway', 'cloud-service', 'cloud-broker', 'tcpdump', 'probe'] as const;
+export const ROLE_IMAGE_NAMES = ['wearable', 'gateway', 'cloud-service', 'cloud-broker', 'tcpdump', 'mitm-proxy', 'probe'] as const;
 export type RoleImageName = (typeof ROLE_IMAGE_NAMES)[number];
 export type RoleImages = Readonly<Record<RoleImageName, string>>;
 

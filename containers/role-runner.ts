@@ -36,6 +36,8 @@ import { encodeAckDatagram } from '../emulators/dtls/reading-datagram.ts';
 import { startProbe } from './roles/probe.ts';
 import { startResumptionDevice } from './roles/resumption-device.ts';
 import { startTcpLinkRelay } from './roles/tcp-link-relay.ts';
+import { startMitmProxyRole } from './roles/mitm-proxy.ts';
+import { startInterceptionVictim } from './roles/interception-victim.ts';
 import { CONFIG_PATH, CONTROL_DIR, EVIDENCE_DIR, IDENTITY_DIR, PKI_DIR, READY_LINE, parseRoleConfig, type CloudServiceRole, type GatewayRole, type RoleConfig, type WearablesRole } from './role-config.ts';
 
 class HttpError extends Error {
@@ -88,7 +90,7 @@ async function startGateway(config: GatewayRole, evidence: EvidenceSink): Promis
     certChainPem: readPem(pki.gateway.chain, 'the gateway certificate chain'),
     keyPem: readPem(pki.gateway.key, 'the gateway key'),
     caPem: readPem(pki.caBundle, 'the testbed CA bundle'),
-    upstreamProfile: secureProfile,
+    upstreamProfile: config.upstreamProfile ? clientProfile(config.upstreamProfile) : secureProfile,
     evidence,
   });
   await gateway.start();
@@ -157,6 +159,8 @@ async function startRole(config: RoleConfig, evidence: EvidenceSink): Promise<Ru
   if (config.role === 'gateway') return startGateway(config, evidence);
   if (config.role === 'resumption-device') return startResumptionDevice(config, evidence);
   if (config.role === 'tcp-link') return startTcpLinkRelay(config);
+  if (config.role === 'mitm-proxy') return startMitmProxyRole(config);
+  if (config.role === 'interception-victim') return startInterceptionVictim(config);
   if (config.role === 'probe') return startProbe(config);
   if (isDtlsRoleConfig(config)) return startDtlsRole(config, evidence);
   return startCloudService(config, evidence);

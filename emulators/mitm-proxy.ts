@@ -223,6 +223,14 @@ export class MitmProxy {
     else if (packet.cmd === 'disconnect') victim.end();
   }
 
+  /**
+   * Wait (bounded) until the proxy has its own verdict on the victim's attempt: a failed
+   * handshake, or a PUBLISH it read. Called once the victim has its verdict; never throws.
+   */
+  async verdict(timeoutMs: number): Promise<void> {
+    await this.log.waitFor("the proxy's verdict", (p) => p.kind === 'handshake-failed' || (p.kind === 'mqtt-packet' && p.detail.cmd === 'publish'), timeoutMs).catch(() => undefined);
+  }
+
   /** Every plaintext byte the proxy obtained from victims. */
   plaintextBytes(): number {
     return this.log.ofKind('plaintext').reduce((n, o) => n + (o.bytes?.length ?? 0), 0);

@@ -4,7 +4,7 @@
  * handshakes as JSON lines and hands intercepted plaintext to a loopback TCP address we choose.
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,11 +17,20 @@ const BINARY = join(ROOT, 'tls-impostor', 'bin', 'tls-impostor');
 export type ImpostorEvent = { event: string } & Record<string, unknown>;
 
 let built = false;
-function ensureBuilt(): void {
+
+/** The binary exists and is newer than its source: build.sh's own test, without needing Go (a container runs it from the read-only /testbed mount). */
+function upToDate(): boolean {
+  try {
+    return statSync(BINARY).mtimeMs > statSync(join(ROOT, 'tls-impostor', 'main.go')).mtimeMs;
+  } catch {
+    return false;
+  }
+}
+
+/** Build the impostor if it is missing or older than its source (needs Go); throws with the fix otherwise. */
+export function ensureImpostorBuilt(): void {
   if (built) return;
-  // As build.sh decides, but without asking for Go: a container (which has no Go) runs the
-  // static binary built on the host from the mounted project tree.
-  if (existsSync(BINARY) && statSync(BINARY).mtimeMs > statSync(join(ROOT, 'tls-impostor', 'main.go')).mtimeMs) {
+  if (upToDate()) {
     built = true;
     return;
   }
@@ -42,7 +51,7 @@ export class TlsImpostorProcess {
   }
 
   static async start(o: { certChainPem: string; keyPem: string; plain: { host: string; port: number }; keyLogFile?: string; handshakeTimeoutMs: number; onEvent: (e: ImpostorEvent) => void }): Promise<TlsImpostorProcess> {
-    ensureBuilt();
+    ensureImpostorBuilt();
     // The attacker's key goes to a private temporary directory for the child, mode 0600.
     const dir = mkdtempSync(join(tmpdir(), 'tls-impostor-'));
     writeFileSync(join(dir, 'chain.pem'), o.certChainPem, { mode: 0o600 });
@@ -100,7 +109,7 @@ export class TlsImpostorProcess {
 
 /** One forged mutual-TLS client handshake: `certChainPem` presented, signed with `keyPem`. */
 export async function impostorClientHandshake(o: { certChainPem: string; keyPem: string; caPem: string; host: string; port: number; serverName: string; timeoutMs: number; keyLogFile?: string }): Promise<{ accepted: boolean; error?: string }> {
-  ensureBuilt();
+  ensureImpostorBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'tls-impostor-client-'));
   try {
     writeFileSync(join(dir, 'chain.pem'), o.certChainPem, { mode: 0o600 });

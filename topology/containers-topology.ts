@@ -16,7 +16,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatePki } from '../certs/pki.ts';
-import { writePki, type PkiPaths } from '../certs/pki-files.ts';
+import { readPem, writePki, type PkiPaths } from '../certs/pki-files.ts';
 import { GATEWAY_DEFAULT_CN } from '../certs/genuine-profiles.ts';
 import { provisionDevice, writeProvisioning, type DeviceProvisioning } from '../emulators/provisioning.ts';
 import { SimClock } from '../emulators/sim-clock.ts';
@@ -33,6 +33,8 @@ import { CloudBrokerContainer, type StartedCloudBrokerContainer } from '../conta
 import { CloudServiceContainer, type StartedCloudServiceContainer } from '../containers/cloud-service-container.ts';
 import { GatewayContainer, type StartedGatewayContainer } from '../containers/gateway-container.ts';
 import { WearableContainer, type StartedWearableContainer } from '../containers/wearable-container.ts';
+import type { StartedMitmProxyContainer } from '../containers/mitm-proxy-container.ts';
+import { startGatewayCloudMitm } from './containers-gateway-mitm.ts';
 import { handBackCapture, startTcpdumpSidecar } from '../containers/tcpdump-sidecar.ts';
 import { MQTT_TLS_PORT } from '../containers/role-config.ts';
 import type { RoleMounts } from '../containers/node-role-container.ts';
@@ -54,6 +56,7 @@ interface Running {
   service: StartedCloudServiceContainer;
   gateway: StartedGatewayContainer;
   wearables: StartedWearableContainer;
+  mitm: StartedMitmProxyContainer | undefined;
   captures: { link: string; tcpdump: Tcpdump; path: string }[];
 }
 
@@ -89,9 +92,6 @@ export class ContainersTopology implements Topology {
     if (!Number.isInteger(spec.wearables) || spec.wearables < 1 || spec.wearables > 5000) {
       throw new Error(`topology: the number of wearables must be 1..5000, got ${spec.wearables}`);
     }
-    if (spec.gatewayCloudMitm || (spec.gatewayUpstreamProfile && spec.gatewayUpstreamProfile !== 'secure')) {
-      throw new Error('topology: the containers placement does not place a MITM on the gateway→cloud link yet; use --topology local for it');
-    }
     if (spec.path !== 'terminating-gateway' && spec.path !== 'relay-gateway') {
       throw new Error(`topology: the containers placement does not run the "${spec.path}" path yet (only terminating-gateway, relay-gateway); use --topology local for it`);
     }
@@ -102,7 +102,8 @@ export class ContainersTopology implements Topology {
     const images = await ContainersTopology.prepare();
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const ids = Array.from({ length: spec.wearables }, (_, i) => wearableId(i + 1));
-    const pki = await writePki(await generatePki({ wearableIds: ids }), join(this.dir, 'pki'));
+    const generated = await generatePki({ wearableIds: ids });
+    const pki = await writePki(generated, join(this.dir, 'pki'));
     this.#pki = pki;
     this.#devices = ids.map((id, i) => provisionDevice(id, i + 1));
     writeProvisioning(this.dir, this.#devices);
@@ -138,13 +139,19 @@ export class ContainersTopology implements Topology {
           .start();
       })();
       const gatewaySide = (async () => {
+        // A MITM on the gateway→cloud link takes the cloud's place in the gateway's upstream.
+        const mitm = spec.gatewayCloudMitm
+          ? await startGatewayCloudMitm({ image: images['mitm-proxy'], runId: this.runId, cloudNetwork: cloudNet.name, mounts, pki: generated, caBundlePem: readPem(pki.caBundle, 'the testbed CA bundle'), cloud, spec: spec.gatewayCloudMitm })
+          : undefined;
+        this.#running.mitm = mitm?.mitm;
         const gateway = await new GatewayContainer(images.gateway)
           .withRun(this.runId)
           .withInternalNetwork(deviceNet.name, GATEWAY_NAME)
           .withMounts(mounts)
           .withMode(spec.path === 'terminating-gateway' ? 'terminate' : 'relay')
           // The plaintext pitfall: the relay carries the wearable's MQTT to the plain listener.
-          .withUpstream(plaintext ? { ...cloud, port: CloudBrokerContainer.MQTT_PLAIN_PORT } : cloud, cloudNet.name, 'gateway.cloud.testbed.local')
+          .withUpstream(plaintext ? { ...cloud, port: CloudBrokerContainer.MQTT_PLAIN_PORT } : (mitm?.endpoint ?? cloud), cloudNet.name, 'gateway.cloud.testbed.local')
+          .withUpstreamProfile(spec.gatewayUpstreamProfile ?? 'secure')
           .withMalice(spec.gatewayMalice)
           .withTransparentInterceptionIf(this.options.interception === 'transparent', MQTT_TLS_PORT)
           .start();
@@ -234,6 +241,11 @@ export class ContainersTopology implements Topology {
     if (role === 'gateway') return this.#live('gateway').observations();
     if (role === 'cloud-broker') return this.#live('broker').observations();
     if (role === 'cloud-service') return this.#live('service').observations();
+    if (role === 'mitm-proxy') {
+      const mitm = this.#running.mitm;
+      if (!mitm) throw new Error(this.#stopped ? 'topology: stopped; the MITM is no longer running' : 'topology: this scenario has no MITM; add "And a MITM between the gateway and the cloud presents the …"');
+      return mitm.observations();
+    }
     if (role.startsWith('wearable:')) {
       const id = role.slice('wearable:'.length);
       if (!this.#devices.some((d) => d.deviceId === id)) throw new Error(`topology: no wearable "${id}"`);
@@ -261,6 +273,7 @@ export class ContainersTopology implements Topology {
     observations.set('gateway', await r.gateway.observations());
     observations.set('cloud-broker', await r.broker.observations());
     observations.set('cloud-service', await r.service.observations());
+    if (r.mitm) observations.set('mitm-proxy', await r.mitm.observations());
     for (const d of this.#devices) observations.set(`wearable:${d.deviceId}`, await r.wearables.observations(d.deviceId));
     const gaps = new Map<string, bigint[]>();
     for (const d of this.#devices) gaps.set(d.deviceId, await r.service.sequenceGaps(d.deviceId));
@@ -290,6 +303,7 @@ export class ContainersTopology implements Topology {
       captures.push({ link: c.link, path: c.path });
     }
     await r.gateway?.stopRole().catch(() => undefined);
+    await r.mitm?.stopRole().catch(() => undefined);
     await r.service?.stopRole().catch(() => undefined);
     await r.broker?.stop({ timeout: 5_000, remove: true }).catch(() => undefined);
     await removeRun(this.runId);
