@@ -110,6 +110,8 @@ export class TcpLinkRelayContainer extends NodeRoleContainer {
 
   override async start(): Promise<StartedTcpLinkRelayContainer> {
     if (!this.#target || !this.#upstreamNetwork) throw new Error('TcpLinkRelayContainer: no target; call withTarget(host, port, network)');
+    // link-delay holds the TCP handshake in an NFQUEUE queue (roles/tcp-link-relay.ts).
+    if (this.#oneWayDelayMs > 0) this.withAddedCapabilities('NET_ADMIN');
     const { started, control } = await this.startRole({ role: 'tcp-link', name: this.#name, listenPort: TcpLinkRelayContainer.LISTEN_PORT, target: this.#target, oneWayDelayMs: this.#oneWayDelayMs });
     await docker(['network', 'connect', this.#upstreamNetwork, started.getId()]);
     return new StartedTcpLinkRelayContainer(started, control);

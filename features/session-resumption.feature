@@ -14,19 +14,18 @@ Feature: Session resumption reduces round trips — measured on the wire, not as
   Two brokers, the same scenarios. The local placement runs Aedes on node:tls in-process; the
   containers placement (topology/containers-resumption.ts) runs Mosquitto 2.0 on OpenSSL 3.0, the
   device in its own container, the link as a userspace relay container (links/tcp-link.ts: this
-  kernel has no tc netem) and a tcpdump sidecar in the device's network namespace. What Mosquitto
-  did, read from those captures: it resumes TLS 1.2 by ticket (RFC 5077) and, with tickets
-  turned off, by session ID from OpenSSL's server cache, client certificates notwithstanding; it
-  resumes TLS 1.3 by ticket; it answers an X25519-only key share with a HelloRetryRequest when
-  limited to P-256 — all as Aedes on node:tls does (both are OpenSSL underneath); they differ in
-  the tickets sent after a resumed TLS 1.3 handshake (the table below). mosquitto.conf
-  has no option to turn tickets off or to choose key-share groups, so those two settings are given
-  to OpenSSL itself (an openssl.cnf system_default section: Options = -SessionTicket,
-  Groups = P-256). One difference is the link's, not the broker's: in a real capture the relay's
-  kernel answers the device's SYN at once, so the TCP round trip is counted but not held to the
-  link's delay there. Mosquitto logs no TLS handshakes, so the gateway scenario, which reads from
-  the broker's own record whether each upstream handshake resumed, runs on the local placement
-  only (topology/placements.ts gives the reason on the skipped scenario).
+  kernel has no tc netem; link-delay holds TCP's SYN and SYN-ACK in an NFQUEUE queue, which the
+  relay's kernel would otherwise answer at once) and a tcpdump sidecar in the device's network
+  namespace. What Mosquitto did, read from those captures: it resumes TLS 1.2 by ticket (RFC 5077)
+  and, with tickets turned off, by session ID from OpenSSL's server cache, client certificates
+  notwithstanding; it resumes TLS 1.3 by ticket; it answers an X25519-only key share with a
+  HelloRetryRequest when limited to P-256 — all as Aedes on node:tls does (both are OpenSSL
+  underneath); they differ in the tickets sent after a resumed TLS 1.3 handshake (the table
+  below). mosquitto.conf has no option to turn tickets off or to choose key-share groups, so those
+  two settings are given to OpenSSL itself (an openssl.cnf system_default section: Options =
+  -SessionTicket, Groups = P-256). Mosquitto logs no TLS handshakes, so the gateway scenario,
+  which reads from the broker's own record whether each upstream handshake resumed, runs on the
+  local placement only (topology/placements.ts gives the reason on the skipped scenario).
 
   Background:
     Given a cloud broker with mutual TLS behind an emulated link with a 50 ms round trip

@@ -12,7 +12,9 @@
  * as on the local placement. What mosquitto.conf cannot say (key-share groups, tickets off) is
  * given to OpenSSL itself (CloudBrokerContainer.withOpenSslSettings).
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +36,13 @@ import type { ResumptionRigSpec } from './resumption-rig.ts';
 const CLOUD_NAME = 'cloud.testbed.local';
 const LINK_NAME = 'link.testbed.local';
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** link-delay (the relay's TCP handshake delay) is a static Go binary run from the /testbed mount. */
+async function buildLinkDelay(): Promise<void> {
+  await promisify(execFile)(join(PROJECT_DIR, 'link-delay', 'build.sh'), [], { timeout: 120_000 }).catch((err: Error & { stderr?: string }) => {
+    throw new Error(`containers-resumption: link-delay/build.sh failed: ${(err.stderr ?? err.message).trim().split('\n').at(-1) ?? ''}`);
+  });
+}
 
 /** The broker's Node TLS options the local rig takes, as what Mosquitto/OpenSSL can be told. */
 function mosquittoTls(spec: ResumptionRigSpec): { noDelay: boolean; openSsl: Record<string, string> } {
@@ -57,7 +66,6 @@ interface Running {
 
 export class ContainersResumptionRig implements HandshakeRig {
   readonly brokerKind = 'mosquitto' as const;
-  readonly tcpHandshakeDelayed = false;
   readonly runId = `tb-${process.pid}-${randomBytes(4).toString('hex')}`;
   readonly #spec: ResumptionRigSpec;
   #pki: Pki | undefined;
@@ -86,6 +94,7 @@ export class ContainersResumptionRig implements HandshakeRig {
   async start(): Promise<void> {
     const spec = this.#spec;
     const images = await ContainersTopology.prepare();
+    if (spec.rttMs > 0) await buildLinkDelay();
     mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
     const ids = spec.deviceIds ?? ['wearable-0001'];
     const pki = await generatePki({ wearableIds: [...ids] });

@@ -35,12 +35,6 @@ export interface HandshakeRig {
   readonly brokerKind: BrokerKind;
   readonly capturePath: string;
   readonly keyLogPath: string;
-  /**
-   * Whether the capture shows TCP's SYN/SYN-ACK delayed by the link: true where the link stamps
-   * it as a device-side observer would see it (local), false where the capture is real and a
-   * userspace relay's kernel answers the SYN at once (containers: no tc netem in this kernel).
-   */
-  readonly tcpHandshakeDelayed: boolean;
   start(): Promise<void>;
   /** Connect `deviceId` asking for `serverName`; resolves at CONNACK. */
   connect(deviceId: string, serverName: string, options?: { reconnectPeriodMs?: number }): Promise<DeviceConnection>;
@@ -59,7 +53,6 @@ export interface HandshakeRig {
 /** The local placement: the in-process rig, as it always ran. */
 export class LocalHandshakeRig implements HandshakeRig {
   readonly brokerKind = 'aedes' as const;
-  readonly tcpHandshakeDelayed = true;
   readonly #rig: ResumptionRig;
 
   constructor(spec: ResumptionRigSpec) {

@@ -1,0 +1,3 @@
+module testbed/link-delay
+
+go 1.19
