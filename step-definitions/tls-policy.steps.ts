@@ -1,38 +1,23 @@
 /**
  * TLS version and cipher-suite policy, both sides: probes that offer exactly one version or one
  * suite, judged from the broker's own handshake records and what the probe got; the wearable's
- * ClientHello read back from the capture of its link; sslscan as an independent scanner.
+ * ClientHello read back from the capture of its link; sslscan as an independent scanner. The
+ * steps hold only BrokerPolicyRig handles: Aedes on node:tls locally, Mosquitto in containers.
  */
 import { After, Given, Then, When, defineParameterType } from '@cucumber/cucumber';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { CIPHER_SUITE_NAMES, TLS_VERSION_NAMES, cipherSuiteName, parseClientHello, type ClientHello } from '../analysis/tls-client-hello.ts';
-import { runSslscan, type SslscanReport } from '../analysis/sslscan.ts';
-import { readPcap, reassembleTcpStreams } from '../capture/pcap-reader.ts';
-import { PcapWriter } from '../capture/pcap-writer.ts';
-import { SimClock } from '../emulators/sim-clock.ts';
+import { CIPHER_SUITE_NAMES, TLS_VERSION_NAMES, cipherSuiteName, type ClientHello } from '../analysis/tls-client-hello.ts';
+import type { SslscanReport } from '../analysis/sslscan.ts';
 import type { TlsClientProfile } from '../emulators/tls-client-profile.ts';
-import { PROBE_VERSIONS, probeTlsHandshake, probeVersion, suiteOffer, versionOffer, type ProbeVersion, type TlsProbeOffer, type TlsProbeResult } from '../emulators/tls-probe.ts';
-import {
-  chapterCipherSuite,
-  isCbcSuite,
-  isRsaKeyTransportSuite,
-  issueRsaServerCertificate,
-  serverPolicy,
-  tlsServerOptions,
-  type ChapterCipherSuite,
-  type TlsServerPolicy,
-  type TlsServerPolicyName,
-} from '../emulators/tls-server-policy.ts';
-import { Wearable } from '../emulators/wearable.ts';
-import { TcpLink } from '../links/tcp-link.ts';
-import { CloudRig } from '../topology/cloud-rig.ts';
+import type { Observation } from '../emulators/observation-log.ts';
+import { PROBE_VERSIONS, probeVersion, suiteOffer, versionOffer, type ProbeVersion, type TlsProbeOffer, type TlsProbeResult } from '../emulators/tls-probe.ts';
+import { chapterCipherSuite, isCbcSuite, isRsaKeyTransportSuite, serverPolicy, type ChapterCipherSuite, type TlsServerPolicy, type TlsServerPolicyName } from '../emulators/tls-server-policy.ts';
+import { describeProbe, startBrokerPolicyRig, type BrokerPolicyRig } from '../topology/broker-policy-rig.ts';
 import { scenarioState } from './scenario-state.ts';
 import type { TestbedWorld } from './world.ts';
 
-const CLOUD_NAME = 'cloud.testbed.local';
 const DEVICE_ID = 'wearable-0001';
-const TIMEOUT_MS = 5_000;
 const ALL_POLICIES: readonly TlsServerPolicyName[] = ['default', 'tls13-only', 'legacy'];
 
 defineParameterType({
@@ -84,7 +69,7 @@ defineParameterType({
 type ProbeSpec = { readonly kind: 'suite'; readonly suite: ChapterCipherSuite } | { readonly kind: 'version'; readonly version: ProbeVersion };
 
 interface PolicyState {
-  readonly rigs: Map<TlsServerPolicyName, CloudRig>;
+  readonly rigs: Map<TlsServerPolicyName, BrokerPolicyRig>;
   readonly probes: Map<TlsServerPolicyName, TlsProbeResult>;
   probe?: ProbeSpec;
   wearable?: { readonly profile: TlsClientProfile; readonly connectError?: string; readonly hello: ClientHello; readonly mqttConnected: boolean };
@@ -92,7 +77,7 @@ interface PolicyState {
 }
 const state = scenarioState<PolicyState>(() => ({ rigs: new Map(), probes: new Map() }));
 
-function rigOf(w: TestbedWorld, policy?: TlsServerPolicyName): CloudRig {
+function rigOf(w: TestbedWorld, policy?: TlsServerPolicyName): BrokerPolicyRig {
   const rigs = state(w).rigs;
   const rig = policy ? rigs.get(policy) : rigs.size === 1 ? [...rigs.values()][0] : undefined;
   if (!rig) throw new Error(`tls-policy: no ${policy ? `"${policy}" ` : ''}broker in this scenario; start one with 'Given a cloud broker with the "default" policy' (brokers here: ${[...rigs.keys()].join(', ') || 'none'})`);
@@ -100,28 +85,13 @@ function rigOf(w: TestbedWorld, policy?: TlsServerPolicyName): CloudRig {
 }
 
 async function startBroker(w: TestbedWorld, policy: TlsServerPolicy): Promise<void> {
-  const rig = await CloudRig.start({
-    dir: join(w.dir, `broker-${policy.name}`),
-    wearableIds: [DEVICE_ID],
-    // ECDSA and RSA certificates: the suite decides which one OpenSSL serves.
-    tls: async (pki) => tlsServerOptions(policy, [{ chainPem: pki.cloud.chainPem, keyPem: pki.cloud.keyPem }, await issueRsaServerCertificate(pki)]),
-  });
+  // Each broker serves the cloud's ECDSA certificate, and on Aedes an RSA one too (the feature says why Mosquitto cannot).
+  const rig = await startBrokerPolicyRig({ dir: join(w.dir, `broker-${policy.name}`), wearableIds: [DEVICE_ID], offers: 'cipher-suite', policy });
   state(w).rigs.set(policy.name, rig);
 }
 
-function probeTarget(rig: CloudRig) {
-  const device = rig.pki.wearables.get(DEVICE_ID);
-  if (!device) throw new Error(`tls-policy: the broker's PKI has no ${DEVICE_ID}`);
-  return { ...rig.endpoint, serverName: CLOUD_NAME, caPem: rig.pki.rootCa.certPem, certChainPem: device.chainPem, keyPem: device.keyPem, timeoutMs: TIMEOUT_MS };
-}
-
-/** Wait (bounded) until the broker has recorded its side of the probe's handshake. */
-async function brokerVerdict(rig: CloudRig): Promise<void> {
-  await rig.broker.log.waitFor('the broker to record the handshake', (o) => o.kind === 'tls-handshake' || o.kind === 'tls-error', TIMEOUT_MS);
-}
-
-function brokerRecord(rig: CloudRig): string {
-  return rig.broker.log.all().map((o) => `  ${o.kind}: ${o.summary.trim()}`).join('\n');
+function brokerRecord(observations: readonly Observation[]): string {
+  return observations.map((o) => `  ${o.kind}: ${o.summary.trim()}`).join('\n');
 }
 
 async function probeEachBroker(w: TestbedWorld, spec: ProbeSpec, offer: TlsProbeOffer): Promise<void> {
@@ -129,16 +99,18 @@ async function probeEachBroker(w: TestbedWorld, spec: ProbeSpec, offer: TlsProbe
   s.probe = spec;
   const report: string[] = [];
   for (const [name, rig] of s.rigs) {
-    const result = await probeTlsHandshake(probeTarget(rig), offer);
-    s.probes.set(name, result);
-    await brokerVerdict(rig).catch(() => undefined);
-    report.push(`${name} broker — probe: ${JSON.stringify(result)}\n${brokerRecord(rig)}`);
+    // The rig waits (bounded) for the broker's record of the handshake before it returns.
+    const probed = await rig.probeOffer(offer, DEVICE_ID);
+    s.probes.set(name, probed.result);
+    report.push(`${name} ${rig.brokerKind} broker — probe: ${JSON.stringify(probed.result)}\nwire: ${describeProbe(probed)}\n${brokerRecord(await rig.brokerObservations())}`);
   }
   w.attach(`offer: ${offer.describe}\n\n${report.join('\n\n')}`, { mediaType: 'text/plain' });
 }
 
 Given('cloud brokers with the "default", "tls13-only" and "legacy" policies', async function (this: TestbedWorld) {
-  for (const name of ALL_POLICIES) await startBroker(this, serverPolicy(name));
+  const started = await Promise.allSettled(ALL_POLICIES.map((name) => startBroker(this, serverPolicy(name))));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 });
 
 Given('a cloud broker with the {broker policy}', async function (this: TestbedWorld, policy: TlsServerPolicy) {
@@ -154,15 +126,16 @@ When('a probe offers only {protocol version} to each broker', async function (th
   await probeEachBroker(this, { kind: 'version', version }, versionOffer(version));
 });
 
-Then('the {broker policy} {handshake verdict}', function (this: TestbedWorld, policy: TlsServerPolicy, verdict: Verdict) {
+Then('the {broker policy} {handshake verdict}', async function (this: TestbedWorld, policy: TlsServerPolicy, verdict: Verdict) {
   const s = state(this);
   const rig = rigOf(this, policy.name);
   const probe = s.probes.get(policy.name);
   const spec = s.probe;
   if (!probe || !spec) throw new Error('tls-policy: no probe was sent; add "When a probe offers only …"');
-  const handshakes = rig.broker.log.ofKind('tls-handshake');
-  const errors = rig.broker.log.ofKind('tls-error');
-  const seen = `probe: ${JSON.stringify(probe)}\nbroker:\n${brokerRecord(rig)}`;
+  const observations = await rig.brokerObservations();
+  const handshakes = observations.filter((o) => o.kind === 'tls-handshake');
+  const errors = observations.filter((o) => o.kind === 'tls-error');
+  const seen = `probe: ${JSON.stringify(probe)}\n${rig.brokerKind} broker:\n${brokerRecord(observations)}`;
   if (verdict.accepted) {
     assert.equal(handshakes.length, 1, `the ${policy.name} broker recorded ${handshakes.length} completed handshakes, expected 1\n${seen}`);
     const h = handshakes[0]?.detail ?? {};
@@ -183,49 +156,17 @@ Then('the {broker policy} {handshake verdict}', function (this: TestbedWorld, po
 
 When('{device} with the {profile} connects to the broker through a captured link', async function (this: TestbedWorld, deviceId: string, profile: TlsClientProfile) {
   const rig = rigOf(this);
-  const device = rig.devices.find((d) => d.deviceId === deviceId);
-  const issued = rig.pki.wearables.get(deviceId);
-  if (!device || !issued) throw new Error(`tls-policy: ${deviceId} is not provisioned; the broker has ${rig.devices.map((d) => d.deviceId).join(', ')}`);
-  const capturePath = join(this.dir, 'captures', `${deviceId}-broker.pcap`);
-  const writer = PcapWriter.open(capturePath);
-  const link = new TcpLink({ name: `${deviceId}-broker`, listen: { host: '127.0.0.1', port: 0 }, target: rig.endpoint, capture: writer });
-  const endpoint = await link.start();
-  const wearable = new Wearable({
-    provisioning: device,
-    deviceKeyPem: issued.keyPem,
-    deviceCertChainPem: issued.chainPem,
-    caPem: rig.pki.rootCa.certPem,
-    cloudE3PublicKeyPem: rig.pki.cloudE3.publicKeyPem,
-    endpoint: { ...endpoint, serverName: CLOUD_NAME },
-    profile,
-    clock: SimClock.compressed(1),
-    timeoutMs: TIMEOUT_MS,
-  });
-  let connectError: string | undefined;
-  try {
-    await wearable.connect();
-  } catch (err) {
-    connectError = (err as Error).message;
-  }
-  await brokerVerdict(rig).catch(() => undefined);
-  const mqttConnected = wearable.log.ofKind('mqtt-connected').length > 0;
-  await wearable.stop();
-  await link.stop();
-  await writer.close();
-  const streams = reassembleTcpStreams(readPcap(capturePath).packets);
-  assert.ok(streams[0], `the capture ${capturePath} holds no TCP conversation`);
-  const parsed = parseClientHello(streams[0].clientToServer);
-  if (!parsed.ok) throw new Error(`tls-policy: no ClientHello in ${capturePath}: ${parsed.reason}`);
-  state(this).wearable = { profile, hello: parsed.hello, mqttConnected, ...(connectError ? { connectError } : {}) };
-  const h = parsed.hello;
+  const attempt = await rig.connectWearable(deviceId, profile);
+  state(this).wearable = { profile, hello: attempt.hello, mqttConnected: attempt.mqttConnected, ...(attempt.connectError ? { connectError: attempt.connectError } : {}) };
+  const h = attempt.hello;
   this.attach(
     [
       `${deviceId} (${profile.name}: ${profile.explain})`,
       `ClientHello versions: ${h.versions.map((v) => TLS_VERSION_NAMES[v] ?? v).join(', ')}`,
       `ClientHello suites: ${h.cipherSuites.map(cipherSuiteName).join(', ')}`,
-      `wearable: ${connectError ?? 'MQTT session established'}`,
-      `broker:\n${brokerRecord(rig)}`,
-      `capture: ${capturePath}`,
+      `wearable: ${attempt.connectError ?? 'MQTT session established'}`,
+      `broker:\n${brokerRecord(await rig.brokerObservations())}`,
+      `capture: ${attempt.capture}`,
     ].join('\n'),
     { mediaType: 'text/plain' },
   );
@@ -265,43 +206,43 @@ Then('the captured ClientHello offers no CBC suite and no RSA key-exchange suite
   assert.deepEqual(weak, [], `the ClientHello offers ${weak.join(', ')}`);
 });
 
-Then('the broker recorded a {word} handshake with {device}', function (this: TestbedWorld, protocol: string, deviceId: string) {
-  const rig = rigOf(this);
-  const handshakes = rig.broker.log.ofKind('tls-handshake');
+Then('the broker recorded a {word} handshake with {device}', async function (this: TestbedWorld, protocol: string, deviceId: string) {
+  const observations = await rigOf(this).brokerObservations();
   assert.ok(
-    handshakes.some((o) => o.detail.protocol === protocol && o.detail.peer === deviceId),
-    `the broker recorded no ${protocol} handshake with ${deviceId}:\n${brokerRecord(rig)}\nwearable: ${state(this).wearable?.connectError ?? 'connected'}`,
+    observations.some((o) => o.kind === 'tls-handshake' && o.detail.protocol === protocol && o.detail.peer === deviceId),
+    `the broker recorded no ${protocol} handshake with ${deviceId}:\n${brokerRecord(observations)}\nwearable: ${state(this).wearable?.connectError ?? 'connected'}`,
   );
   assert.equal(state(this).wearable?.mqttConnected, true, `the wearable got no MQTT session: ${state(this).wearable?.connectError}`);
 });
 
-Then('the broker recorded a {word} handshake with {device} using {iana suite list}', function (this: TestbedWorld, protocol: string, deviceId: string, suites: string[]) {
-  const rig = rigOf(this);
-  const ok = rig.broker.log.ofKind('tls-handshake').some((o) => o.detail.protocol === protocol && o.detail.peer === deviceId && suites.includes(String(o.detail.cipher)));
-  assert.ok(ok, `the broker recorded no ${protocol} ${suites.join('/')} handshake with ${deviceId}:\n${brokerRecord(rig)}`);
+Then('the broker recorded a {word} handshake with {device} using {iana suite list}', async function (this: TestbedWorld, protocol: string, deviceId: string, suites: string[]) {
+  const observations = await rigOf(this).brokerObservations();
+  const ok = observations.some((o) => o.kind === 'tls-handshake' && o.detail.protocol === protocol && o.detail.peer === deviceId && suites.includes(String(o.detail.cipher)));
+  assert.ok(ok, `the broker recorded no ${protocol} ${suites.join('/')} handshake with ${deviceId}:\n${brokerRecord(observations)}`);
   assert.equal(state(this).wearable?.mqttConnected, true, `the wearable got no MQTT session: ${state(this).wearable?.connectError}`);
 });
 
-Then("the broker refused the wearable's handshake because {string}", function (this: TestbedWorld, reason: string) {
-  const rig = rigOf(this);
-  assert.equal(rig.broker.log.ofKind('tls-handshake').length, 0, `the broker completed a handshake:\n${brokerRecord(rig)}`);
-  const errors = rig.broker.log.ofKind('tls-error');
-  assert.ok(errors.some((e) => String(e.detail.message).includes(reason)), `the broker did not refuse because "${reason}":\n${brokerRecord(rig)}`);
+Then("the broker refused the wearable's handshake because {string}", async function (this: TestbedWorld, reason: string) {
+  const observations = await rigOf(this).brokerObservations();
+  assert.equal(observations.filter((o) => o.kind === 'tls-handshake').length, 0, `the broker completed a handshake:\n${brokerRecord(observations)}`);
+  const errors = observations.filter((o) => o.kind === 'tls-error');
+  assert.ok(errors.some((e) => String(e.detail.message).includes(reason)), `the broker did not refuse because "${reason}":\n${brokerRecord(observations)}`);
 });
 
-Then('the wearable got no MQTT session', function (this: TestbedWorld) {
+Then('the wearable got no MQTT session', async function (this: TestbedWorld) {
   const rig = rigOf(this);
   const w = state(this).wearable;
   assert.ok(w, 'no wearable connected in this scenario');
   assert.equal(w.mqttConnected, false, 'the wearable got a CONNACK');
   assert.ok(w.connectError, 'the wearable reported no failure');
-  assert.equal(rig.broker.log.ofKind('mqtt-connect').length, 0, 'the broker saw an MQTT CONNECT');
+  const connects = (await rig.brokerObservations()).filter((o) => o.kind === 'mqtt-connect' && !rig.cloudIdentities.includes(String(o.detail.identity)));
+  assert.equal(connects.length, 0, 'the broker saw an MQTT CONNECT');
 });
 
 When("sslscan scans the broker presenting {device}'s certificate", async function (this: TestbedWorld, deviceId: string) {
   const rig = rigOf(this);
-  const files = rig.paths.wearable(deviceId);
-  const { report, commandLine } = await runSslscan({ ...rig.endpoint, serverName: CLOUD_NAME, clientCertChainFile: files.chain, clientKeyFile: files.key, timeoutMs: 30_000 });
+  // From the probe's side of the graph: this process on loopback, the probe's container in containers.
+  const { report, commandLine } = await rig.sslscan(deviceId);
   state(this).sslscan = report;
   this.attach(
     `${commandLine}\n\nprotocols: ${report.protocols.map((p) => `${p.version} ${p.enabled ? 'enabled' : 'disabled'}`).join(', ')}\naccepted:\n${report.ciphers.map((c) => `  ${c.protocol} ${c.ianaName} (${c.opensslName})${c.preferred ? ' preferred' : ''}`).join('\n')}`,
@@ -346,7 +287,7 @@ Then('sslscan finds every accepted suite also accepted by a probe of ours', asyn
     if (!version) throw new Error(`tls-policy: sslscan reported an unknown protocol "${c.protocol}"`);
     const v = PROBE_VERSIONS[version];
     const tls13 = v === 'TLSv1.3';
-    const r = await probeTlsHandshake(probeTarget(rig), { describe: `only ${c.ianaName} (${version})`, minVersion: v, maxVersion: v, ciphers: tls13 ? c.opensslName : `${c.opensslName}:@SECLEVEL=0` });
+    const { result: r } = await rig.probeOffer({ describe: `only ${c.ianaName} (${version})`, minVersion: v, maxVersion: v, ciphers: tls13 ? c.opensslName : `${c.opensslName}:@SECLEVEL=0` }, DEVICE_ID);
     if (!r.completed || r.cipher !== c.ianaName) disagreements.push(`${version} ${c.ianaName}: ${JSON.stringify(r)}`);
   }
   assert.deepEqual(disagreements, [], 'sslscan and our probe disagree');

@@ -15,6 +15,10 @@ import { readPcap, reassembleTcpStreams } from '../capture/pcap-reader.ts';
 import { PcapWriter } from '../capture/pcap-writer.ts';
 import { wireAlerts, type WireAlerts } from '../analysis/tls-alerts.ts';
 import { runSslscan, type SslscanReport } from '../analysis/sslscan.ts';
+import { parseClientHello, type ClientHello } from '../analysis/tls-client-hello.ts';
+import { SimClock } from '../emulators/sim-clock.ts';
+import type { TlsClientProfile } from '../emulators/tls-client-profile.ts';
+import { Wearable } from '../emulators/wearable.ts';
 import { probeBroker, type DeviceCredential, type ProbeResult } from '../emulators/device-credentials.ts';
 import { probeTlsHandshake, type TlsProbeOffer, type TlsProbeResult } from '../emulators/tls-probe.ts';
 import { issueRsaServerCertificate, tlsServerOptions, type TlsServerPolicy } from '../emulators/tls-server-policy.ts';
@@ -60,6 +64,11 @@ export interface BrokerPolicyRig {
   probeCredential(offer: CredentialOffer): Promise<Probed<ProbeResult>>;
   /** One TLS version or suite, presenting `deviceId`'s genuine certificate. */
   probeOffer(offer: TlsProbeOffer, deviceId: string): Promise<Probed<TlsProbeResult>>;
+  /**
+   * A wearable of `profile` connects straight to the broker through a captured link; its
+   * ClientHello is read back from the capture.
+   */
+  connectWearable(deviceId: string, profile: TlsClientProfile): Promise<WearableAttempt>;
   /** sslscan against the broker, presenting `deviceId`'s certificate. */
   sslscan(deviceId: string): Promise<{ report: SslscanReport; commandLine: string }>;
   /** The broker's own records (kinds as emulators/cloud/cloud-broker.ts: tls-handshake, tls-error, mqtt-connect, …). */
@@ -67,6 +76,13 @@ export interface BrokerPolicyRig {
   /** The cloud service's audit log. */
   audit(): Promise<readonly AuditEntry[]>;
   stop(): Promise<void>;
+}
+
+export interface WearableAttempt {
+  readonly hello: ClientHello;
+  readonly connectError?: string;
+  readonly mqttConnected: boolean;
+  readonly capture: string;
 }
 
 export interface BrokerPolicyRigSpec {
@@ -155,6 +171,44 @@ class LocalBrokerPolicyRig implements BrokerPolicyRig {
       (endpoint, keyLogFile) => probeTlsHandshake({ ...endpoint, serverName: CLOUD_NAME, caPem: this.pki.rootCa.certPem, certChainPem: device.chainPem, keyPem: device.keyPem, timeoutMs: RECORD_TIMEOUT_MS, keyLogFile }, offer),
       (_r, seen) => this.#verdict(seen, false).catch(() => undefined),
     );
+  }
+
+  async connectWearable(deviceId: string, profile: TlsClientProfile): Promise<WearableAttempt> {
+    const device = this.devices.find((d) => d.deviceId === deviceId);
+    const issued = this.pki.wearables.get(deviceId);
+    if (!device || !issued) throw new Error(`broker-policy: ${deviceId} is not provisioned; the broker has ${this.devices.map((d) => d.deviceId).join(', ')}`);
+    const capture = join(this.dir, 'captures', `${deviceId}-broker.pcap`);
+    const writer = PcapWriter.open(capture);
+    const link = new TcpLink({ name: `${deviceId}-broker`, listen: { host: '127.0.0.1', port: 0 }, target: this.rig.endpoint, capture: writer });
+    const endpoint = await link.start();
+    const wearable = new Wearable({
+      provisioning: device,
+      deviceKeyPem: issued.keyPem,
+      deviceCertChainPem: issued.chainPem,
+      caPem: this.pki.rootCa.certPem,
+      cloudE3PublicKeyPem: this.pki.cloudE3.publicKeyPem,
+      endpoint: { ...endpoint, serverName: CLOUD_NAME },
+      profile,
+      clock: SimClock.compressed(1),
+      timeoutMs: RECORD_TIMEOUT_MS,
+    });
+    const seen = this.rig.broker.log.all().length;
+    let connectError: string | undefined;
+    try {
+      await wearable.connect();
+    } catch (err) {
+      connectError = (err as Error).message;
+    }
+    await this.#verdict(seen, false).catch(() => undefined);
+    const mqttConnected = wearable.log.ofKind('mqtt-connected').length > 0;
+    await wearable.stop();
+    await link.stop();
+    await writer.close();
+    const stream = reassembleTcpStreams(readPcap(capture).packets)[0];
+    if (!stream) throw new Error(`broker-policy: the capture ${capture} holds no TCP conversation`);
+    const parsed = parseClientHello(stream.clientToServer);
+    if (!parsed.ok) throw new Error(`broker-policy: no ClientHello in ${capture}: ${parsed.reason}`);
+    return { hello: parsed.hello, mqttConnected, capture, ...(connectError ? { connectError } : {}) };
   }
 
   sslscan(deviceId: string): Promise<{ report: SslscanReport; commandLine: string }> {

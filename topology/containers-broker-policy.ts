@@ -36,7 +36,7 @@ import { startTcpdumpSidecar } from '../containers/tcpdump-sidecar.ts';
 import { MQTT_TLS_PORT, PKI_DIR } from '../containers/role-config.ts';
 import type { RoleImages } from '../containers/role-images.ts';
 import { ContainersTopology } from './containers-topology.ts';
-import { CLOUD_NAME, RECORD_TIMEOUT_MS, readProbeCapture, type BrokerPolicyRig, type BrokerPolicyRigSpec, type CredentialOffer, type Probed } from './broker-policy-rig.ts';
+import { CLOUD_NAME, RECORD_TIMEOUT_MS, readProbeCapture, type BrokerPolicyRig, type BrokerPolicyRigSpec, type CredentialOffer, type Probed, type WearableAttempt } from './broker-policy-rig.ts';
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const VERSION_NAMES: Readonly<Record<number, string>> = { 0x0301: 'TLSv1', 0x0302: 'TLSv1.1', 0x0303: 'TLSv1.2', 0x0304: 'TLSv1.3' };
@@ -215,6 +215,11 @@ export class ContainersBrokerPolicyRig implements BrokerPolicyRig {
       });
     }
     return probed;
+  }
+
+  connectWearable(): Promise<WearableAttempt> {
+    // topology/placements.ts skips these scenarios on this placement before anything starts.
+    throw new Error('containers-broker-policy: a wearable connecting straight to the broker through a captured link is not placed in containers yet; run it with --topology local');
   }
 
   sslscan(deviceId: string): Promise<{ report: SslscanReport; commandLine: string }> {

@@ -66,3 +66,11 @@ test('a scenario\'s tags name its recipe; an unknown recipe tag lists the known 
   assert.throws(() => graphForTags(['@recipe-teleport'], 'aedes'), new RegExp(`known recipes: .*@recipe-${RECIPE_NAMES[0]}`));
   assert.throws(() => placementNamed('kubernetes'), /--topology local or --topology containers/);
 });
+
+test('a broker tag on examples asks for that broker, so the placement without it skips them', () => {
+  assert.equal(graphForTags(['@recipe-tls-policy', '@broker-mosquitto'], 'aedes')?.roles.find((r) => r.kind === 'cloud-broker')?.broker === 'mosquitto', true);
+  assert.match(localPlacement.cannotRealize(graphForTags(['@recipe-tls-policy', '@broker-mosquitto'], 'aedes') as Graph) ?? '', /Mosquitto runs only in the containers placement/);
+  assert.match(containersPlacement.cannotRealize(graphForTags(['@recipe-tls-policy', '@broker-aedes'], 'mosquitto') as Graph) ?? '', /Aedes broker does not run in containers/);
+  assert.equal(containersPlacement.cannotRealize(graphForTags(['@recipe-tls-policy', '@broker-mosquitto'], 'mosquitto') as Graph), undefined);
+  assert.equal(containersPlacement.cannotRealize(graphForTags(['@recipe-mutual-tls'], 'mosquitto') as Graph), undefined);
+});

@@ -43,20 +43,20 @@ const LOCAL_UNPLACED: readonly Unplaced[] = [
  * remove it in the same change that places the roles it names.
  */
 export const CONTAINERS_UNPLACED: Unplaced[] = [
-  // The device-credential probe (mutual TLS) is placed: topology/containers-broker-policy.ts.
-  { what: 'TLS version and cipher-suite probes of the broker\'s policy are not placed in containers yet', role: (r) => r.kind === 'probe' && (r.offers === 'tls-version' || r.offers === 'cipher-suite') },
+  // The broker-policy probes (credentials, versions, suites) and sslscan are placed: topology/containers-broker-policy.ts.
+  { what: 'a wearable connecting straight to the broker through a captured link (its ClientHello against the broker\'s policy) is not placed in containers yet', graph: (g) => g.recipe === 'tls-policy' && g.roles.some((r) => r.kind === 'wearable') },
   { what: 'the in-process Aedes broker does not run in containers; Mosquitto is the containers broker (ask for broker "mosquitto")', role: (r) => r.kind === 'cloud-broker' && r.broker === 'aedes' },
   // The reporting paths over DTLS are placed (topology/containers-dtls-topology.ts): DTLS
   // wearables, the DTLS-stripping gateway, the PSK attacker and the cloud's PSK DTLS endpoint.
   { what: 'the DTLS interception matrix (a DTLS MITM presenting forged certificates) is not placed in containers yet', role: (r) => r.kind === 'mitm-proxy' && r.transport === 'dtls' },
   { what: 'a DTLS endpoint other than the cloud\'s PSK endpoint of the reporting path (the certificate endpoint of DTLS resumption and of the independent openssl peer) is not placed in containers yet', role: (r) => r.kind === 'dtls-endpoint' && r.authentication !== 'psk' },
-  { what: 'probes of the broker\'s policy (device credentials, TLS versions, cipher suites) are not placed in containers yet', role: (r) => r.kind === 'probe' && r.offers !== 'session-resumption' },
   // The resumption probe is placed (topology/containers-resumption.ts), except behind a gateway:
   // that scenario judges the broker's own record of each handshake, which Mosquitto does not keep.
   { what: 'the Nagle comparison is not placed in containers: Mosquitto does hold CONNACK behind its two session tickets with set_tcp_nodelay false (39-71 ms, against 0-24 ms with it true, read from the capture), but on this shared machine it is not steady enough to judge from 5 handshakes each: in one run the time to CONNACK (36-246 ms over the containers\' 0 ms link) grew by half the hold, in another, one Nagle-on CONNACK was not held at all', graph: (g) => g.roles.some((r) => r.kind === 'probe' && r.offers === 'session-resumption') && g.roles.some((r) => r.kind === 'cloud-broker' && !r.noDelay) },
   { what: 'a TLS-terminating gateway in front of the resumption link is not placed in containers: its scenario reads from the broker\'s own log whether each upstream handshake resumed, and Mosquitto logs no TLS handshakes', graph: (g) => g.roles.some((r) => r.kind === 'probe' && r.offers === 'session-resumption') && g.roles.some((r) => r.kind === 'gateway') },
   // mosquitto_pub and openssl s_client (plain and strict) are placed as victims (topology/containers-interception.ts).
-  { what: 'independent clients as victims are not placed in containers yet', role: (r) => r.kind === 'external-client' && !['mosquitto_pub', 'openssl-s_client', 'openssl-strict'].includes(r.program) },
+  // sslscan runs from the probe's container (topology/containers-broker-policy.ts).
+  { what: 'independent clients as victims are not placed in containers yet', role: (r) => r.kind === 'external-client' && !['sslscan', 'mosquitto_pub', 'openssl-s_client', 'openssl-strict'].includes(r.program) },
 ];
 
 export const localPlacement: Placement = {

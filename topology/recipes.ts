@@ -78,10 +78,18 @@ export function interception(o: { forgedCase: string; client: string; transport:
   };
 }
 
-/** Probes and clients we control against the cloud broker's own policy (mutual TLS, versions, suites). */
-export function brokerPolicy(o: { broker: BrokerKind; offers: 'device-credential' | 'tls-version' | 'cipher-suite'; policy?: string; scanner?: boolean }): Graph {
+/**
+ * Probes and clients we control against the cloud broker's own policy (mutual TLS, versions,
+ * suites); `wearable`: a wearable of that client profile connects straight to the broker too,
+ * through a captured link (its ClientHello is the evidence).
+ */
+export function brokerPolicy(o: { broker: BrokerKind; offers: 'device-credential' | 'tls-version' | 'cipher-suite'; policy?: string; scanner?: boolean; wearable?: string }): Graph {
   const roles: Role[] = [{ kind: 'probe', name: 'probe', offers: o.offers }, broker(o.broker, { policy: o.policy ?? 'default' }), cloudService];
   const links = [link('probe-cloud', 'probe', 'cloud-broker')];
+  if (o.wearable) {
+    roles.push({ kind: 'wearable', name: 'wearable', devices: [DEVICE], profile: o.wearable, transport: 'mqtt-tls' });
+    links.push(link('wearable-cloud', 'wearable', 'cloud-broker'));
+  }
   if (o.scanner) {
     roles.push({ kind: 'external-client', name: 'sslscan', program: 'sslscan' });
     links.push(link('sslscan-cloud', 'sslscan', 'cloud-broker'));
@@ -137,14 +145,17 @@ export function graphForTags(tags: readonly string[], brokerKind: BrokerKind): G
   if (!recipeTag) return undefined;
   const name = recipeTag.slice('@recipe-'.length);
   const dtls = tags.includes('@dtls');
+  // Examples that state one broker's behaviour (`@broker-aedes`, `@broker-mosquitto`) ask for it:
+  // the placement without that broker skips them with its reason.
+  const kind: BrokerKind = tags.includes('@broker-mosquitto') ? 'mosquitto' : tags.includes('@broker-aedes') ? 'aedes' : brokerKind;
   switch (name as RecipeName) {
-    case 'reporting': return reporting({ broker: brokerKind, wearables: 1, path: dtls ? 'dtls-stripping-gateway' : tags.includes('@gateway-cloud') ? 'terminating-gateway' : 'relay-gateway', profile: 'secure', plaintext: tags.includes('@plaintext'), ...(tags.includes('@gateway-cloud') ? { gatewayCloudMitm: { forgedCase: 'self-signed', stolenGatewayIdentity: false } } : {}) });
+    case 'reporting': return reporting({ broker: kind, wearables: 1, path: dtls ? 'dtls-stripping-gateway' : tags.includes('@gateway-cloud') ? 'terminating-gateway' : 'relay-gateway', profile: 'secure', plaintext: tags.includes('@plaintext'), ...(tags.includes('@gateway-cloud') ? { gatewayCloudMitm: { forgedCase: 'self-signed', stolenGatewayIdentity: false } } : {}) });
     case 'interception': return interception({ forgedCase: 'self-signed', client: 'secure', transport: 'tls' });
     case 'dtls-interception': return interception({ forgedCase: 'self-signed', client: 'secure', transport: 'dtls' });
-    case 'mutual-tls': return brokerPolicy({ broker: brokerKind, offers: 'device-credential' });
-    case 'tls-policy': return brokerPolicy({ broker: brokerKind, offers: 'cipher-suite', scanner: tags.includes('@needs-sslscan') });
-    case 'resumption': return resumption({ broker: brokerKind, transport: dtls ? 'dtls' : 'tls', rttMs: 50 });
-    case 'nagle': return resumption({ broker: brokerKind, transport: 'tls', rttMs: 0, noDelay: false });
+    case 'mutual-tls': return brokerPolicy({ broker: kind, offers: 'device-credential' });
+    case 'tls-policy': return brokerPolicy({ broker: kind, offers: 'cipher-suite', scanner: tags.includes('@needs-sslscan'), ...(tags.includes('@wearable-client') ? { wearable: 'secure' } : {}) });
+    case 'resumption': return resumption({ broker: kind, transport: dtls ? 'dtls' : 'tls', rttMs: 50 });
+    case 'nagle': return resumption({ broker: kind, transport: 'tls', rttMs: 0, noDelay: false });
     case 'independent-dtls-peer': return independentDtlsPeer();
     case 'energy-model': return energyModel();
     default: throw new Error(`unknown recipe tag ${recipeTag}; known recipes: ${RECIPE_NAMES.map((r) => `@recipe-${r}`).join(', ')}`);
