@@ -8,6 +8,8 @@
  *   device ──▶ link.testbed.local:8883 (TcpLink relay, latency each way) ║ ──▶ cloud.testbed.local:8883 (Mosquitto)
  *   └─ tcpdump sidecar: captures/device-cloud.pcap
  *
+ * A 0 ms link (the Nagle scenario) is the cloud network itself: the device joins it, no relay.
+ *
  * The kernel has no tc netem, so the emulated round trip is the relay's (links/tcp-link.ts),
  * as on the local placement. What mosquitto.conf cannot say (key-share groups, tickets off) is
  * given to OpenSSL itself (CloudBrokerContainer.withOpenSslSettings).
@@ -106,8 +108,12 @@ export class ContainersResumptionRig implements HandshakeRig {
     this.#releaseInterrupt = cleanUpOnInterrupt(this.runId);
     const tls = mosquittoTls(spec);
     try {
-      const deviceNet = await this.#network('device');
+      // A link with no delay needs no relay: the device then sits on the broker's network and its
+      // own kernel acknowledges the broker's data, so a Nagle hold (RFC 896) is released by the
+      // device's delayed ACK (RFC 1122 §4.2.3.2) and the capture beside it shows that ACK.
+      const direct = spec.rttMs === 0;
       const cloudNet = await this.#network('cloud');
+      const deviceNet = direct ? cloudNet : await this.#network('device');
       const broker = new CloudBrokerContainer(images['cloud-broker'])
         .withRun(this.runId)
         .withInternalNetwork(cloudNet.name, CLOUD_NAME, 'broker.testbed.local')
@@ -120,20 +126,22 @@ export class ContainersResumptionRig implements HandshakeRig {
         .withTcpNoDelay(tls.noDelay);
       if (Object.keys(tls.openSsl).length > 0) broker.withOpenSslSettings(tls.openSsl);
       this.#running.broker = await broker.start();
-      this.#running.link = await new TcpLinkRelayContainer(images.gateway)
-        .withRun(this.runId)
-        .withInternalNetwork(deviceNet.name, LINK_NAME)
-        .withMounts(mounts)
-        .withLinkName('device-cloud')
-        .withRoundTripMs(spec.rttMs)
-        .withTarget(CLOUD_NAME, MQTT_TLS_PORT, cloudNet.name)
-        .start();
+      if (!direct) {
+        this.#running.link = await new TcpLinkRelayContainer(images.gateway)
+          .withRun(this.runId)
+          .withInternalNetwork(deviceNet.name, LINK_NAME)
+          .withMounts(mounts)
+          .withLinkName('device-cloud')
+          .withRoundTripMs(spec.rttMs)
+          .withTarget(CLOUD_NAME, MQTT_TLS_PORT, cloudNet.name)
+          .start();
+      }
       const device = await new ResumptionDeviceContainer(images.wearable)
         .withRun(this.runId)
         .withInternalNetwork(deviceNet.name, 'device.testbed.local')
         .withMounts(mounts)
         .withDevice(this.#devices[0] as DeviceProvisioning)
-        .withEndpoint(LINK_NAME, TcpLinkRelayContainer.LISTEN_PORT)
+        .withEndpoint(direct ? CLOUD_NAME : LINK_NAME, direct ? MQTT_TLS_PORT : TcpLinkRelayContainer.LISTEN_PORT)
         .withTlsVersion(spec.tlsVersion)
         .withSessionCache(spec.keepSessions !== false)
         .start();
@@ -184,6 +192,7 @@ export class ContainersResumptionRig implements HandshakeRig {
   }
 
   resetConnections(why: string): Promise<number> {
+    if (this.#spec.rttMs === 0) throw new Error('containers-resumption: a 0 ms link is the network itself, with no relay to reset connections; give the link a delay');
     return this.#live('link').resetConnections(why);
   }
 
