@@ -214,6 +214,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: Error) => {
-  console.error(`role-runner: ${err.message}`);
+  // Messages of this file already say "role-runner: …"; others get the prefix once.
+  console.error(err.message.startsWith('role-runner: ') ? err.message : `role-runner: ${err.message}`);
   process.exit(1);
 });
