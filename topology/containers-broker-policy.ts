@@ -18,7 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatePki, type Pki } from '../certs/pki.ts';
 import { writePki, type PkiPaths } from '../certs/pki-files.ts';
-import { cipherSuiteName } from '../analysis/tls-client-hello.ts';
+import { cipherSuiteName, parseClientHello } from '../analysis/tls-client-hello.ts';
 import type { SslscanReport } from '../analysis/sslscan.ts';
 import { provisionDevice, type DeviceProvisioning } from '../emulators/provisioning.ts';
 import { SimClock } from '../emulators/sim-clock.ts';
@@ -32,6 +32,10 @@ import { CLOUD_SERVICE_CN, writeCloudServiceIdentity } from '../containers/cloud
 import { CloudBrokerContainer, type MosquittoTlsVersion, type StartedCloudBrokerContainer } from '../containers/cloud-broker-container.ts';
 import { CloudServiceContainer, type StartedCloudServiceContainer } from '../containers/cloud-service-container.ts';
 import { ProbeContainer, type StartedProbeContainer } from '../containers/probe-container.ts';
+import { WearableContainer } from '../containers/wearable-container.ts';
+import type { RoleMounts } from '../containers/node-role-container.ts';
+import { readPcap, reassembleTcpStreams } from '../capture/pcap-reader.ts';
+import type { TlsClientProfile } from '../emulators/tls-client-profile.ts';
 import { startTcpdumpSidecar } from '../containers/tcpdump-sidecar.ts';
 import { MQTT_TLS_PORT, PKI_DIR } from '../containers/role-config.ts';
 import type { RoleImages } from '../containers/role-images.ts';
@@ -66,6 +70,8 @@ export class ContainersBrokerPolicyRig implements BrokerPolicyRig {
   #paths: PkiPaths | undefined;
   #running: Running = {};
   #subnet = '';
+  #network = '';
+  #mounts: RoleMounts | undefined;
   #images: RoleImages | undefined;
   #controlDir: string | undefined;
   #releaseInterrupt: (() => void) | undefined;
@@ -99,10 +105,12 @@ export class ContainersBrokerPolicyRig implements BrokerPolicyRig {
     await writeCloudServiceIdentity(this.#paths, identityDir);
     this.#controlDir = mkdtempSync('/tmp/tb-ctl-');
     const mounts = { project: PROJECT_DIR, pki: this.#paths.dir, evidence: resolve(spec.dir), control: this.#controlDir };
+    this.#mounts = mounts;
     this.#releaseInterrupt = cleanUpOnInterrupt(this.runId);
     const cloud = { host: CLOUD_NAME, port: MQTT_TLS_PORT, serverName: CLOUD_NAME };
     try {
       const name = `${this.runId}-cloud`;
+      this.#network = name;
       // --internal: no route out, only the roles wired onto it (DESIGN.md §8).
       await docker(['network', 'create', '--internal', ...labelArgs(this.runId), name]);
       this.#subnet = (await docker(['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', name])).stdout.trim();
@@ -142,16 +150,16 @@ export class ContainersBrokerPolicyRig implements BrokerPolicyRig {
   }
 
   /** One probe with its own capture beside the probe, stopped (flushed) before it is read. */
-  async #captured<R>(probe: (keyLog: string) => Promise<R>, after: (r: R, seen: number) => Promise<void>): Promise<Probed<R>> {
+  async #captured<R>(probe: (keyLog: string) => Promise<R>, after: (r: R, seen: number) => Promise<void>, beside: { id: string; file: string } = { id: this.#live('probe').getId(), file: `probe-cloud-${this.#probes + 1}.pcap` }): Promise<Probed<R>> {
     const n = ++this.#probes;
     const capturesDir = resolve(this.spec.dir, 'captures');
     mkdirSync(capturesDir, { recursive: true, mode: 0o700 });
     mkdirSync(resolve(this.spec.dir, 'keylogs'), { recursive: true, mode: 0o700 });
-    const file = `probe-cloud-${n}.pcap`;
+    const file = beside.file;
     const keyLog = `probe-${n}.keylog`;
     const seen = (await this.#live('broker').observations()).length;
     const images = this.#images as RoleImages;
-    const tcpdump = await startTcpdumpSidecar({ image: images.tcpdump, runId: this.runId, target: this.#live('probe').getId(), hostDir: capturesDir, file, filter: `tcp and net ${this.#subnet}` });
+    const tcpdump = await startTcpdumpSidecar({ image: images.tcpdump, runId: this.runId, target: beside.id, hostDir: capturesDir, file, filter: `tcp and net ${this.#subnet}` });
     let result: R;
     try {
       result = await probe(keyLog);
@@ -201,25 +209,70 @@ export class ContainersBrokerPolicyRig implements BrokerPolicyRig {
       (keyLog) => this.#live('probe').tls({ offer, caPem: this.pki.rootCa.certPem, certChainPem: device.chainPem, keyPem: device.keyPem, timeoutMs: RECORD_TIMEOUT_MS, keyLog, mqttClientId: `probe-${this.#probes}` }),
       (_r, s) => this.#verdict(s, false).catch(() => undefined),
     );
-    const admitted = (await this.#live('broker').observations()).slice(seen).find((o) => o.kind === 'mqtt-connect');
-    const hello = probed.wire.serverHello;
-    // A handshake the broker completed: it answered with a ServerHello and took the peer's
-    // certificate as the identity of the CONNECT that followed (use_identity_as_username).
-    if (hello && admitted && probed.wire.alerts.every((a) => a.from !== 'server' || a.description === 0)) {
-      this.#handshakes.push({
-        at: admitted.at,
-        role: 'cloud-broker',
-        kind: 'tls-handshake',
-        summary: `ServerHello ${VERSION_NAMES[hello.version] ?? hello.version} ${cipherSuiteName(hello.cipherSuite)} (capture ${probed.capture}); Mosquitto admitted ${String(admitted.detail.identity)}`,
-        detail: { peer: admitted.detail.identity, protocol: VERSION_NAMES[hello.version], cipher: cipherSuiteName(hello.cipherSuite), source: 'ServerHello on the wire + Mosquitto log' },
-      });
-    }
+    await this.#recordHandshake(probed, seen);
     return probed;
   }
 
-  connectWearable(): Promise<WearableAttempt> {
-    // topology/placements.ts skips these scenarios on this placement before anything starts.
-    throw new Error('containers-broker-policy: a wearable connecting straight to the broker through a captured link is not placed in containers yet; run it with --topology local');
+  /**
+   * A handshake the broker completed: it answered with a ServerHello (read from the capture) and
+   * took the peer's certificate as the identity of the CONNECT that followed
+   * (use_identity_as_username), with no fatal alert from it in between.
+   */
+  async #recordHandshake(probed: Probed<unknown>, seen: number): Promise<void> {
+    const admitted = (await this.#live('broker').observations()).slice(seen).find((o) => o.kind === 'mqtt-connect' && !this.cloudIdentities.includes(String(o.detail.identity)));
+    const hello = probed.wire.serverHello;
+    if (!hello || !admitted || probed.wire.alerts.some((a) => a.from === 'server' && a.description !== 0)) return;
+    this.#handshakes.push({
+      at: admitted.at,
+      role: 'cloud-broker',
+      kind: 'tls-handshake',
+      summary: `ServerHello ${VERSION_NAMES[hello.version] ?? hello.version} ${cipherSuiteName(hello.cipherSuite)} (capture ${probed.capture}); Mosquitto admitted ${String(admitted.detail.identity)}`,
+      detail: { peer: admitted.detail.identity, protocol: VERSION_NAMES[hello.version], cipher: cipherSuiteName(hello.cipherSuite), source: 'ServerHello on the wire + Mosquitto log' },
+    });
+  }
+
+  /**
+   * The wearable (the same Wearable class, role-runner's wearables role) in its own container on
+   * the cloud network, pointed at the broker, captured beside it; it connects and reports one
+   * reading, or fails to connect. Its ClientHello is read back from the capture.
+   */
+  async connectWearable(deviceId: string, profile: TlsClientProfile): Promise<WearableAttempt> {
+    const device = this.devices.find((d) => d.deviceId === deviceId);
+    if (!device) throw new Error(`containers-broker-policy: ${deviceId} is not provisioned; the broker has ${this.devices.map((d) => d.deviceId).join(', ')}`);
+    const images = this.#images as RoleImages;
+    const wearable = await new WearableContainer(images.wearable)
+      .withRun(this.runId)
+      .withInternalNetwork(this.#network, 'wearable.testbed.local')
+      .withMounts(this.#mounts as RoleMounts)
+      .withDevices([device])
+      .withEndpoint({ host: CLOUD_NAME, port: MQTT_TLS_PORT, serverName: CLOUD_NAME })
+      .withProfile(profile.name)
+      .withClock(SimClock.compressed(1).spec)
+      .start();
+    let seen = 0;
+    try {
+      let connectError: string | undefined;
+      const probed = await this.#captured(
+        async () => {
+          await wearable.report(deviceId, 1).catch((err: Error) => (connectError = err.message));
+          return undefined;
+        },
+        async (_r, s) => {
+          seen = s;
+          await this.#verdict(s, false).catch(() => undefined);
+        },
+        { id: wearable.getId(), file: `${deviceId}-broker.pcap` },
+      );
+      await this.#recordHandshake(probed, seen);
+      const mqttConnected = (await wearable.observations(deviceId)).some((o) => o.kind === 'mqtt-connected');
+      const stream = reassembleTcpStreams(readPcap(probed.capture).packets)[0];
+      if (!stream) throw new Error(`containers-broker-policy: the capture ${probed.capture} holds no TCP conversation`);
+      const parsed = parseClientHello(stream.clientToServer);
+      if (!parsed.ok) throw new Error(`containers-broker-policy: no ClientHello in ${probed.capture}: ${parsed.reason}`);
+      return { hello: parsed.hello, mqttConnected, capture: probed.capture, ...(connectError ? { connectError } : {}) };
+    } finally {
+      await wearable.stopRole().catch(() => undefined);
+    }
   }
 
   sslscan(deviceId: string): Promise<{ report: SslscanReport; commandLine: string }> {

@@ -43,8 +43,7 @@ const LOCAL_UNPLACED: readonly Unplaced[] = [
  * remove it in the same change that places the roles it names.
  */
 export const CONTAINERS_UNPLACED: Unplaced[] = [
-  // The broker-policy probes (credentials, versions, suites) and sslscan are placed: topology/containers-broker-policy.ts.
-  { what: 'a wearable connecting straight to the broker through a captured link (its ClientHello against the broker\'s policy) is not placed in containers yet', graph: (g) => g.recipe === 'tls-policy' && g.roles.some((r) => r.kind === 'wearable') },
+  // The broker-policy graph is placed (probes, sslscan, a wearable straight to the broker): topology/containers-broker-policy.ts.
   { what: 'the in-process Aedes broker does not run in containers; Mosquitto is the containers broker (ask for broker "mosquitto")', role: (r) => r.kind === 'cloud-broker' && r.broker === 'aedes' },
   // The reporting paths over DTLS are placed (topology/containers-dtls-topology.ts): DTLS
   // wearables, the DTLS-stripping gateway, the PSK attacker and the cloud's PSK DTLS endpoint.
