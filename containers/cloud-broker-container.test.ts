@@ -44,3 +44,10 @@ test('the broker log becomes observations; a denied PUBLISH is not counted as de
   assert.equal(obs[2]?.detail.identity, 'gateway-01', 'the publisher is named by its certificate, not its client id');
   assert.equal(obs[2]?.at, 1_700_000_001_000);
 });
+
+test('a TLS policy becomes listener options: its lowest version and both cipher lists (emulators/tls-server-policy.ts)', () => {
+  const conf = new CloudBrokerContainer('img').withDevices([device]).withSubscriber('cloud-service').withTlsVersion('tlsv1.1').withCiphers('ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0', 'TLS_AES_128_GCM_SHA256').configuration();
+  for (const line of ['tls_version tlsv1.1', 'ciphers ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0', 'ciphers_tls1.3 TLS_AES_128_GCM_SHA256']) assert.match(conf, new RegExp(`^${line.replace(/[.+]/g, '\\$&')}$`, 'm'), line);
+  assert.doesNotMatch(new CloudBrokerContainer('img').configuration(), /^ciphers/m, 'no cipher lines unless a policy asks');
+  assert.throws(() => new CloudBrokerContainer('img').withCiphers('AES128-SHA\nlistener 1883', 'TLS_AES_128_GCM_SHA256'), /is not an OpenSSL cipher list/);
+});
