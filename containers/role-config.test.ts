@@ -27,6 +27,9 @@ const VALID: Record<RoleConfig['role'], Record<string, unknown>> = {
   'dtls-psk-attacker': { role: 'dtls-psk-attacker', listenPort: 5684, upstream: { host: '172.20.0.3', port: 5684 }, pskHex: '0f'.repeat(16), malice: [{ name: 'replay', options: { packets: [7] } }] },
   'udp-link': { role: 'udp-link', name: 'device-gateway', listenPort: 5685, target: { host: '172.20.0.2', port: 5684 }, impairments: { clientToServer: [{ kind: 'loss', rate: 0.1, retransmitMs: 0 }], serverToClient: [{ kind: 'loss', rate: 0.1, retransmitMs: 0 }], seed: 42 } },
   'interception-victim': { role: 'interception-victim', victim: device, crlPems: ['-----BEGIN X509 CRL-----\n…\n-----END X509 CRL-----\n'], cloudPin: 'pin', mitm: { host: 'mitm.testbed.local', port: 8883 } },
+  'dtls-mitm': { role: 'dtls-mitm', listenPort: 5684, handshakeTimeoutMs: 5_000 },
+  'dtls-client': { role: 'dtls-client', victim: device },
+  'dtls-cloud-endpoint': { role: 'dtls-cloud-endpoint', listenPort: 5684, devices: [device], handshakeTimeoutMs: 8_000 },
 };
 
 /** parseRoleConfig must refuse `config` with one line naming the file and matching `expected`. */

@@ -152,7 +152,28 @@ export interface InterceptionVictimRole {
   readonly mitm: { readonly host: string; readonly port: number };
 }
 
-export type RoleConfig = WearablesRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole | ProbeRole | DtlsWearablesRole | DtlsGatewayRole | DtlsPskAttackerRole | UdpLinkRole | MitmProxyRole | InterceptionVictimRole;
+/** The DTLS MITM of the DTLS forged-certificate matrix, told per attempt what to present (containers/roles/dtls-interception.ts). */
+export interface DtlsMitmRole {
+  readonly role: 'dtls-mitm';
+  readonly listenPort: number;
+  readonly handshakeTimeoutMs: number;
+}
+
+/** A DTLS client of wearable-0001's (pion bridge or openssl s_client -dtls1_2), one run per request (containers/roles/dtls-interception.ts). */
+export interface DtlsClientRole {
+  readonly role: 'dtls-client';
+  readonly victim: DeviceProvisioning;
+}
+
+/** The cloud's certificate DTLS endpoint with its cloud service, fresh per scenario (containers/roles/dtls-interception.ts). */
+export interface DtlsCloudEndpointRole {
+  readonly role: 'dtls-cloud-endpoint';
+  readonly listenPort: number;
+  readonly devices: readonly DeviceProvisioning[];
+  readonly handshakeTimeoutMs: number;
+}
+
+export type RoleConfig = WearablesRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole | ProbeRole | DtlsWearablesRole | DtlsGatewayRole | DtlsPskAttackerRole | UdpLinkRole | MitmProxyRole | InterceptionVictimRole | DtlsMitmRole | DtlsClientRole | DtlsCloudEndpointRole;
 export type RoleKind = RoleConfig['role'];
 
 // ---------------------------------------------------------------------------------------------
@@ -391,6 +412,12 @@ const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { r
       mitm: object({ host: nonEmptyString('mitm.testbed.local'), port }, '{"host": …, "port": …}'),
     },
     'an interception-victim role',
+  ),
+  'dtls-mitm': object<DtlsMitmRole>({ role: oneOf(['dtls-mitm']), listenPort: port, handshakeTimeoutMs: wholeNumber(100, 120_000, 5_000) }, 'a DTLS MITM role'),
+  'dtls-client': object<DtlsClientRole>({ role: oneOf(['dtls-client']), victim: device }, 'a DTLS client role'),
+  'dtls-cloud-endpoint': object<DtlsCloudEndpointRole>(
+    { role: oneOf(['dtls-cloud-endpoint']), listenPort: port, devices: devices(1), handshakeTimeoutMs: wholeNumber(100, 120_000, 8_000) },
+    'a cloud DTLS endpoint role',
   ),
 };
 

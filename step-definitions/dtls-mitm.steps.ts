@@ -13,6 +13,8 @@ import { containsBytes, readPcap, udpFlows } from '../capture/pcap-reader.ts';
 import { E3_PACKET_BYTES } from '../crypto/e3-packet.ts';
 import { decodeReadingDatagram } from '../emulators/dtls/reading-datagram.ts';
 import { attemptDtlsInterception, checkDtlsClientName, opensslToCloudDtls, type DtlsInterceptionOutcome, type DtlsMatrixClient, type IndependentPeerOutcome } from '../topology/dtls-mitm-rig.ts';
+import { attemptDtlsInterceptionInContainers, opensslToCloudDtlsInContainers } from '../topology/containers-dtls-interception.ts';
+import { currentPlacement } from '../topology/placements.ts';
 import { runDirectory } from './run-context.ts';
 import type { TestbedWorld } from './world.ts';
 
@@ -57,7 +59,9 @@ Given("a DTLS MITM on the wearable's path to the cloud presenting the {forged ce
 When('the {dtls client} sends readings through it', async function (this: TestbedWorld, client: DtlsMatrixClient) {
   const forgedCase = of(this).forgedCase;
   if (!forgedCase) throw new Error('say which forged certificate the DTLS MITM presents first ("Given a DTLS MITM … presenting the \\"self-signed\\" forged certificate")');
-  const o = await attemptDtlsInterception({ runDir: runDirectory(), dir: this.dir, forgedCase, client, readings: 2, timeoutMs: 5_000 });
+  // The same attempt on either placement; the steps below judge both outcomes alike.
+  const attempt = currentPlacement().name === 'containers' ? attemptDtlsInterceptionInContainers : attemptDtlsInterception;
+  const o = await attempt({ runDir: runDirectory(), dir: this.dir, forgedCase, client, readings: 2, timeoutMs: 5_000 });
   of(this).outcome = o;
   this.attach(summary(o), { mediaType: 'text/plain', fileName: 'dtls-interception.txt' });
   this.attach(readFileSync(o.capture), { mediaType: 'application/vnd.tcpdump.pcap', fileName: basename(o.capture) });
@@ -103,7 +107,8 @@ function peer(world: TestbedWorld): IndependentPeerOutcome {
 }
 
 When("openssl s_client -dtls1_2 with {device}'s certificate sends one sealed reading to the cloud's DTLS endpoint", async function (this: TestbedWorld, _device: string) {
-  const p = await opensslToCloudDtls({ runDir: runDirectory(), dir: this.dir, timeoutMs: 8_000 });
+  const run = currentPlacement().name === 'containers' ? opensslToCloudDtlsInContainers : opensslToCloudDtls;
+  const p = await run({ runDir: runDirectory(), dir: this.dir, timeoutMs: 8_000 });
   of(this).peer = p;
   this.attach(`${p.run.command}\nexit ${String(p.run.exitCode)}\n--- stdout ---\n${p.run.stdout}\n--- stderr ---\n${p.run.stderr}`, { mediaType: 'text/plain', fileName: 's_client.txt' });
   this.attach(readFileSync(p.capture), { mediaType: 'application/vnd.tcpdump.pcap', fileName: basename(p.capture) });

@@ -12,7 +12,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readPem } from '../certs/pki-files.ts';
+import { readPem, type PkiPaths } from '../certs/pki-files.ts';
+import type { ForgedCredential } from '../certs/forged-catalogue.ts';
+import type { DeviceProvisioning } from '../emulators/provisioning.ts';
 import { PcapWriter } from '../capture/pcap-writer.ts';
 import { encodeReading } from '../crypto/e3-reading.ts';
 import { deviceSealer, deviceVitals } from '../emulators/device-sealer.ts';
@@ -26,7 +28,7 @@ import { SimClock } from '../emulators/sim-clock.ts';
 import type { Observation } from '../emulators/observation-log.ts';
 import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
 import { UdpLink } from '../links/udp-link.ts';
-import { CLOUD_NAME, runMaterial, type AttemptOptions } from './mitm-rig.ts';
+import { CLOUD_NAME, runMaterial, type AttemptOptions, type RunMaterial } from './mitm-rig.ts';
 import { assembleCloudService } from './cloud-assembly.ts';
 
 const LOOPBACK = '127.0.0.1';
@@ -67,49 +69,76 @@ export interface DtlsInterceptionOutcome {
 /** The TLS matrix's attempt options; `client` names one of DTLS_MATRIX_CLIENTS. */
 export type DtlsAttemptOptions = AttemptOptions;
 
-interface VictimRun {
+/** What the victim of one attempt saw and sent (plain data: it crosses the containers' control channel). */
+export interface DtlsVictimRun {
   attempt: DtlsClientAttempt;
   plaintexts: Uint8Array[];
   packets: Uint8Array[];
 }
 
-export async function attemptDtlsInterception(o: DtlsAttemptOptions): Promise<DtlsInterceptionOutcome> {
+/** What a DTLS victim needs, as files (a victim in a container reads them from its PKI mount). */
+export interface DtlsVictimMaterial {
+  readonly paths: PkiPaths;
+  readonly crlFile: string;
+  readonly victim: DeviceProvisioning;
+}
+
+/** One attempt of `client` against `endpoint` (the MITM, or the link before it). */
+export function runDtlsVictim(m: DtlsVictimMaterial, o: { client: DtlsMatrixClient; endpoint: { host: string; port: number }; readings: number; timeoutMs: number }): Promise<DtlsVictimRun> {
   const client = checkDtlsClientName(o.client);
-  const m = await runMaterial(o.runDir);
-  const credential = m.forged.get(o.forgedCase);
-  if (!credential) throw new Error(`unknown forged certificate "${o.forgedCase}"; valid cases: ${[...m.forged.keys()].join(', ')}`);
+  return client === 'openssl-dtls-strict' ? opensslVictim(m, o.endpoint, o.timeoutMs) : bridgeVictim(m, client, o.endpoint, o.readings, o.timeoutMs);
+}
+
+export async function attemptDtlsInterception(o: DtlsAttemptOptions): Promise<DtlsInterceptionOutcome> {
+  const { m, credential } = await prepareDtlsAttempt(o);
+  const client = o.client as DtlsMatrixClient;
   mkdirSync(o.dir, { recursive: true, mode: 0o700 });
   const timeoutMs = o.timeoutMs ?? 5_000;
   const writer = PcapWriter.open(join(o.dir, 'captures', 'victim-mitm.pcap'));
   const mitm = new DtlsMitm({ listen: { host: LOOPBACK, port: 0 }, credential, dir: join(o.dir, 'mitm'), handshakeTimeoutMs: timeoutMs });
   const link = new UdpLink({ name: 'victim-mitm', listen: { host: LOOPBACK, port: 0 }, target: await mitm.start(), capture: writer });
-  let run: VictimRun;
+  let run: DtlsVictimRun;
   try {
     const endpoint = await link.start();
-    run = client === 'openssl-dtls-strict' ? await opensslVictim(m, endpoint, timeoutMs) : await bridgeVictim(m, client, endpoint, o.readings ?? 2, timeoutMs);
+    run = await runDtlsVictim(m, { client, endpoint, readings: o.readings ?? 2, timeoutMs });
     // Let the MITM's bridge hand over what it already decrypted before judging what it obtained.
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, MITM_SETTLE_MS));
   } finally {
     await link.stop();
     await mitm.stop();
     await writer.close();
   }
+  return dtlsInterceptionOutcome(o, m, credential, run, { observations: [...mitm.log.all(), ...(mitm.bridgeLog?.all() ?? [])], plaintextBytes: mitm.plaintextBytes() }, writer.path);
+}
+
+/** After the victim has its verdict, the MITM's bridge gets this long to hand over what it decrypted. */
+export const MITM_SETTLE_MS = 100;
+
+/** Check the names, then the run's material and the forged credential: what every placement does first. */
+export async function prepareDtlsAttempt(o: DtlsAttemptOptions): Promise<{ m: RunMaterial; credential: ForgedCredential }> {
+  checkDtlsClientName(o.client);
+  const m = await runMaterial(o.runDir);
+  const credential = m.forged.get(o.forgedCase);
+  if (!credential) throw new Error(`unknown forged certificate "${o.forgedCase}"; valid cases: ${[...m.forged.keys()].join(', ')}`);
+  return { m, credential };
+}
+
+/** The outcome the steps judge, from the victim's run and the MITM's record, on any placement. */
+export function dtlsInterceptionOutcome(o: DtlsAttemptOptions, m: RunMaterial, credential: ForgedCredential, run: DtlsVictimRun, mitm: { observations: readonly Observation[]; plaintextBytes: number }, capture: string): DtlsInterceptionOutcome {
   return {
     forgedCase: o.forgedCase,
-    client,
+    client: o.client as DtlsMatrixClient,
     attempt: run.attempt,
-    mitm: [...mitm.log.all(), ...(mitm.bridgeLog?.all() ?? [])],
-    plaintextBytes: mitm.plaintextBytes(),
+    mitm: mitm.observations,
+    plaintextBytes: mitm.plaintextBytes,
     secrets: [...run.plaintexts.map((p, i) => ({ label: `reading ${i + 1} in clear`, bytes: p })), { label: 'patient identity', bytes: new TextEncoder().encode(m.victim.patientId) }],
     sentPackets: run.packets,
-    capture: writer.path,
+    capture,
     explain: credential.explain,
   };
 }
 
-type Material = Awaited<ReturnType<typeof runMaterial>>;
-
-async function bridgeVictim(m: Material, client: 'secure' | 'no-verify', endpoint: { host: string; port: number }, readings: number, timeoutMs: number): Promise<VictimRun> {
+async function bridgeVictim(m: DtlsVictimMaterial, client: 'secure' | 'no-verify', endpoint: { host: string; port: number }, readings: number, timeoutMs: number): Promise<DtlsVictimRun> {
   const files = m.paths.wearable(VICTIM_ID);
   const wearable = new DtlsWearable({
     provisioning: m.victim,
@@ -144,8 +173,8 @@ function plaintextsOf(w: DtlsWearable): Uint8Array[] {
 }
 
 /** One reading as wearable-0001 would seal it, framed as a reading datagram. */
-function sealedReading(m: Material): { plaintext: Uint8Array; packet: Uint8Array } {
-  const sealer = deviceSealer({ provisioning: m.victim, deviceKeyPem: m.pki.wearables.get(VICTIM_ID)?.keyPem as string, cloudE3PublicKeyPem: m.pki.cloudE3.publicKeyPem });
+function sealedReading(m: DtlsVictimMaterial): { plaintext: Uint8Array; packet: Uint8Array } {
+  const sealer = deviceSealer({ provisioning: m.victim, deviceKeyPem: readPem(m.paths.wearable(VICTIM_ID).key, `the ${VICTIM_ID} device key`), cloudE3PublicKeyPem: readPem(m.paths.cloudE3.publicKey, 'the cloud E3 public key') });
   const plaintext = encodeReading(deviceVitals(m.victim).next());
   return { plaintext, packet: sealer.seal(plaintext, Math.floor(Date.now() / 1000)) };
 }
@@ -155,7 +184,7 @@ function opensslAttempt(run: ExternalRun): DtlsClientAttempt {
   return { handshakeCompleted: sClientDtlsHandshakeCompleted(run), ...(error ? { error } : {}), timedOut: run.timedOut };
 }
 
-async function opensslVictim(m: Material, endpoint: { host: string; port: number }, timeoutMs: number): Promise<VictimRun> {
+async function opensslVictim(m: DtlsVictimMaterial, endpoint: { host: string; port: number }, timeoutMs: number): Promise<DtlsVictimRun> {
   const { plaintext, packet } = sealedReading(m);
   const files = m.paths.wearable(VICTIM_ID);
   const run = await opensslDtlsClient({ ...endpoint, serverName: CLOUD_NAME, caFile: m.paths.caBundle, certFile: files.chain, keyFile: files.key, crlFile: m.crlFile, stdin: encodeReadingDatagram(packet), lingerMs: 300, timeoutMs });
@@ -182,34 +211,59 @@ export async function opensslToCloudDtls(o: { runDir: string; dir: string; timeo
   const m = await runMaterial(o.runDir);
   mkdirSync(o.dir, { recursive: true, mode: 0o700 });
   const timeoutMs = o.timeoutMs ?? 8_000;
-  const { service, wasAccepted } = assembleCloudService({ dir: o.dir, pki: m.paths, devices: [m.victim], clock: SimClock.compressed(1) });
-  const cloud = new DtlsCloudEndpoint({
-    listen: { host: LOOPBACK, port: 0 },
-    dtls: { certFile: m.paths.cloud.chain, keyFile: m.paths.cloud.key, caFile: m.paths.caBundle, clientAuth: 'require', handshakeTimeoutMs: timeoutMs },
-    ingest: (payload, meta) => service.ingest(payload, meta),
-    wasAccepted,
-  });
+  const { cloud, service } = certificateCloudEndpoint({ paths: m.paths, dir: o.dir, devices: [m.victim], listen: { host: LOOPBACK, port: 0 }, timeoutMs });
   const writer = PcapWriter.open(join(o.dir, 'captures', 'peer-cloud.pcap'));
   const link = new UdpLink({ name: 'peer-cloud', listen: { host: LOOPBACK, port: 0 }, target: await cloud.start(), capture: writer });
-  const { packet } = sealedReading(m);
-  let run: ExternalRun;
+  let peer: OpensslPeerRun;
   try {
-    const endpoint = await link.start();
-    const files = m.paths.wearable(VICTIM_ID);
-    run = await opensslDtlsClient({ ...endpoint, serverName: CLOUD_NAME, caFile: m.paths.caBundle, certFile: files.chain, keyFile: files.key, stdin: encodeReadingDatagram(packet), lingerMs: 1_000, timeoutMs });
+    peer = await opensslPeer(m, await link.start(), timeoutMs);
   } finally {
     await link.stop();
     await cloud.stop();
     await writer.close();
   }
+  return independentPeerOutcome(m, peer, { audit: service.audit(), log: cloud.log.all() }, writer.path);
+}
+
+/**
+ * The cloud's certificate DTLS endpoint, requiring a client certificate (RFC 5246 §7.4.4), in
+ * front of a fresh cloud service that audits to `<dir>/audit.jsonl`: the same on every placement.
+ */
+export function certificateCloudEndpoint(o: { paths: PkiPaths; dir: string; devices: readonly DeviceProvisioning[]; listen: { host: string; port: number }; timeoutMs: number }): { cloud: DtlsCloudEndpoint; service: ReturnType<typeof assembleCloudService>['service'] } {
+  const { service, wasAccepted } = assembleCloudService({ dir: o.dir, pki: o.paths, devices: o.devices, clock: SimClock.compressed(1) });
+  const cloud = new DtlsCloudEndpoint({
+    listen: o.listen,
+    dtls: { certFile: o.paths.cloud.chain, keyFile: o.paths.cloud.key, caFile: o.paths.caBundle, clientAuth: 'require', handshakeTimeoutMs: o.timeoutMs },
+    ingest: (payload, meta) => service.ingest(payload, meta),
+    wasAccepted,
+  });
+  return { cloud, service };
+}
+
+/** What s_client did and the reading it sent (plain data: it crosses the containers' control channel). */
+export interface OpensslPeerRun {
+  readonly run: ExternalRun;
+  readonly packet: Uint8Array;
+}
+
+/** s_client with wearable-0001's certificate sends one sealed reading to `endpoint` and lingers for the ack. */
+export async function opensslPeer(m: DtlsVictimMaterial, endpoint: { host: string; port: number }, timeoutMs: number): Promise<OpensslPeerRun> {
+  const { packet } = sealedReading(m);
+  const files = m.paths.wearable(VICTIM_ID);
+  const run = await opensslDtlsClient({ ...endpoint, serverName: CLOUD_NAME, caFile: m.paths.caBundle, certFile: files.chain, keyFile: files.key, stdin: encodeReadingDatagram(packet), lingerMs: 1_000, timeoutMs });
+  return { run, packet };
+}
+
+/** The outcome the steps judge, from s_client's run and the cloud's record, on any placement. */
+export function independentPeerOutcome(m: DtlsVictimMaterial, peer: OpensslPeerRun, cloud: { audit: readonly AuditEntry[]; log: readonly Observation[] }, capture: string): IndependentPeerOutcome {
   return {
-    run,
-    attempt: opensslAttempt(run),
-    sentPacket: packet,
-    audit: service.audit(),
-    cloud: cloud.log.all(),
-    acknowledgedSequences: acksIn(Buffer.from(run.stdout, 'latin1'), m.victim.pseudonymHex),
-    capture: writer.path,
+    run: peer.run,
+    attempt: opensslAttempt(peer.run),
+    sentPacket: peer.packet,
+    audit: cloud.audit,
+    cloud: cloud.log,
+    acknowledgedSequences: acksIn(Buffer.from(peer.run.stdout, 'latin1'), m.victim.pseudonymHex),
+    capture,
   };
 }
 
