@@ -16,3 +16,19 @@ test('a skip reason attached to a scenario becomes its JUnit <skipped message>, 
   assert.match(out, /<skipped message="the containers placement cannot realize recipe &quot;x&quot;: because"\/>/);
   assert.match(out, /name="other" time="0"><skipped\/>/, 'a scenario without a reason keeps its bare <skipped/>');
 });
+
+test('a Scenario Outline row, named "<outline> - [<examples> - ]#t.r: <scenario>" in JUnit, gets its reason too', () => {
+  const row = [
+    { pickle: { id: 'p2', name: 'A DTLS MITM presenting "self-signed" to the "secure" DTLS client is blocked' } },
+    { testCase: { id: 't2', pickleId: 'p2' } },
+    { testCaseStarted: { id: 's2', testCaseId: 't2' } },
+    { attachment: { testCaseStartedId: 's2', contentEncoding: 'IDENTITY', mediaType: 'text/plain', body: 'skipped: go is missing' } },
+  ].map((e) => JSON.stringify(e));
+  const reasons = skipReasonsFrom(row.join('\n'));
+  const xml = [
+    '<testcase classname="F" name="A DTLS MITM presenting &quot;&lt;forged&gt;&quot; to the &quot;&lt;client&gt;&quot; DTLS client is &lt;result&gt; - #1.1: A DTLS MITM presenting &quot;self-signed&quot; to the &quot;secure&quot; DTLS client is blocked" time="0"><skipped/></testcase>',
+    '<testcase classname="F" name="O &lt;x&gt; - the Mosquitto table - #2.1: A DTLS MITM presenting &quot;self-signed&quot; to the &quot;secure&quot; DTLS client is blocked" time="0"><skipped/></testcase>',
+  ].join('\n');
+  const out = withSkipReasons(xml, reasons);
+  assert.equal(out.match(/<skipped message="go is missing"\/>/g)?.length, 2, out);
+});

@@ -38,11 +38,22 @@ export function skipReasonsFrom(ndjson: string): Map<string, string[]> {
 const xmlAttr = (s: string): string => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\n/g, '&#10;');
 const xmlText = (s: string): string => s.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 
+/**
+ * The scenario name inside a JUnit test case name. The formatter names a Scenario Outline's row
+ * "<outline> - [<examples> - ]#<table>.<row>: <scenario>" (@cucumber/junit-xml-formatter's
+ * default naming, NUMBER_AND_PICKLE_IF_PARAMETERIZED), not by the scenario's own name.
+ */
+export function scenarioNameOf(junitName: string): string {
+  const row = / - #\d+\.\d+: ([\s\S]*)$/.exec(junitName);
+  return row ? (row[1] as string) : junitName;
+}
+
 /** The JUnit XML with each reasonless `<skipped/>` given its scenario's reason. */
 export function withSkipReasons(xml: string, reasons: Map<string, string[]>): string {
   const used = new Map<string, number>();
   return xml.replace(/(<testcase\b[^>]*\bname="([^"]*)"[^>]*>\s*)<skipped\s*\/>/g, (whole, head: string, name: string) => {
-    const list = reasons.get(xmlText(name));
+    const text = xmlText(name);
+    const list = reasons.get(text) ?? reasons.get(scenarioNameOf(text));
     if (!list) return whole;
     const n = used.get(name) ?? 0;
     used.set(name, n + 1);
