@@ -13,7 +13,7 @@
  * log shows it admitted; a refusal is its OpenSSL error line and the alert it sent.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatePki, type Pki } from '../certs/pki.ts';
@@ -26,8 +26,7 @@ import type { ProbeResult } from '../emulators/device-credentials.ts';
 import type { TlsProbeOffer, TlsProbeResult } from '../emulators/tls-probe.ts';
 import type { Observation } from '../emulators/observation-log.ts';
 import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
-import { docker } from '../containers/docker-cli.ts';
-import { cleanUpOnInterrupt, labelArgs, removeRun } from '../containers/run-labels.ts';
+import { cleanUpOnInterrupt, removeRun } from '../containers/run-labels.ts';
 import { CLOUD_SERVICE_CN, writeCloudServiceIdentity } from '../containers/cloud-service-identity.ts';
 import { CloudBrokerContainer, type MosquittoTlsVersion, type StartedCloudBrokerContainer } from '../containers/cloud-broker-container.ts';
 import { CloudServiceContainer, type StartedCloudServiceContainer } from '../containers/cloud-service-container.ts';
@@ -36,10 +35,10 @@ import { WearableContainer } from '../containers/wearable-container.ts';
 import type { RoleMounts } from '../containers/node-role-container.ts';
 import { readPcap, reassembleTcpStreams } from '../capture/pcap-reader.ts';
 import type { TlsClientProfile } from '../emulators/tls-client-profile.ts';
-import { startTcpdumpSidecar } from '../containers/tcpdump-sidecar.ts';
+import { handBackCapture, startTcpdumpSidecar } from '../containers/tcpdump-sidecar.ts';
 import { MQTT_TLS_PORT, PKI_DIR } from '../containers/role-config.ts';
 import type { RoleImages } from '../containers/role-images.ts';
-import { ContainersTopology } from './containers-topology.ts';
+import { ContainersTopology, internalNetwork } from './containers-topology.ts';
 import { CLOUD_NAME, RECORD_TIMEOUT_MS, readProbeCapture, type BrokerPolicyRig, type BrokerPolicyRigSpec, type CredentialOffer, type Probed, type WearableAttempt } from './broker-policy-rig.ts';
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -109,11 +108,9 @@ export class ContainersBrokerPolicyRig implements BrokerPolicyRig {
     this.#releaseInterrupt = cleanUpOnInterrupt(this.runId);
     const cloud = { host: CLOUD_NAME, port: MQTT_TLS_PORT, serverName: CLOUD_NAME };
     try {
-      const name = `${this.runId}-cloud`;
+      const { name, subnet } = await internalNetwork(this.runId, 'cloud');
       this.#network = name;
-      // --internal: no route out, only the roles wired onto it (DESIGN.md §8).
-      await docker(['network', 'create', '--internal', ...labelArgs(this.runId), name]);
-      this.#subnet = (await docker(['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', name])).stdout.trim();
+      this.#subnet = subnet;
       const broker = new CloudBrokerContainer(this.#images['cloud-broker'])
         .withRun(this.runId)
         .withInternalNetwork(name, CLOUD_NAME, 'broker.testbed.local')
@@ -169,9 +166,7 @@ export class ContainersBrokerPolicyRig implements BrokerPolicyRig {
     }
     const capture = join(capturesDir, file);
     if (!existsSync(capture)) throw new Error(`containers-broker-policy: the capture sidecar wrote no ${capture}; see \`docker logs\` of the tcpdump sidecar`);
-    // tcpdump drops to its own uid in the sidecar; hand the file back to this process's user.
-    chownSync(capture, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
-    chmodSync(capture, 0o600);
+    handBackCapture(capture);
     return { result, wire: readProbeCapture(capture, resolve(this.spec.dir, 'keylogs', keyLog)), capture };
   }
 
