@@ -5,7 +5,8 @@
  *
  *   interception network (internal)
  *   victim container ──127.0.0.1:8883 relay──▶ mitm.testbed.local:8883 (MITM container)
- *     └─ tcpdump sidecar in the victim's namespace: <scenario>/captures/victim-mitm.pcap
+ *     └─ tcpdump sidecar in the victim's namespace (containers/tcpdump-controller.ts), one
+ *        tcpdump per attempt: <scenario>/captures/victim-mitm.pcap
  *
  * Speed without a weaker verdict: the containers live for the whole run (one MITM container,
  * told per attempt which certificate to present; one victim container per client kind), and
@@ -14,41 +15,35 @@
  * the run (stopContainersInterception, from AfterAll), on Ctrl-C, and by the next run's start
  * if this one was killed.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Tcpdump } from '../capture/tcpdump.ts';
-import { readPcap } from '../capture/pcap-reader.ts';
-import { docker } from '../containers/docker-cli.ts';
-import { cleanUpOnInterrupt, labelArgs, removeRun } from '../containers/run-labels.ts';
+import { cleanUpOnInterrupt, removeRun } from '../containers/run-labels.ts';
 import { MitmProxyContainer, type StartedMitmProxyContainer } from '../containers/mitm-proxy-container.ts';
 import { InterceptionVictimContainer, type StartedInterceptionVictimContainer } from '../containers/interception-victim-container.ts';
-import { SIDECAR_CAPTURE_DIR } from '../containers/tcpdump-sidecar.ts';
+import { CONTROLLER_CAPTURE_DIR, TcpdumpController } from '../containers/tcpdump-controller.ts';
+import { handBackCapture } from '../containers/tcpdump-sidecar.ts';
 import { EVIDENCE_DIR } from '../containers/role-config.ts';
 import { ensureImpostorBuilt } from '../emulators/tls-impostor-process.ts';
 import { clientProfiles } from '../emulators/tls-client-profile.ts';
 import { keyBelongsToCertificate } from '../emulators/mitm-proxy.ts';
-import { ContainersTopology, mergeKeyLogs } from './containers-topology.ts';
+import { ContainersTopology, internalNetwork, mergeKeyLogs } from './containers-topology.ts';
 import { interception } from './recipes.ts';
 import { containersPlacement, requireRealizable } from './placements.ts';
 import { interceptionOutcome, prepareAttempt, PROXY_VERDICT_WAIT_MS, type AttemptOptions, type InterceptionOutcome, type RunMaterial } from './mitm-rig.ts';
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MITM_NAME = 'mitm.testbed.local';
-/** tcpdump's pid in the sidecar: `docker exec` does not pass our SIGINT on, so we send it there. */
-const PID_FILE = '/tmp/tcpdump.pid';
-/** The sidecar runs tcpdump as root (-Z root) so it may write into the run's 0700 evidence directories. */
-const TCPDUMP_AS_ROOT = `echo $$ > ${PID_FILE}; p="$1"; shift; exec "$p" -Z root "$@"`;
 
 type VictimKind = 'wearable' | 'external-client';
 
 interface Victim {
   readonly container: StartedInterceptionVictimContainer;
-  /** A long-lived capture sidecar in the victim's namespace; tcpdump runs in it per attempt. */
-  readonly sidecar: string;
+  /** A long-lived capture sidecar in the victim's namespace; it runs tcpdump per attempt. */
+  readonly sidecar: TcpdumpController;
 }
 
 interface Rig {
@@ -72,10 +67,8 @@ async function startRig(runDir: string, m: RunMaterial): Promise<Rig> {
   const releaseInterrupt = cleanUpOnInterrupt(runId);
   const controlDirs: string[] = [];
   try {
-    const network = `${runId}-interception`;
-    // --internal: no route out; only the victim and the MITM are on it (DESIGN.md §8).
-    await docker(['network', 'create', '--internal', ...labelArgs(runId), network]);
-    const { stdout } = await docker(['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', network]);
+    // Internal: no route out; only the victim and the MITM are on it (DESIGN.md §8).
+    const { name: network, subnet } = await internalNetwork(runId, 'interception');
     const control = mkdtempSync('/tmp/tb-ctl-');
     controlDirs.push(control);
     const mitm = await new MitmProxyContainer(images['mitm-proxy'])
@@ -83,7 +76,7 @@ async function startRig(runDir: string, m: RunMaterial): Promise<Rig> {
       .withInternalNetwork(network, MITM_NAME)
       .withMounts({ project: PROJECT_DIR, pki: resolve(m.paths.dir), evidence: runDir, control })
       .start();
-    return { runId, runDir, subnet: stdout.trim(), network, images, mitm, victims: new Map(), controlDirs, releaseInterrupt, material: m };
+    return { runId, runDir, subnet, network, images, mitm, victims: new Map(), controlDirs, releaseInterrupt, material: m };
   } catch (err) {
     await removeRun(runId).catch(() => undefined);
     releaseInterrupt();
@@ -104,8 +97,7 @@ async function startVictim(r: Rig, kind: VictimKind): Promise<Victim> {
     .withRevocationAndPin(m.crlPems, m.cloudPin)
     .withMitm(MITM_NAME, MitmProxyContainer.LISTEN_PORT)
     .start();
-  const { stdout } = await docker(['run', '-d', '--rm', '--network', `container:${container.getId()}`, '--cap-add', 'NET_RAW', ...labelArgs(r.runId), '-v', `${r.runDir}:${SIDECAR_CAPTURE_DIR}`, '--entrypoint', 'sleep', r.images.tcpdump, 'infinity']);
-  return { container, sidecar: stdout.trim() };
+  return { container, sidecar: TcpdumpController.start({ image: r.images.tcpdump, runId: r.runId, target: container.getId(), hostDir: r.runDir }) };
 }
 
 function victimOf(r: Rig, kind: VictimKind): Promise<Victim> {
@@ -117,31 +109,15 @@ function victimOf(r: Rig, kind: VictimKind): Promise<Victim> {
   return v;
 }
 
-/** Start tcpdump in the sidecar for one attempt; the returned function stops it once the pcap at `hostPath` is complete. */
-async function capture(r: Rig, v: Victim, relDir: string, hostPath: string): Promise<() => Promise<void>> {
-  const tcpdump = await Tcpdump.start({
-    interface: 'any',
-    // The network hop only: the loopback relay inside the victim is not on the wire.
-    filter: `tcp and net ${r.subnet}`,
-    outFile: `${SIDECAR_CAPTURE_DIR}/${relDir}/captures/victim-mitm.pcap`,
-    command: ['docker', 'exec', v.sidecar, 'sh', '-c', TCPDUMP_AS_ROOT, 'sh'],
-    readyTimeoutMs: 15_000,
-    drainMs: 0,
-  });
+/** Start tcpdump in the sidecar for one attempt; the returned function stops it once the pcap is whole. */
+async function capture(r: Rig, v: Victim, relDir: string): Promise<() => Promise<void>> {
+  // The network hop only: the loopback relay inside the victim is not on the wire.
+  const running = await v.sidecar.capture(`${CONTROLLER_CAPTURE_DIR}/${relDir}/captures/victim-mitm.pcap`, `tcp and net ${r.subnet}`);
   return async () => {
     // tcpdump drops packets still queued in the kernel ring on SIGINT: let them land first
     // (the victim has its verdict and the proxy its own by now; only the last FIN/ACKs are in flight).
     await sleep(100);
-    // SIGINT where it runs, and wait (bounded, 2 s) until it has exited: the file is then whole.
-    await docker(['exec', v.sidecar, 'sh', '-c', `p="$(cat ${PID_FILE})"; kill -INT "$p"; i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.02; i=$((i+1)); done`]);
-    try {
-      await tcpdump.stop();
-    } catch (err) {
-      // docker exec at times loses a process's last stderr lines (tcpdump's packet count) as it
-      // exits; tcpdump has exited, so the file itself says whether the capture is whole.
-      const read = readPcap(hostPath);
-      if (read.problems.length > 0) throw new Error(`${(err as Error).message}; and ${hostPath} does not parse: ${read.problems.join('; ')}`);
-    }
+    await running.stop();
   };
 }
 
@@ -170,7 +146,7 @@ export async function attemptInterceptionInContainers(o: AttemptOptions): Promis
   // Both before the victim connects; neither needs the other.
   const [armed, capturing] = await Promise.allSettled([
     r.mitm.arm({ dir: rel, presents: { name: credential.name, explain: credential.explain, certChainPem: credential.certChainPem, keyPem: credential.keyPem, legacySecurityLevel: credential.needsLegacySecurityLevel } }),
-    capture(r, victim, rel, pcap),
+    capture(r, victim, rel),
   ]);
   if (armed.status === 'rejected' || capturing.status === 'rejected') {
     if (capturing.status === 'fulfilled') await capturing.value();
@@ -187,11 +163,7 @@ export async function attemptInterceptionInContainers(o: AttemptOptions): Promis
     await stopCapture();
   }
   // Plaintext captures and key logs hold secrets: 0600, owned by this process's user.
-  for (const f of [pcap, join(dir, 'impostor.keylog')]) {
-    if (!existsSync(f)) continue;
-    chownSync(f, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
-    chmodSync(f, 0o600);
-  }
+  for (const f of [pcap, join(dir, 'impostor.keylog')]) if (existsSync(f)) handBackCapture(f);
   // One SSLKEYLOGFILE for the attempt: the victim's and the MITM's sessions.
   const keyLog = join(dir, 'sslkeys.keylog');
   mergeKeyLogs(join(dir, 'keylogs'), keyLog);
@@ -205,7 +177,11 @@ export async function stopContainersInterception(): Promise<void> {
   if (!pending) return;
   const r = await pending.catch(() => undefined);
   if (!r) return;
-  for (const v of r.victims.values()) await (await v.catch(() => undefined))?.container.stopRole().catch(() => undefined);
+  for (const pending of r.victims.values()) {
+    const v = await pending.catch(() => undefined);
+    await v?.sidecar.close().catch(() => undefined);
+    await v?.container.stopRole().catch(() => undefined);
+  }
   await r.mitm.stopRole().catch(() => undefined);
   await removeRun(r.runId);
   r.releaseInterrupt();
