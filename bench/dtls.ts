@@ -22,9 +22,9 @@ import { DtlsWearable } from '../emulators/dtls/dtls-wearable.ts';
 import { provisionDevice, type DeviceProvisioning } from '../emulators/provisioning.ts';
 import { SimClock } from '../emulators/sim-clock.ts';
 import { assembleCloudService } from '../topology/cloud-assembly.ts';
+import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
 
 const LOOPBACK = '127.0.0.1';
-const CLOUD_NAME = 'cloud.testbed.local';
 const CIPHER = 'ECDHE-ECDSA-AES128-GCM-SHA256';
 const WINDOW = 50;
 

@@ -18,6 +18,7 @@ import { generatePki } from '../certs/pki.ts';
 import { ResumptionRig } from '../topology/resumption-rig.ts';
 import { TcpLink } from '../links/tcp-link.ts';
 import { latency, symmetric } from '../links/impairments.ts';
+import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
 
 function parseCount(argv: string[]): number {
   const i = argv.indexOf('--count');
@@ -40,7 +41,7 @@ async function rawTls(count: number, resume: boolean): Promise<number> {
   const port = (server.address() as AddressInfo).port;
   let session: Buffer | undefined;
   const one = () => new Promise<void>((resolve, reject) => {
-    const s = tlsConnect({ host: '127.0.0.1', port, ca: pki.rootCa.certPem, cert: device.chainPem, key: device.keyPem, servername: 'cloud.testbed.local', minVersion: 'TLSv1.3', ...(resume && session ? { session } : {}) });
+    const s = tlsConnect({ host: '127.0.0.1', port, ca: pki.rootCa.certPem, cert: device.chainPem, key: device.keyPem, servername: CLOUD_NAME, minVersion: 'TLSv1.3', ...(resume && session ? { session } : {}) });
     s.on('session', (x: Buffer) => { session = x; });
     s.write('c');
     s.on('data', () => undefined);
@@ -60,8 +61,8 @@ async function roles(count: number, resume: boolean): Promise<number> {
   const rig = new ResumptionRig({ dir, rttMs: 0, tlsVersion: 'TLS 1.3' });
   await rig.start();
   const one = async () => {
-    if (!resume) rig.cache.forget('cloud.testbed.local');
-    const w = rig.wearable('cloud.testbed.local');
+    if (!resume) rig.cache.forget(CLOUD_NAME);
+    const w = rig.wearable(CLOUD_NAME);
     await w.connect();
     await w.stop();
   };

@@ -10,10 +10,16 @@ export const ROOT_CA_CN = `IoT E3/E4 Testbed Root CA – ${DO_NOT_TRUST}`;
 // Both within RFC 5280's ub-common-name of 64 characters.
 export const INTERMEDIATE_CA_CN = `IoT E3/E4 Testbed Intermediate CA – ${DO_NOT_TRUST}`;
 
-export const CLOUD_CN = 'cloud.testbed.local';
-export const CLOUD_DNS_NAMES = ['cloud.testbed.local', 'broker.testbed.local', 'localhost', 'cloud', 'broker'];
+/**
+ * The cloud's and the gateway's host names: the server names clients check and the certificates
+ * carry, in one place, so a client and the certificate it checks can never drift apart.
+ */
+export const CLOUD_NAME = 'cloud.testbed.local';
+export const GATEWAY_NAME = 'gateway.testbed.local';
+export const CLOUD_CN = CLOUD_NAME;
+export const CLOUD_DNS_NAMES = [CLOUD_NAME, 'broker.testbed.local', 'localhost', 'cloud', 'broker'];
 export const GATEWAY_DEFAULT_CN = 'gateway-01';
-export const GATEWAY_DNS_NAMES = ['gateway.testbed.local', 'gateway', 'localhost'];
+export const GATEWAY_DNS_NAMES = [GATEWAY_NAME, 'gateway', 'localhost'];
 export const LOOPBACK_IPS = ['127.0.0.1'];
 
 /**

@@ -19,6 +19,7 @@ import { skip } from './skip.ts';
 import { join } from 'node:path';
 import type { TestbedWorld } from './world.ts';
 import { attachSvg } from './attachments.ts';
+import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
 
 defineParameterType({
   name: 'tls version',
@@ -29,7 +30,6 @@ defineParameterType({
   },
 });
 
-const CLOUD_NAME = 'cloud.testbed.local';
 
 /**
  * A step that brings a rig up: on the containers placement that is a broker, a link and a device

@@ -30,8 +30,9 @@ import type { BrokerKind } from './graph.ts';
 import { CloudRig } from './cloud-rig.ts';
 import { currentPlacement, requireRealizable, type Placement } from './placements.ts';
 import { brokerPolicy } from './recipes.ts';
+import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
 
-export const CLOUD_NAME = 'cloud.testbed.local';
+export { CLOUD_NAME } from '../certs/genuine-profiles.ts';
 /** Bound on every wait for a role's own record (never a sleep): a broker that says nothing fails. */
 export const RECORD_TIMEOUT_MS = 5_000;
 

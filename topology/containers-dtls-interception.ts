@@ -36,10 +36,10 @@ import { independentDtlsPeer, interception } from './recipes.ts';
 import { containersPlacement, requireRealizable } from './placements.ts';
 import { runMaterial, type RunMaterial } from './mitm-rig.ts';
 import { dtlsInterceptionOutcome, independentPeerOutcome, MITM_SETTLE_MS, prepareDtlsAttempt, type DtlsAttemptOptions, type DtlsInterceptionOutcome, type DtlsMatrixClient, type IndependentPeerOutcome } from './dtls-mitm-rig.ts';
+import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MITM_NAME = 'dtls-mitm.testbed.local';
-const CLOUD_NAME = 'cloud.testbed.local';
 
 type Images = Awaited<ReturnType<typeof ContainersTopology.prepare>>;
 

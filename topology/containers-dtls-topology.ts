@@ -25,7 +25,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PkiPaths } from '../certs/pki-files.ts';
-import { GATEWAY_DEFAULT_CN, GATEWAY_DNS_NAMES } from '../certs/genuine-profiles.ts';
+import { CLOUD_NAME, GATEWAY_DEFAULT_CN, GATEWAY_DNS_NAMES, GATEWAY_NAME } from '../certs/genuine-profiles.ts';
 import type { DeviceProvisioning } from '../emulators/provisioning.ts';
 import { SimClock } from '../emulators/sim-clock.ts';
 import { fleetHandshakeTimeoutMs } from '../emulators/dtls/dtls-fleet.ts';
@@ -46,8 +46,6 @@ import { ContainersTopology, internalNetwork, mergeKeyLogs, reportThrough } from
 import { checkDtlsSpec, provisionDtlsRun } from './local-dtls-topology.ts';
 import { type CaptureFile, type Evidence, type RoleName, type SentReading, type Topology, type TopologySpec } from './topology.ts';
 
-const CLOUD_NAME = 'cloud.testbed.local';
-const GATEWAY_NAME = 'gateway.testbed.local';
 const ATTACKER_NAME = 'attacker.testbed.local';
 const CLOUD_DTLS_NAME = 'cloud-dtls.testbed.local';
 const LINK_NAME = 'device-link.testbed.local';

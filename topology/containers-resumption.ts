@@ -34,8 +34,8 @@ import { MQTT_TLS_PORT } from '../containers/role-config.ts';
 import { ContainersTopology, mergeKeyLogs } from './containers-topology.ts';
 import type { BrokerHandshake, DeviceConnection, HandshakeRig } from './handshake-rig.ts';
 import type { ResumptionRigSpec } from './resumption-rig.ts';
+import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
 
-const CLOUD_NAME = 'cloud.testbed.local';
 const LINK_NAME = 'link.testbed.local';
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatePki } from '../certs/pki.ts';
 import { readPem, writePki, type PkiPaths } from '../certs/pki-files.ts';
-import { GATEWAY_DEFAULT_CN } from '../certs/genuine-profiles.ts';
+import { CLOUD_NAME, GATEWAY_DEFAULT_CN, GATEWAY_NAME } from '../certs/genuine-profiles.ts';
 import { provisionDevice, writeProvisioning, type DeviceProvisioning } from '../emulators/provisioning.ts';
 import { SimClock } from '../emulators/sim-clock.ts';
 import { clientProfile } from '../emulators/tls-client-profile.ts';
@@ -41,8 +41,6 @@ import type { RoleMounts } from '../containers/node-role-container.ts';
 import { wearableId } from './local-topology.ts';
 import { sentReadingOf, type CaptureFile, type Evidence, type RoleName, type SentReading, type Topology, type TopologySpec } from './topology.ts';
 
-const CLOUD_NAME = 'cloud.testbed.local';
-const GATEWAY_NAME = 'gateway.testbed.local';
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 interface Snapshot {

@@ -22,8 +22,9 @@ import { E3Sealer } from '../crypto/e3-sealer.ts';
 import { encodeReading } from '../crypto/e3-reading.ts';
 import { rawP256PrivateKey, rawP256PublicKey } from '../crypto/e3-key-derivation.ts';
 import { VitalSigns } from '../emulators/vital-signs.ts';
+import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
 
-export const CLOUD_NAME = 'cloud.testbed.local';
+export { CLOUD_NAME } from '../certs/genuine-profiles.ts';
 
 export interface ClientAttempt {
   /** Did the victim get through its TLS handshake (as it reports it)? */

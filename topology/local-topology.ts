@@ -27,10 +27,9 @@ import { TcpLink } from '../links/tcp-link.ts';
 import { assembleCloudService, cloudBrokerConfig } from './cloud-assembly.ts';
 import { commonObservations, stopLoopback } from './loopback-parts.ts';
 import { sentReadingOf, type Evidence, type GatewayCloudMitm, type RoleName, type SentReading, type Topology, type TopologySpec } from './topology.ts';
+import { CLOUD_NAME, GATEWAY_NAME } from '../certs/genuine-profiles.ts';
 
 const LOOPBACK = '127.0.0.1';
-const CLOUD_NAME = 'cloud.testbed.local';
-const GATEWAY_NAME = 'gateway.testbed.local';
 
 export function wearableId(index: number): string {
   return `wearable-${String(index).padStart(4, '0')}`;

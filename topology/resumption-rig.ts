@@ -29,10 +29,10 @@ import { TcpLink } from '../links/tcp-link.ts';
 import { Gateway } from '../emulators/gateway.ts';
 import { latency, symmetric } from '../links/impairments.ts';
 import type { TlsOptions } from 'node:tls';
+import { CLOUD_NAME, GATEWAY_NAME } from '../certs/genuine-profiles.ts';
 
 const LOOPBACK = '127.0.0.1';
 const DEFAULT_DEVICE_ID = 'wearable-0001';
-const GATEWAY_NAME = 'gateway.testbed.local';
 
 export type TlsVersion = 'TLS 1.2' | 'TLS 1.3';
 
@@ -127,7 +127,7 @@ export class ResumptionRig {
         name: 'gateway',
         mode: 'terminate',
         listen: { host: LOOPBACK, port: 0 },
-        upstream: { ...this.#endpoint, serverName: 'cloud.testbed.local' },
+        upstream: { ...this.#endpoint, serverName: CLOUD_NAME },
         certChainPem: pki.gateway.chainPem,
         keyPem: pki.gateway.keyPem,
         caPem: pki.rootCa.certPem,
