@@ -23,7 +23,7 @@ function checkTimeout(who: string, ms: number): void {
 }
 
 /** A started role of this file: its control socket and an orderly stop. */
-class StartedRole extends AbstractStartedContainer {
+export class StartedRole extends AbstractStartedContainer {
   constructor(started: StartedTestContainer, readonly control: RoleControl) {
     super(started);
   }
@@ -33,7 +33,7 @@ class StartedRole extends AbstractStartedContainer {
   }
 }
 
-abstract class DtlsRoleContainer extends NodeRoleContainer {
+export abstract class DtlsRoleContainer extends NodeRoleContainer {
   constructor(image: string) {
     super(image);
     this.withEnvironment({ [DTLS_BRIDGE_PREBUILT_ENV]: '1' });

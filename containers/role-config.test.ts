@@ -30,6 +30,8 @@ const VALID: Record<RoleConfig['role'], Record<string, unknown>> = {
   'dtls-mitm': { role: 'dtls-mitm', listenPort: 5684, handshakeTimeoutMs: 5_000 },
   'dtls-client': { role: 'dtls-client', victim: device },
   'dtls-cloud-endpoint': { role: 'dtls-cloud-endpoint', listenPort: 5684, devices: [device], handshakeTimeoutMs: 8_000 },
+  'dtls-session-server': { role: 'dtls-session-server', listenPort: 5684, clientCertificate: false },
+  'dtls-session-device': { role: 'dtls-session-device', endpoint: { host: 'device-cloud.testbed.local', port: 5685 }, clientCertificate: true },
 };
 
 /** parseRoleConfig must refuse `config` with one line naming the file and matching `expected`. */

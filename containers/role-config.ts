@@ -173,7 +173,23 @@ export interface DtlsCloudEndpointRole {
   readonly handshakeTimeoutMs: number;
 }
 
-export type RoleConfig = WearablesRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole | ProbeRole | DtlsWearablesRole | DtlsGatewayRole | DtlsPskAttackerRole | UdpLinkRole | MitmProxyRole | InterceptionVictimRole | DtlsMitmRole | DtlsClientRole | DtlsCloudEndpointRole;
+/** The cloud's bridge server keeping DTLS sessions, for DTLS resumption (containers/roles/dtls-sessions.ts). */
+export interface DtlsSessionServerRole {
+  readonly role: 'dtls-session-server';
+  readonly listenPort: number;
+  /** Require wearable-0001's certificate (then pion keeps no session). */
+  readonly clientCertificate: boolean;
+}
+
+/** The device's bridge client keeping its DTLS session, one handshake per request (containers/roles/dtls-sessions.ts). */
+export interface DtlsSessionDeviceRole {
+  readonly role: 'dtls-session-device';
+  /** The UDP link before the cloud's server. */
+  readonly endpoint: { readonly host: string; readonly port: number };
+  readonly clientCertificate: boolean;
+}
+
+export type RoleConfig = WearablesRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole | ProbeRole | DtlsWearablesRole | DtlsGatewayRole | DtlsPskAttackerRole | UdpLinkRole | MitmProxyRole | InterceptionVictimRole | DtlsMitmRole | DtlsClientRole | DtlsCloudEndpointRole | DtlsSessionServerRole | DtlsSessionDeviceRole;
 export type RoleKind = RoleConfig['role'];
 
 // ---------------------------------------------------------------------------------------------
@@ -419,6 +435,8 @@ const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { r
     { role: oneOf(['dtls-cloud-endpoint']), listenPort: port, devices: devices(1), handshakeTimeoutMs: wholeNumber(100, 120_000, 8_000) },
     'a cloud DTLS endpoint role',
   ),
+  'dtls-session-server': object<DtlsSessionServerRole>({ role: oneOf(['dtls-session-server']), listenPort: port, clientCertificate: flag }, 'a DTLS session server role'),
+  'dtls-session-device': object<DtlsSessionDeviceRole>({ role: oneOf(['dtls-session-device']), endpoint: udpAddress, clientCertificate: flag }, 'a DTLS session device role'),
 };
 
 export const ROLE_KINDS = Object.keys(ROLE_VALIDATORS) as RoleKind[];

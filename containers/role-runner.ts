@@ -39,6 +39,7 @@ import { startTcpLinkRelay } from './roles/tcp-link-relay.ts';
 import { startMitmProxyRole } from './roles/mitm-proxy.ts';
 import { startInterceptionVictim } from './roles/interception-victim.ts';
 import { isDtlsInterceptionRole, startDtlsInterceptionRole } from './roles/dtls-interception.ts';
+import { isDtlsSessionRole, startDtlsSessionRole } from './roles/dtls-sessions.ts';
 import { CONFIG_PATH, CONTROL_DIR, EVIDENCE_DIR, IDENTITY_DIR, PKI_DIR, READY_LINE, parseRoleConfig, type CloudServiceRole, type GatewayRole, type RoleConfig, type WearablesRole } from './role-config.ts';
 
 class HttpError extends Error {
@@ -165,6 +166,7 @@ async function startRole(config: RoleConfig, evidence: EvidenceSink): Promise<Ru
   if (config.role === 'probe') return startProbe(config);
   if (isDtlsRoleConfig(config)) return startDtlsRole(config, evidence);
   if (isDtlsInterceptionRole(config)) return startDtlsInterceptionRole(config);
+  if (isDtlsSessionRole(config)) return startDtlsSessionRole(config);
   return startCloudService(config, evidence);
 }
 

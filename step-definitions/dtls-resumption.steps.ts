@@ -7,13 +7,16 @@ import { After, Given, Then, When } from '@cucumber/cucumber';
 import assert from 'node:assert/strict';
 import { readPcap, udpFlows } from '../capture/pcap-reader.ts';
 import { analyseDtlsFlow, describeDtlsFlights, type DtlsHandshakeAnalysis } from '../analysis/dtls-handshake.ts';
-import { DtlsResumptionRig, type DtlsHandshakeEvent } from '../topology/dtls-resumption-rig.ts';
+import { DtlsResumptionRig, type DtlsHandshakeEvent, type DtlsResumptionSpec } from '../topology/dtls-resumption-rig.ts';
+import { ContainersDtlsResumptionRig } from '../topology/containers-dtls-resumption.ts';
+import { currentPlacement } from '../topology/placements.ts';
 import type { TestbedWorld } from './world.ts';
 
 interface DtlsResumptionState {
   rttMs: number;
   clientCertificate: boolean;
-  rig?: DtlsResumptionRig;
+  /** The local rig or its containers twin: the same handshakes, the capture read by the same steps. */
+  rig?: DtlsResumptionSpec;
   events: DtlsHandshakeEvent[];
   analyses?: DtlsHandshakeAnalysis[];
 }
@@ -50,7 +53,8 @@ Given("{device} speaks DTLS 1.2 over a UDP link with a {int} ms round trip to th
 
 When('{device} completes a DTLS handshake, closes the connection and handshakes again', async function (this: TestbedWorld, _device: string) {
   const s = state(this);
-  s.rig = new DtlsResumptionRig({ dir: this.dir, rttMs: s.rttMs, clientCertificate: s.clientCertificate });
+  const Rig = currentPlacement().name === 'containers' ? ContainersDtlsResumptionRig : DtlsResumptionRig;
+  s.rig = new Rig({ dir: this.dir, rttMs: s.rttMs, clientCertificate: s.clientCertificate });
   await s.rig.start();
   for (let i = 0; i < 2; i++) {
     s.events.push(await s.rig.handshake());

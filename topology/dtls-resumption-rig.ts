@@ -29,67 +29,30 @@ export const DTLS_CLOUD_NAME = 'cloud.testbed.local';
  */
 const SERVER_MTU = 8192;
 
-export interface DtlsHandshakeEvent {
-  readonly resumed: boolean;
-  readonly durationMs: number;
-  readonly sessionId: string;
+/**
+ * The cloud's end: a bridge server with the cloud certificate, keeping sessions (the same on
+ * every placement). `mtu` 8192: see SERVER_MTU.
+ */
+export function startDtlsSessionServer(o: { pki: PkiPaths; listen: { host: string; port: number }; clientCertificate: boolean; keyLogFile: string }): Promise<DtlsBridgeProcess> {
+  return DtlsBridgeProcess.start(
+    { mode: 'server', listen: o.listen, certFile: o.pki.cloud.chain, keyFile: o.pki.cloud.key, caFile: o.pki.caBundle, clientAuth: o.clientCertificate ? 'require' : 'none', sessionStore: true, mtu: SERVER_MTU, keyLogFile: o.keyLogFile },
+    { name: 'cloud-dtls/bridge' },
+  );
 }
 
-export class DtlsResumptionRig {
-  readonly #dir: string;
-  readonly #rttMs: number;
-  #server: DtlsBridgeProcess | undefined;
+/** The device's end: a bridge client keeping its session; each handshake() after the first reconnects. */
+export class DtlsSessionClient {
   #client: DtlsBridgeProcess | undefined;
-  #link: UdpLink | undefined;
-  #writer: PcapWriter | undefined;
-  #pki: PkiPaths | undefined;
 
-  readonly #clientCertificate: boolean;
-
-  /**
-   * `clientCertificate`: the device authenticates with its certificate (mutual DTLS). pion's
-   * server then stores no session (it would have to re-check the certificate on resumption,
-   * CVE-2016-5419), so every handshake is a full one; without it the device checks the server only.
-   */
-  constructor(spec: { dir: string; rttMs: number; clientCertificate: boolean }) {
-    if (!Number.isFinite(spec.rttMs) || spec.rttMs < 0 || spec.rttMs > 10_000) throw new Error(`dtls-resumption-rig: RTT must be 0..10000 ms, got ${spec.rttMs}`);
-    this.#dir = spec.dir;
-    this.#rttMs = spec.rttMs;
-    this.#clientCertificate = spec.clientCertificate;
-  }
-
-  get capturePath(): string {
-    return join(this.#dir, 'captures', 'device-cloud-dtls.pcap');
-  }
-
-  get keyLogPath(): string {
-    return join(this.#dir, 'dtls.keylog');
-  }
-
-  async start(): Promise<void> {
-    mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
-    const pki = await writePki(await generatePki({ wearableIds: [DEVICE_ID] }), join(this.#dir, 'pki'));
-    this.#pki = pki;
-    this.#server = await DtlsBridgeProcess.start(
-      { mode: 'server', listen: { host: LOOPBACK, port: 0 }, certFile: pki.cloud.chain, keyFile: pki.cloud.key, caFile: pki.caBundle, clientAuth: this.#clientCertificate ? 'require' : 'none', sessionStore: true, mtu: SERVER_MTU, keyLogFile: this.keyLogPath },
-      { name: 'cloud-dtls/bridge' },
-    );
-    this.#writer = PcapWriter.open(this.capturePath);
-    this.#link = new UdpLink({ name: 'device-cloud', listen: { host: LOOPBACK, port: 0 }, target: this.#server.dtlsAddress, capture: this.#writer, impairments: symmetric(latency({ ms: this.#rttMs / 2 })) });
-    await this.#link.start();
-  }
+  constructor(private readonly o: { pki: PkiPaths; connect: { host: string; port: number }; clientCertificate: boolean; keyLogFile: string }) {}
 
   /** First call: start the client and handshake; later calls: `reconnect` (a new handshake). Resolves with the client's handshake event. */
   async handshake(timeoutMs = 10_000): Promise<DtlsHandshakeEvent> {
-    const pki = this.#pki;
-    const link = this.#link;
-    if (!pki || !link) throw new Error('dtls-resumption-rig: not started');
     let since = 0;
     if (!this.#client) {
-      const files = pki.wearable(DEVICE_ID);
-      const endpoint = (link.log.ofKind('listening')[0]?.detail ?? {}) as { host: string; port: number };
+      const files = this.o.pki.wearable(DEVICE_ID);
       this.#client = await DtlsBridgeProcess.start(
-        { mode: 'client', connect: { host: endpoint.host, port: endpoint.port }, ...(this.#clientCertificate ? { certFile: files.chain, keyFile: files.key } : {}), caFile: pki.caBundle, serverName: DTLS_CLOUD_NAME, sessionStore: true, keyLogFile: this.keyLogPath },
+        { mode: 'client', connect: this.o.connect, ...(this.o.clientCertificate ? { certFile: files.chain, keyFile: files.key } : {}), caFile: this.o.pki.caBundle, serverName: DTLS_CLOUD_NAME, sessionStore: true, keyLogFile: this.o.keyLogFile },
         { name: `${DEVICE_ID}/dtls` },
       );
     } else {
@@ -102,6 +65,82 @@ export class DtlsResumptionRig {
   }
 
   /** Send one datagram through the current connection (so the capture shows the first application byte). */
+  send(payload: Uint8Array): void {
+    if (!this.#client) throw new Error('dtls-resumption-rig: no handshake yet');
+    this.#client.send(payload);
+  }
+
+  async stop(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.stop();
+  }
+}
+
+/** A device generates the rig's PKI (wearable-0001 and the cloud) into `<dir>/pki`. */
+export async function dtlsResumptionPki(dir: string): Promise<PkiPaths> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return writePki(await generatePki({ wearableIds: [DEVICE_ID] }), join(dir, 'pki'));
+}
+
+export interface DtlsHandshakeEvent {
+  readonly resumed: boolean;
+  readonly durationMs: number;
+  readonly sessionId: string;
+}
+
+/** What both placements' rigs share: the scenario's spec, and where the capture and key log go. */
+export abstract class DtlsResumptionSpec {
+  protected readonly dir: string;
+  protected readonly rttMs: number;
+  protected readonly clientCertificate: boolean;
+
+  /**
+   * `clientCertificate`: the device authenticates with its certificate (mutual DTLS). pion's
+   * server then stores no session (it would have to re-check the certificate on resumption,
+   * CVE-2016-5419), so every handshake is a full one; without it the device checks the server only.
+   */
+  constructor(spec: { dir: string; rttMs: number; clientCertificate: boolean }) {
+    if (!Number.isFinite(spec.rttMs) || spec.rttMs < 0 || spec.rttMs > 10_000) throw new Error(`dtls-resumption-rig: RTT must be 0..10000 ms, got ${spec.rttMs}`);
+    this.dir = spec.dir;
+    this.rttMs = spec.rttMs;
+    this.clientCertificate = spec.clientCertificate;
+  }
+
+  get capturePath(): string {
+    return join(this.dir, 'captures', 'device-cloud-dtls.pcap');
+  }
+
+  get keyLogPath(): string {
+    return join(this.dir, 'dtls.keylog');
+  }
+
+  abstract start(): Promise<void>;
+  abstract handshake(timeoutMs?: number): Promise<DtlsHandshakeEvent>;
+  /** Stop everything and close the capture; returns its path. Safe to call twice. */
+  abstract stop(): Promise<string>;
+}
+
+export class DtlsResumptionRig extends DtlsResumptionSpec {
+  #server: DtlsBridgeProcess | undefined;
+  #client: DtlsSessionClient | undefined;
+  #link: UdpLink | undefined;
+  #writer: PcapWriter | undefined;
+
+  async start(): Promise<void> {
+    const pki = await dtlsResumptionPki(this.dir);
+    this.#server = await startDtlsSessionServer({ pki, listen: { host: LOOPBACK, port: 0 }, clientCertificate: this.clientCertificate, keyLogFile: this.keyLogPath });
+    this.#writer = PcapWriter.open(this.capturePath);
+    this.#link = new UdpLink({ name: 'device-cloud', listen: { host: LOOPBACK, port: 0 }, target: this.#server.dtlsAddress, capture: this.#writer, impairments: symmetric(latency({ ms: this.rttMs / 2 })) });
+    const endpoint = await this.#link.start();
+    this.#client = new DtlsSessionClient({ pki, connect: endpoint, clientCertificate: this.clientCertificate, keyLogFile: this.keyLogPath });
+  }
+
+  handshake(timeoutMs = 10_000): Promise<DtlsHandshakeEvent> {
+    if (!this.#client) throw new Error('dtls-resumption-rig: not started');
+    return this.#client.handshake(timeoutMs);
+  }
+
   send(payload: Uint8Array): void {
     if (!this.#client) throw new Error('dtls-resumption-rig: no handshake yet');
     this.#client.send(payload);

@@ -47,9 +47,9 @@ export const CONTAINERS_UNPLACED: Unplaced[] = [
   { what: 'the in-process Aedes broker does not run in containers; Mosquitto is the containers broker (ask for broker "mosquitto")', role: (r) => r.kind === 'cloud-broker' && r.broker === 'aedes' },
   // The reporting paths over DTLS are placed (topology/containers-dtls-topology.ts): DTLS
   // wearables, the DTLS-stripping gateway, the PSK attacker and the cloud's PSK DTLS endpoint.
-  // The DTLS forged-certificate matrix (a DTLS MITM, pion and s_client victims) and the cloud's
-  // certificate DTLS endpoint with s_client as its peer are placed (topology/containers-dtls-interception.ts).
-  { what: 'the certificate DTLS endpoint of DTLS resumption (a device bridge keeping sessions over a delaying UDP link) is not placed in containers yet', graph: (g) => g.roles.some((r) => r.kind === 'dtls-endpoint' && r.authentication !== 'psk') && g.roles.some((r) => r.kind === 'probe' && r.offers === 'session-resumption') },
+  // The DTLS forged-certificate matrix (a DTLS MITM, pion and s_client victims), the cloud's
+  // certificate DTLS endpoint with s_client as its peer (topology/containers-dtls-interception.ts)
+  // and DTLS resumption over a delaying UDP link (topology/containers-dtls-resumption.ts) are placed.
   // The resumption probe is placed (topology/containers-resumption.ts), except behind a gateway:
   // that scenario judges the broker's own record of each handshake, which Mosquitto does not keep.
   { what: 'the Nagle comparison is not placed in containers: with the device on Mosquitto\'s own network (its delayed ACK releasing the hold) Mosquitto holds CONNACK behind its two session tickets for 41-46 ms with set_tcp_nodelay false and 1-5 ms with it true in most handshakes, read from the capture, but on this shared machine single handshakes stall (one noDelay hold of 33 ms, one Nagle-on hold of 11 ms, time to CONNACK up to 350 ms), and the steps judge 5 handshakes each without room for such outliers', graph: (g) => g.roles.some((r) => r.kind === 'probe' && r.offers === 'session-resumption') && g.roles.some((r) => r.kind === 'cloud-broker' && !r.noDelay) },
