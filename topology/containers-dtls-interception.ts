@@ -6,7 +6,8 @@
  *
  *   dtls-interception network (internal, the run's)
  *   dtls-client container (pion bridge | s_client) ──UDP──▶ dtls-mitm.testbed.local:5684 (DTLS MITM container)
- *     └─ tcpdump sidecar in the client's namespace: <scenario>/captures/victim-mitm.pcap
+ *     └─ tcpdump sidecar in the client's namespace (containers/tcpdump-controller.ts), one
+ *        capture per attempt: <scenario>/captures/victim-mitm.pcap
  *
  *   dtls-peer network (internal, the scenario's)
  *   dtls-client container (s_client) ──UDP──▶ cloud.testbed.local:5684 (cloud DTLS endpoint + cloud service)
@@ -24,32 +25,24 @@ import { join, relative, resolve } from 'node:path';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { docker } from '../containers/docker-cli.ts';
-import { cleanUpOnInterrupt, labelArgs, removeRun } from '../containers/run-labels.ts';
+import { cleanUpOnInterrupt, removeRun } from '../containers/run-labels.ts';
 import { handBackCapture, startTcpdumpSidecar } from '../containers/tcpdump-sidecar.ts';
+import { CONTROLLER_CAPTURE_DIR, TcpdumpController } from '../containers/tcpdump-controller.ts';
 import { EVIDENCE_DIR } from '../containers/role-config.ts';
 import { DtlsClientContainer, DtlsCloudEndpointContainer, DtlsMitmContainer, type StartedDtlsClientContainer, type StartedDtlsMitmContainer } from '../containers/dtls-interception-containers.ts';
 import { ensureDtlsBridge } from '../emulators/dtls/dtls-bridge-process.ts';
 import type { Observation } from '../emulators/observation-log.ts';
-import { ContainersTopology } from './containers-topology.ts';
+import { ContainersTopology, internalNetwork } from './containers-topology.ts';
 import { independentDtlsPeer, interception } from './recipes.ts';
 import { containersPlacement, requireRealizable } from './placements.ts';
 import { runMaterial, type RunMaterial } from './mitm-rig.ts';
-import { dtlsInterceptionOutcome, independentPeerOutcome, MITM_SETTLE_MS, prepareDtlsAttempt, type DtlsAttemptOptions, type DtlsInterceptionOutcome, type DtlsMatrixClient, type IndependentPeerOutcome } from './dtls-mitm-rig.ts';
+import { dtlsInterceptionOutcome, independentPeerOutcome, MITM_SETTLE_MS, prepareDtlsAttempt, type DtlsAttemptOptions, type DtlsInterceptionOutcome, type DtlsMatrixClient, type DtlsVictimRun, type IndependentPeerOutcome } from './dtls-mitm-rig.ts';
 import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MITM_NAME = 'dtls-mitm.testbed.local';
 
 type Images = Awaited<ReturnType<typeof ContainersTopology.prepare>>;
-
-/** One internal network with the run's labels, and its subnet (for the capture filter). */
-async function internalNetwork(runId: string, name: string): Promise<string> {
-  // --internal: no route out; only this graph's roles are on it (DESIGN.md §8).
-  await docker(['network', 'create', '--internal', ...labelArgs(runId), name]);
-  const { stdout } = await docker(['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', name]);
-  return stdout.trim();
-}
 
 /** The scenario directory relative to the run's (mounted at EVIDENCE_DIR), with captures/ made. */
 function scenarioDir(runDir: string, dir: string): { abs: string; rel: string } {
@@ -86,6 +79,8 @@ interface MatrixRig {
   readonly images: Images;
   readonly mitm: StartedDtlsMitmContainer;
   readonly client: StartedDtlsClientContainer;
+  /** A long-lived capture sidecar in the client's namespace; tcpdump runs in it per attempt. */
+  readonly sidecar: TcpdumpController;
   readonly controlDirs: string[];
   readonly releaseInterrupt: () => void;
 }
@@ -100,14 +95,14 @@ async function startMatrix(runDir: string, m: RunMaterial, timeoutMs: number): P
   const releaseInterrupt = cleanUpOnInterrupt(runId);
   const controlDirs = [mkdtempSync('/tmp/tb-ctl-'), mkdtempSync('/tmp/tb-ctl-')];
   try {
-    const network = `${runId}-dtls-interception`;
-    const subnet = await internalNetwork(runId, network);
+    const { name: network, subnet } = await internalNetwork(runId, 'dtls-interception');
     const mounts = (control: string) => ({ project: PROJECT_DIR, pki: resolve(m.paths.dir), evidence: runDir, control });
     const [mitm, client] = await Promise.all([
       new DtlsMitmContainer(images['mitm-proxy']).withRun(runId).withInternalNetwork(network, MITM_NAME).withMounts(mounts(controlDirs[0] as string)).withHandshakeTimeout(timeoutMs).start(),
       new DtlsClientContainer(images.wearable).withRun(runId).withInternalNetwork(network, 'dtls-victim.testbed.local').withMounts(mounts(controlDirs[1] as string)).withVictim(m.victim).start(),
     ]);
-    return { runId, runDir, subnet, images, mitm, client, controlDirs, releaseInterrupt };
+    const sidecar = TcpdumpController.start({ image: images.tcpdump, runId, target: client.getId(), hostDir: runDir });
+    return { runId, runDir, subnet, images, mitm, client, sidecar, controlDirs, releaseInterrupt };
   } catch (err) {
     await removeRun(runId).catch(() => undefined);
     releaseInterrupt();
@@ -129,16 +124,25 @@ export async function attemptDtlsInterceptionInContainers(o: DtlsAttemptOptions)
   });
   const r = await matrix;
   const { abs, rel } = scenarioDir(r.runDir, o.dir);
-  await r.mitm.arm({ dir: rel, presents: credential });
-  let mitm: { observations: readonly Observation[]; plaintextBytes: number } = { observations: [], plaintextBytes: 0 };
-  const { result: run, capture } = await capturedAround({ images: r.images, runId: r.runId, client: r.client.getId(), abs, file: 'victim-mitm.pcap', subnet: r.subnet }, async () => {
-    try {
-      return await r.client.attempt({ client: o.client as DtlsMatrixClient, target: { host: MITM_NAME, port: DtlsMitmContainer.LISTEN_PORT }, readings: o.readings ?? 2, timeoutMs });
-    } finally {
-      // As on loopback: the MITM's bridge gets a moment to hand over what it decrypted.
-      mitm = await r.mitm.disarm(MITM_SETTLE_MS);
-    }
-  });
+  const capture = join(abs, 'captures', 'victim-mitm.pcap');
+  // Both before the victim sends; neither needs the other. The UDP hop only (DTLS over UDP).
+  const [armed, capturing] = await Promise.allSettled([r.mitm.arm({ dir: rel, presents: credential }), r.sidecar.capture(`${CONTROLLER_CAPTURE_DIR}/${rel}/captures/victim-mitm.pcap`, `udp and net ${r.subnet}`)]);
+  if (armed.status === 'rejected' || capturing.status === 'rejected') {
+    if (capturing.status === 'fulfilled') await capturing.value.stop().catch(() => undefined);
+    if (armed.status === 'fulfilled') await r.mitm.disarm(0).catch(() => undefined);
+    throw (armed.status === 'rejected' ? armed.reason : (capturing as PromiseRejectedResult).reason) as Error;
+  }
+  let run: DtlsVictimRun;
+  let mitm: { observations: readonly Observation[]; plaintextBytes: number };
+  try {
+    run = await r.client.attempt({ client: o.client as DtlsMatrixClient, target: { host: MITM_NAME, port: DtlsMitmContainer.LISTEN_PORT }, readings: o.readings ?? 2, timeoutMs });
+  } finally {
+    // As on loopback: the MITM's bridge gets a moment to hand over what it decrypted (and the
+    // last alerts land in the capture) before both stop.
+    mitm = await r.mitm.disarm(MITM_SETTLE_MS);
+    await capturing.value.stop();
+  }
+  if (existsSync(capture)) handBackCapture(capture);
   return dtlsInterceptionOutcome(o, m, credential, run, mitm, capture);
 }
 
@@ -149,6 +153,7 @@ export async function stopContainersDtlsInterception(): Promise<void> {
   if (!pending) return;
   const r = await pending.catch(() => undefined);
   if (!r) return;
+  await r.sidecar.close().catch(() => undefined);
   await Promise.all([r.client.stopRole().catch(() => undefined), r.mitm.stopRole().catch(() => undefined)]);
   await removeRun(r.runId);
   r.releaseInterrupt();
@@ -171,8 +176,7 @@ export async function opensslToCloudDtlsInContainers(o: { runDir: string; dir: s
   const releaseInterrupt = cleanUpOnInterrupt(runId);
   const controlDirs = [mkdtempSync('/tmp/tb-ctl-'), mkdtempSync('/tmp/tb-ctl-')];
   try {
-    const network = `${runId}-dtls-peer`;
-    const subnet = await internalNetwork(runId, network);
+    const { name: network, subnet } = await internalNetwork(runId, 'dtls-peer');
     const pki = resolve(m.paths.dir);
     // The cloud audits into the scenario's own directory (its evidence mount).
     const [cloud, client] = await Promise.all([
