@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { skipReasonsFrom, withSkipReasons } from './junit-skip-reasons.ts';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
+import { addSkipReasons, skipReasonsFrom, withSkipReasons } from './junit-skip-reasons.ts';
 
 const envelopes = [
   { pickle: { id: 'p1', name: 'A <quoted> "case" & more' } },
@@ -31,4 +35,19 @@ test('a Scenario Outline row, named "<outline> - [<examples> - ]#t.r: <scenario>
   ].join('\n');
   const out = withSkipReasons(xml, reasons);
   assert.equal(out.match(/<skipped message="go is missing"\/>/g)?.length, 2, out);
+});
+
+test("Cucumber's own JUnit file: each skipped Scenario Outline row, in either examples table, carries its reason", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tb-junit-'));
+  const [junit, ndjson] = [join(dir, 'junit.xml'), join(dir, 'messages.ndjson')];
+  const fixture = join(import.meta.dirname, 'test-fixtures', 'junit-outline');
+  const { runConfiguration } = await loadConfiguration(
+    { file: false, provided: { paths: [join(fixture, '*.feature')], import: [join(fixture, '*.steps.ts')], format: [`junit:${junit}`, `message:${ndjson}`], strict: false } },
+    { cwd: process.cwd() },
+  );
+  await runCucumber(runConfiguration, { cwd: process.cwd(), stdout: process.stderr, stderr: process.stderr });
+  addSkipReasons(junit, ndjson);
+  const xml = readFileSync(junit, 'utf8');
+  assert.doesNotMatch(xml, /<skipped\s*\/>/, `a row kept a bare <skipped/>:\n${xml}`);
+  for (const row of ['first', 'second']) assert.match(xml, new RegExp(`<skipped message="[^"]*the ${row} row's reason"/>`), xml);
 });
