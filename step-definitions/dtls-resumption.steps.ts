@@ -96,18 +96,37 @@ Then('the capture counts {int} round trips for the first DTLS handshake and {int
   assert.deepEqual(measured, [first, second], `measured round trips ${measured.join(', ')}`);
 });
 
-Then('each DTLS handshake finished after its round trips × {int} ms, and less than one more round trip later', async function (this: TestbedWorld, rttMs: number) {
+// No ceiling in milliseconds: a busy machine may add any delay. What the capture proves is the
+// floor — each counted round trip (a device flight answered by a cloud flight) spans the link's
+// delay — and, within this run, that fewer round trips finish sooner.
+Then('each DTLS handshake took at least its round trips × {int} ms on the wire, each counted round trip spanning the link\'s delay', async function (this: TestbedWorld, rttMs: number) {
   const list = await analyses(this);
   const lines: string[] = [];
   for (const [i, a] of list.entries()) {
     const ms = a.handshakeMs as number;
-    const floor = (a.roundTrips as number) * rttMs;
-    lines.push(`handshake ${i + 1}: ${a.kind}, ${String(a.roundTrips)} round trips, ${ms.toFixed(1)} ms on the wire (bridge: ${String(state(this).events[i]?.durationMs)} ms)`);
-    assert.ok(ms >= floor - 1, `handshake ${i + 1} finished in ${ms} ms, under its ${String(a.roundTrips)} × ${rttMs} ms: the link did not delay it`);
-    assert.ok(ms < floor + rttMs, `handshake ${i + 1} took ${ms} ms, more than ${String(a.roundTrips)} + 1 round trips: something waited`);
+    const spans = roundTripSpans(a).slice(0, a.roundTrips ?? 0);
+    lines.push(`handshake ${i + 1}: ${a.kind}, ${String(a.roundTrips)} round trips, ${ms.toFixed(1)} ms on the wire (bridge: ${String(state(this).events[i]?.durationMs)} ms); round trips ${spans.map((x) => `${x.toFixed(1)} ms`).join(', ')}`);
+    assert.ok(ms >= (a.roundTrips as number) * rttMs - 1, `handshake ${i + 1} finished in ${ms} ms, under its ${String(a.roundTrips)} × ${rttMs} ms: the link did not delay it`);
+    spans.forEach((span, r) => assert.ok(span >= rttMs - 1, `round trip ${r + 1} of handshake ${i + 1} was answered after ${span.toFixed(1)} ms, sooner than the link's ${rttMs} ms round trip`));
   }
   this.attach(lines.join('\n'), { mediaType: 'text/plain', fileName: 'dtls-handshake-times.txt' });
 });
+
+Then('the resumed DTLS handshake finished sooner than the full one, in this run', async function (this: TestbedWorld) {
+  const [full, resumed] = [nth(await analyses(this), 1), nth(await analyses(this), 2)];
+  assert.ok((resumed.roundTrips as number) < (full.roundTrips as number), `the resumed handshake took ${String(resumed.roundTrips)} round trips, the full one ${String(full.roundTrips)}`);
+  assert.ok((resumed.handshakeMs as number) < (full.handshakeMs as number), `the resumed handshake took ${String(resumed.handshakeMs)} ms on the wire, the full one ${String(full.handshakeMs)} ms`);
+});
+
+/** Milliseconds from each device flight to the cloud flight that answered it, in capture order. */
+function roundTripSpans(a: DtlsHandshakeAnalysis): number[] {
+  const spans: number[] = [];
+  a.flights.forEach((f, i) => {
+    const reply = a.flights[i + 1];
+    if (f.direction === 'client-to-server' && reply?.direction === 'server-to-client') spans.push(Number(reply.startMicros - f.startMicros) / 1000);
+  });
+  return spans;
+}
 
 Then('the resumed DTLS handshake carries no certificate and at least {int} % fewer server bytes', async function (this: TestbedWorld, percent: number) {
   const [full, resumed] = [nth(await analyses(this), 1), nth(await analyses(this), 2)];
