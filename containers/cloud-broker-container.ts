@@ -42,8 +42,8 @@ export class CloudBrokerContainer extends TestbedContainer {
   #pki = false;
   #plainPasswords: ReadonlyMap<string, string> | undefined;
   #dtlsAcks = false;
-  #ciphers: { readonly ciphers: string; readonly ciphersuites: string } | undefined;
   #tcpNoDelay = true;
+  #ciphers: { readonly ciphers: string; readonly ciphersuites: string } | undefined;
   #openSsl: Readonly<Record<string, string>> | undefined;
 
   /** Each wearable may publish only to its own E3 topic. */

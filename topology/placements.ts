@@ -43,7 +43,6 @@ const LOCAL_UNPLACED: readonly Unplaced[] = [
  * remove it in the same change that places the roles it names.
  */
 export const CONTAINERS_UNPLACED: Unplaced[] = [
-  // The broker-policy graph is placed (probes, sslscan, a wearable straight to the broker): topology/containers-broker-policy.ts.
   { what: 'the in-process Aedes broker does not run in containers; Mosquitto is the containers broker (ask for broker "mosquitto")', role: (r) => r.kind === 'cloud-broker' && r.broker === 'aedes' },
   // The reporting paths over DTLS are placed (topology/containers-dtls-topology.ts): DTLS
   // wearables, the DTLS-stripping gateway, the PSK attacker and the cloud's PSK DTLS endpoint.
@@ -54,8 +53,9 @@ export const CONTAINERS_UNPLACED: Unplaced[] = [
   // that scenario judges the broker's own record of each handshake, which Mosquitto does not keep.
   { what: 'the Nagle comparison is not placed in containers: with the device on Mosquitto\'s own network (its delayed ACK releasing the hold) Mosquitto holds CONNACK behind its two session tickets for 41-46 ms with set_tcp_nodelay false and 1-5 ms with it true in most handshakes, read from the capture, but on this shared machine single handshakes stall (one noDelay hold of 33 ms, one Nagle-on hold of 11 ms, time to CONNACK up to 350 ms), and the steps judge 5 handshakes each without room for such outliers', graph: (g) => g.roles.some((r) => r.kind === 'probe' && r.offers === 'session-resumption') && g.roles.some((r) => r.kind === 'cloud-broker' && !r.noDelay) },
   { what: 'a TLS-terminating gateway in front of the resumption link is not placed in containers: its scenario reads from the broker\'s own log whether each upstream handshake resumed, and Mosquitto logs no TLS handshakes', graph: (g) => g.roles.some((r) => r.kind === 'probe' && r.offers === 'session-resumption') && g.roles.some((r) => r.kind === 'gateway') },
-  // mosquitto_pub and openssl s_client (plain and strict) are placed as victims (topology/containers-interception.ts).
+  // The broker-policy graph is placed (probes, sslscan, a wearable straight to the broker): topology/containers-broker-policy.ts.
   // sslscan runs from the probe's container (topology/containers-broker-policy.ts).
+  // mosquitto_pub and openssl s_client (plain and strict) are placed as victims (topology/containers-interception.ts).
   { what: 'independent clients as victims are not placed in containers yet', role: (r) => r.kind === 'external-client' && !['sslscan', 'mosquitto_pub', 'openssl-s_client', 'openssl-strict', 'openssl-dtls'].includes(r.program) },
 ];
 
