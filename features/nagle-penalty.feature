@@ -22,10 +22,12 @@ Feature: A broker that leaves Nagle's algorithm on stalls CONNACK by about one d
   its own delayed ACK releases the hold) behaves as Aedes on node:tls does: after a full TLS 1.3
   handshake its last flight is two session tickets and CONNACK; with set_tcp_nodelay false
   CONNACK is held 41–46 ms behind the tickets until the device's delayed ACK, with it true 1–5 ms,
-  in most handshakes. The scenario is not yet placed there: on a shared two-core machine single
-  handshakes stall (one noDelay hold of 33 ms, one Nagle-on hold of 11 ms, time to CONNACK up to
-  350 ms), and the steps judge 5 handshakes each with no room for such outliers.
+  in most handshakes (seen here: noDelay 0.4–1.9 ms, Nagle on 40–44 ms). On a two-core machine
+  loaded with other work single handshakes can stall (once a noDelay hold of 33 ms and a Nagle-on
+  hold of 11 ms), which the "every hold shorter than any" rule does not forgive: the scenario is
+  tagged @flaky, so the ci profile runs it once more, and the second run must pass in full.
 
+  @flaky
   Scenario: A broker without noDelay holds CONNACK behind its session tickets until the delayed ACK
     Given a cloud broker with mutual TLS on loopback, no emulated delay
     When wearable-0001 makes 5 full TLS 1.3 handshakes with a broker that sets noDelay, and 5 with one that leaves Nagle on
