@@ -20,6 +20,7 @@ import { pkiPaths, readPem } from '../certs/pki-files.ts';
 import { KeyLog } from '../capture/keylog.ts';
 import { Wearable } from '../emulators/wearable.ts';
 import { Gateway } from '../emulators/gateway.ts';
+import { TlsSessionCache } from '../emulators/tls-session-cache.ts';
 import { connectTls } from '../emulators/tls-connect.ts';
 import { CloudService } from '../emulators/cloud/cloud-service.ts';
 import { DeviceRegistry } from '../emulators/cloud/device-registry.ts';
@@ -30,16 +31,8 @@ import type { EvidenceSink } from '../emulators/evidence.ts';
 import { encodeWire } from './wire.ts';
 import { maliceFromData } from './roles/malice-data.ts';
 import { fleetRole } from './roles/fleet-role.ts';
-import { isDtlsRoleConfig, startDtlsRole } from './roles/dtls-roles.ts';
 import { ackFor, ackTopic } from '../emulators/dtls/cloud-acks.ts';
 import { encodeAckDatagram } from '../emulators/dtls/reading-datagram.ts';
-import { startProbe } from './roles/probe.ts';
-import { startResumptionDevice } from './roles/resumption-device.ts';
-import { startTcpLinkRelay } from './roles/tcp-link-relay.ts';
-import { startMitmProxyRole } from './roles/mitm-proxy.ts';
-import { startInterceptionVictim } from './roles/interception-victim.ts';
-import { isDtlsInterceptionRole, startDtlsInterceptionRole } from './roles/dtls-interception.ts';
-import { isDtlsSessionRole, startDtlsSessionRole } from './roles/dtls-sessions.ts';
 import { CONFIG_PATH, CONTROL_DIR, EVIDENCE_DIR, IDENTITY_DIR, PKI_DIR, READY_LINE, parseRoleConfig, type CloudServiceRole, type GatewayRole, type RoleConfig, type WearablesRole } from './role-config.ts';
 
 class HttpError extends Error {
@@ -93,6 +86,7 @@ async function startGateway(config: GatewayRole, evidence: EvidenceSink): Promis
     keyPem: readPem(pki.gateway.key, 'the gateway key'),
     caPem: readPem(pki.caBundle, 'the testbed CA bundle'),
     upstreamProfile: config.upstreamProfile ? clientProfile(config.upstreamProfile) : secureProfile,
+    ...(config.upstreamSessions ? { upstreamSessions: new TlsSessionCache() } : {}),
     evidence,
   });
   await gateway.start();
@@ -156,18 +150,26 @@ async function startCloudService(config: CloudServiceRole, evidence: EvidenceSin
   };
 }
 
+/**
+ * Each container loads only its own role's code: tsx transpiles every module a container
+ * imports as it starts, so a role module imported here by all of them would slow every start.
+ */
 async function startRole(config: RoleConfig, evidence: EvidenceSink): Promise<RunningRole> {
   if (config.role === 'wearables') return startWearables(config, evidence);
   if (config.role === 'gateway') return startGateway(config, evidence);
-  if (config.role === 'resumption-device') return startResumptionDevice(config, evidence);
-  if (config.role === 'tcp-link') return startTcpLinkRelay(config);
-  if (config.role === 'mitm-proxy') return startMitmProxyRole(config);
-  if (config.role === 'interception-victim') return startInterceptionVictim(config);
-  if (config.role === 'probe') return startProbe(config);
-  if (isDtlsRoleConfig(config)) return startDtlsRole(config, evidence);
-  if (isDtlsInterceptionRole(config)) return startDtlsInterceptionRole(config);
-  if (isDtlsSessionRole(config)) return startDtlsSessionRole(config);
-  return startCloudService(config, evidence);
+  if (config.role === 'cloud-service') return startCloudService(config, evidence);
+  if (config.role === 'resumption-device') return (await import('./roles/resumption-device.ts')).startResumptionDevice(config, evidence);
+  if (config.role === 'tcp-link') return (await import('./roles/tcp-link-relay.ts')).startTcpLinkRelay(config);
+  if (config.role === 'mitm-proxy') return (await import('./roles/mitm-proxy.ts')).startMitmProxyRole(config);
+  if (config.role === 'interception-victim') return (await import('./roles/interception-victim.ts')).startInterceptionVictim(config);
+  if (config.role === 'probe') return (await import('./roles/probe.ts')).startProbe(config);
+  const dtls = await import('./roles/dtls-roles.ts');
+  if (dtls.isDtlsRoleConfig(config)) return dtls.startDtlsRole(config, evidence);
+  const interception = await import('./roles/dtls-interception.ts');
+  if (interception.isDtlsInterceptionRole(config)) return interception.startDtlsInterceptionRole(config);
+  const sessions = await import('./roles/dtls-sessions.ts');
+  if (sessions.isDtlsSessionRole(config)) return sessions.startDtlsSessionRole(config);
+  throw new Error(`role-runner: no role "${(config as { role: string }).role}" to start; the config validator and this list disagree`);
 }
 
 async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
