@@ -21,6 +21,7 @@ export class GatewayContainer extends NodeRoleContainer {
   #malice: GatewayRole['malice'] = [];
   #intercept: number | undefined;
   #upstreamProfile = 'secure';
+  #upstreamSessions = false;
 
   withMode(mode: 'relay' | 'terminate'): this {
     if (mode !== 'relay' && mode !== 'terminate') throw new Error(`GatewayContainer: mode must be "relay" or "terminate", got "${String(mode)}"`);
@@ -38,6 +39,12 @@ export class GatewayContainer extends NodeRoleContainer {
   withUpstreamProfile(name: string): this {
     if (!clientProfiles.has(name)) throw new Error(`GatewayContainer: unknown upstream profile "${name}"; valid: ${[...clientProfiles.keys()].join(', ')}`);
     this.#upstreamProfile = name;
+    return this;
+  }
+
+  /** Keep the upstream TLS sessions and offer them back when it reconnects to the broker. */
+  withUpstreamSessions(keep: boolean): this {
+    this.#upstreamSessions = keep;
     return this;
   }
 
@@ -65,7 +72,7 @@ export class GatewayContainer extends NodeRoleContainer {
     if (this.#mode === 'relay' && this.#malice.some((m) => m.name !== 'sniff')) {
       throw new Error(`GatewayContainer: malice ${this.#malice.map((m) => m.name).join(', ')} needs the plaintext MQTT stream; use mode "terminate"`);
     }
-    const { started, control } = await this.startRole({ role: 'gateway', mode: this.#mode, listenPort: GatewayContainer.LISTEN_PORT, upstream: this.#upstream, malice: this.#malice, upstreamProfile: this.#upstreamProfile });
+    const { started, control } = await this.startRole({ role: 'gateway', mode: this.#mode, listenPort: GatewayContainer.LISTEN_PORT, upstream: this.#upstream, malice: this.#malice, upstreamProfile: this.#upstreamProfile, ...(this.#upstreamSessions ? { upstreamSessions: true } : {}) });
     const up = this.#upstreamNetwork;
     await docker(['network', 'connect', ...up.aliases.flatMap((a) => ['--alias', a]), up.name, started.getId()]);
     if (this.#intercept !== undefined) {

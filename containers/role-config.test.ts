@@ -72,6 +72,11 @@ test('DTLS roles: a PSK that is not 16 bytes of hex, an unknown DTLS authenticat
   refuses(withField(VALID['udp-link'] as Record<string, unknown>, 'impairments.clientToServer', [{ kind: 'netem' }]), /field "impairments.clientToServer\[0\]" .*write an impairment object/);
 });
 
+test('the gateway keeps upstream sessions only when told true or false', () => {
+  assert.equal(parseRoleConfig(JSON.stringify({ ...VALID.gateway, upstreamSessions: true }), FILE).role, 'gateway');
+  refuses(withField(VALID.gateway as Record<string, unknown>, 'upstreamSessions', 'yes'), /field "upstreamSessions" .*write true or false/);
+});
+
 test('JSON that is not an object (null, a number, an array, a string) is refused with what to write', () => {
   for (const [value, shown] of [[null, 'null'], [42, '42'], [[VALID.gateway], 'an array'], ['wearables', '"wearables"']] as const) {
     refuses(value, new RegExp(`holds ${shown.replace(/[[\]]/g, '\\$&')}; write a JSON object such as \\{"role": "wearables"`));

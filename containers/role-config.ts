@@ -46,6 +46,8 @@ export interface GatewayRole {
   readonly malice: readonly { readonly name: string; readonly options: Readonly<Record<string, unknown>> }[];
   /** Client profile of its upstream (E4) TLS; "secure" when absent (emulators/tls-client-profile.ts). */
   readonly upstreamProfile?: string;
+  /** Keep its upstream TLS sessions and offer them back on reconnect (the resumption scenario). */
+  readonly upstreamSessions?: boolean;
 }
 
 export interface CloudServiceRole {
@@ -360,6 +362,7 @@ const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { r
       upstream: endpoint,
       malice: listOf(malice, `gateway malice objects {"name": …, "options": {…}}`),
       upstreamProfile: optional(oneOf([...clientProfiles.keys()])),
+      upstreamSessions: optional(flag),
     },
     'a gateway role',
   ),

@@ -7,9 +7,9 @@ import { After, Given, Then, When, defineParameterType, type DataTable } from '@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { readPcap } from '../capture/pcap-reader.ts';
-import { analyseCapture, describeFlights, type HandshakeAnalysis } from '../analysis/handshake-analyser.ts';
+import { HANDSHAKE_TYPES, analyseCapture, describeFlights, type HandshakeAnalysis } from '../analysis/handshake-analyser.ts';
 import { barChartSvg, ladderSvg } from '../analysis/ladder-svg.ts';
-import { sessionTicketsPerConnection } from '../analysis/session-tickets.ts';
+import { serverHandshakeMessagesPerConnection, sessionTicketsPerConnection } from '../analysis/session-tickets.ts';
 import { deviceProfile, handshakeCost, round, type HandshakeKind } from '../emulators/energy-model.ts';
 import { connackHold, median, type ConnackHold } from '../analysis/nagle-hold.ts';
 import { handshakeRig, type DeviceConnection, type HandshakeRig, type TlsVersion } from '../topology/handshake-rig.ts';
@@ -19,7 +19,10 @@ import { skip } from './skip.ts';
 import { join } from 'node:path';
 import type { TestbedWorld } from './world.ts';
 import { attachSvg } from './attachments.ts';
-import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
+import { CLOUD_NAME, GATEWAY_NAME } from '../certs/genuine-profiles.ts';
+
+/** The Certificate handshake message (RFC 8446 §4.4.2). */
+const HANDSHAKE_CERTIFICATE = 11;
 
 defineParameterType({
   name: 'tls version',
@@ -318,12 +321,30 @@ Given('{device} reaches the broker through a gateway that terminates TLS and kee
   return undefined;
 });
 
-Then('the broker saw the gateway make a full handshake, then resume its session', async function (this: TestbedWorld) {
-  await analyses(this);
-  const handshakes = (await state(this).rig?.brokerHandshakes()) ?? [];
-  const seen = handshakes.map((h) => `${h.unit}/${h.peer} reused=${String(h.sessionReused)}`);
-  assert.equal(handshakes.length, 2, `the broker logged ${handshakes.length} TLS handshakes: ${seen.join('; ')}`);
-  assert.deepEqual(handshakes.map((h) => [h.unit, h.sessionReused]), [['gateway', false], ['gateway', true]], seen.join('; '));
+// Judged from the broker's own ServerHellos on the captured gateway→cloud link, the same way on
+// both placements: a full TLS 1.3 handshake selects no pre_shared_key and sends the server's
+// Certificate; a resumed one selects the gateway's PSK (RFC 8446 §4.2.11) and sends no
+// Certificate (§4.4.2: none with PSK-only authentication). The Certificate travels encrypted, so
+// it is counted in the capture decrypted with the run's key log. Who resumed is the broker's word:
+// the client-certificate identity it admitted on each connection.
+Then('the broker\'s ServerHellos on the gateway\'s link show a full handshake, then the gateway\'s session resumed, and the broker admitted the gateway\'s certificate both times', async function (this: TestbedWorld) {
+  const list = await analyses(this);
+  assert.equal(list.length, 2, `expected the gateway's two upstream connections in the capture, found ${list.length}`);
+  const [first, second] = [nth(list, 1), nth(list, 2)];
+  const rig = state(this).rig as HandshakeRig;
+  const sent = await serverHandshakeMessagesPerConnection(rig.capturePath, rig.keyLogPath, first.server.port);
+  assert.equal(sent.length, 2, `tshark found ${sent.length} TCP connections in the capture, 2 were made`);
+  sent.forEach((c, i) => assert.ok(c.decrypted, `connection ${i + 1} was not decrypted by the key log ${rig.keyLogPath}: the gateway's upstream keys are missing from it, so the broker's Certificate cannot be looked for`));
+  const certificate = (i: number) => (sent[i]?.types ?? []).includes(HANDSHAKE_CERTIFICATE);
+  const seen = sent.map((c, i) => `connection ${i + 1}: ${c.types.map((t) => HANDSHAKE_TYPES[t] ?? t).join(', ')}`).join('\n');
+  this.attach(`handshake messages the broker sent (tshark, decrypted with ${rig.keyLogPath}):\n${seen}`, { mediaType: 'text/plain' });
+  assert.equal(first.kind, 'full', `the first ServerHello selected a pre_shared_key: the gateway resumed a session it cannot have had\n${describeFlights(first).join('\n')}`);
+  assert.ok(certificate(0), `the broker sent no Certificate in the full handshake\n${seen}`);
+  const offered = second.clientOfferedResumption ? 'though the gateway offered its session' : 'the gateway offered no session in its second ClientHello: its upstream session cache kept nothing';
+  assert.equal(second.kind, 'resumed', `the broker's second ServerHello selected no pre_shared_key, a full handshake (${offered})\n${describeFlights(second).join('\n')}`);
+  assert.ok(!certificate(1), `the broker sent its Certificate in the resumed handshake\n${seen}`);
+  const admitted = await rig.brokerAdmittedIdentities();
+  assert.deepEqual(admitted, [GATEWAY_NAME, GATEWAY_NAME], `the broker (${rig.brokerKind}) admitted ${admitted.length ? admitted.join(' and ') : 'nobody'}; the gateway's certificate is ${GATEWAY_NAME}, on both connections`);
 });
 
 // Nagle's algorithm on the broker (RFC 896) against the device's delayed ACK (RFC 1122 §4.2.3.2).

@@ -10,6 +10,13 @@
  *
  * A 0 ms link (the Nagle scenario) is the cloud network itself: the device joins it, no relay.
  *
+ * With `viaGateway`, a TLS-terminating gateway (the project's Gateway, keeping its upstream TLS
+ * sessions) stands between the device and the link, as in topology/resumption-rig.ts; the
+ * capture is then of the gateway's own upstream TLS, taken in the gateway's namespace:
+ *
+ *   device ──TLS──▶ gateway.testbed.local ──▶ link (latency) ║ ──▶ Mosquitto
+ *                   └─ tcpdump sidecar on the uplink network: captures/device-cloud.pcap
+ *
  * The kernel has no tc netem, so the emulated round trip is the relay's (links/tcp-link.ts),
  * as on the local placement. What mosquitto.conf cannot say (key-share groups, tickets off) is
  * given to OpenSSL itself (CloudBrokerContainer.withOpenSslSettings).
@@ -28,13 +35,15 @@ import { docker } from '../containers/docker-cli.ts';
 import { cleanUpOnInterrupt, labelArgs, removeRun } from '../containers/run-labels.ts';
 import { CLOUD_SERVICE_CN } from '../containers/cloud-service-identity.ts';
 import { CloudBrokerContainer, type StartedCloudBrokerContainer } from '../containers/cloud-broker-container.ts';
+import { GatewayContainer, type StartedGatewayContainer } from '../containers/gateway-container.ts';
+import type { Observation } from '../emulators/observation-log.ts';
 import { ResumptionDeviceContainer, TcpLinkRelayContainer, type StartedResumptionDeviceContainer, type StartedTcpLinkRelayContainer } from '../containers/resumption-containers.ts';
 import { startTcpdumpSidecar } from '../containers/tcpdump-sidecar.ts';
 import { MQTT_TLS_PORT } from '../containers/role-config.ts';
 import { ContainersTopology, mergeKeyLogs } from './containers-topology.ts';
-import type { BrokerHandshake, DeviceConnection, HandshakeRig } from './handshake-rig.ts';
+import type { DeviceConnection, HandshakeRig } from './handshake-rig.ts';
 import type { ResumptionRigSpec } from './resumption-rig.ts';
-import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
+import { CLOUD_NAME, GATEWAY_NAME } from '../certs/genuine-profiles.ts';
 
 const LINK_NAME = 'link.testbed.local';
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -63,6 +72,7 @@ interface Running {
   broker?: StartedCloudBrokerContainer;
   link?: StartedTcpLinkRelayContainer;
   device?: StartedResumptionDeviceContainer;
+  gateway?: StartedGatewayContainer;
   capture?: Tcpdump;
 }
 
@@ -76,10 +86,12 @@ export class ContainersResumptionRig implements HandshakeRig {
   #controlDir: string | undefined;
   #releaseInterrupt: (() => void) | undefined;
   #stopped: Promise<string> | undefined;
+  /** The broker's observations, read before its container is removed (the Then steps come after). */
+  #brokerRecord: Observation[] | undefined;
 
   constructor(spec: ResumptionRigSpec) {
     if (!Number.isFinite(spec.rttMs) || spec.rttMs < 0 || spec.rttMs > 10_000) throw new Error(`containers-resumption: RTT must be 0..10000 ms, got ${spec.rttMs}`);
-    if (spec.viaGateway) throw new Error('containers-resumption: a gateway in front of the link is not placed in containers (topology/placements.ts says why); run it with --topology local');
+    if (spec.viaGateway && spec.rttMs === 0) throw new Error('containers-resumption: a gateway needs a link to stand in front of; give the link a delay');
     if (spec.deviceIds?.length === 0) throw new Error('containers-resumption: deviceIds is empty; name at least one device, e.g. ["wearable-0001"]');
     mosquittoTls(spec); // refuse untranslatable broker options before anything starts
     this.#spec = spec;
@@ -99,7 +111,7 @@ export class ContainersResumptionRig implements HandshakeRig {
     if (spec.rttMs > 0) await buildLinkDelay();
     mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
     const ids = spec.deviceIds ?? ['wearable-0001'];
-    const pki = await generatePki({ wearableIds: [...ids] });
+    const pki = await generatePki({ wearableIds: [...ids], ...(spec.viaGateway ? { gatewayName: GATEWAY_NAME } : {}) });
     this.#pki = pki;
     const pkiDir = (await writePki(pki, join(spec.dir, 'pki'))).dir;
     this.#devices = ids.map((id, i) => provisionDevice(id, i + 1));
@@ -114,6 +126,8 @@ export class ContainersResumptionRig implements HandshakeRig {
       const direct = spec.rttMs === 0;
       const cloudNet = await this.#network('cloud');
       const deviceNet = direct ? cloudNet : await this.#network('device');
+      // Behind a gateway the link starts at the gateway: its own network, between gateway and relay.
+      const linkNet = spec.viaGateway ? await this.#network('uplink') : deviceNet;
       const broker = new CloudBrokerContainer(images['cloud-broker'])
         .withRun(this.runId)
         .withInternalNetwork(cloudNet.name, CLOUD_NAME, 'broker.testbed.local')
@@ -125,15 +139,28 @@ export class ContainersResumptionRig implements HandshakeRig {
         .withTlsVersion(spec.tlsVersion === 'TLS 1.2' ? 'tlsv1.2' : 'tlsv1.3')
         .withTcpNoDelay(tls.noDelay);
       if (Object.keys(tls.openSsl).length > 0) broker.withOpenSslSettings(tls.openSsl);
+      // Behind a gateway the broker's client is the gateway, by its certificate's CN.
+      if (spec.viaGateway) broker.withGateway(GATEWAY_NAME);
       this.#running.broker = await broker.start();
       if (!direct) {
         this.#running.link = await new TcpLinkRelayContainer(images.gateway)
           .withRun(this.runId)
-          .withInternalNetwork(deviceNet.name, LINK_NAME)
+          .withInternalNetwork(linkNet.name, LINK_NAME)
           .withMounts(mounts)
           .withLinkName('device-cloud')
           .withRoundTripMs(spec.rttMs)
           .withTarget(CLOUD_NAME, MQTT_TLS_PORT, cloudNet.name)
+          .start();
+      }
+      const linkEndpoint = { host: direct ? CLOUD_NAME : LINK_NAME, port: direct ? MQTT_TLS_PORT : TcpLinkRelayContainer.LISTEN_PORT };
+      if (spec.viaGateway) {
+        this.#running.gateway = await new GatewayContainer(images.gateway)
+          .withRun(this.runId)
+          .withInternalNetwork(deviceNet.name, GATEWAY_NAME)
+          .withMounts(mounts)
+          .withMode('terminate')
+          .withUpstream({ ...linkEndpoint, serverName: CLOUD_NAME }, linkNet.name)
+          .withUpstreamSessions(spec.keepSessions !== false)
           .start();
       }
       const device = await new ResumptionDeviceContainer(images.wearable)
@@ -141,14 +168,17 @@ export class ContainersResumptionRig implements HandshakeRig {
         .withInternalNetwork(deviceNet.name, 'device.testbed.local')
         .withMounts(mounts)
         .withDevice(this.#devices[0] as DeviceProvisioning)
-        .withEndpoint(direct ? CLOUD_NAME : LINK_NAME, direct ? MQTT_TLS_PORT : TcpLinkRelayContainer.LISTEN_PORT)
+        .withEndpoint(...(spec.viaGateway ? [GATEWAY_NAME, GatewayContainer.LISTEN_PORT] as const : [linkEndpoint.host, linkEndpoint.port] as const))
         .withTlsVersion(spec.tlsVersion)
-        .withSessionCache(spec.keepSessions !== false)
+        // Behind a gateway the sessions on the captured link are the gateway's, as in the local rig.
+        .withSessionCache(spec.keepSessions !== false && !spec.viaGateway)
         .start();
       this.#running.device = device;
       const capturesDir = dirname(this.capturePath);
       mkdirSync(capturesDir, { recursive: true, mode: 0o700 });
-      this.#running.capture = await startTcpdumpSidecar({ image: images.tcpdump, runId: this.runId, target: device.getId(), hostDir: capturesDir, file: 'device-cloud.pcap', filter: `tcp and net ${deviceNet.subnet}` });
+      // The capture sits where the TLS on the link begins: beside the device, or beside the gateway.
+      const tapped = this.#running.gateway ?? device;
+      this.#running.capture = await startTcpdumpSidecar({ image: images.tcpdump, runId: this.runId, target: tapped.getId(), hostDir: capturesDir, file: 'device-cloud.pcap', filter: `tcp and net ${linkNet.subnet}` });
     } catch (err) {
       await this.stop().catch(() => undefined);
       throw new Error(`containers-resumption: the rig did not come up: ${(err as Error).message}; nothing was left running`);
@@ -173,11 +203,16 @@ export class ContainersResumptionRig implements HandshakeRig {
     const provisioned = this.#devices[0]?.deviceId;
     if (deviceId !== provisioned) throw new Error(`containers-resumption: the device container runs ${String(provisioned)}, not ${deviceId}; construct the rig with deviceIds: ['${deviceId}']`);
     const device = this.#live('device');
-    const { id, ms } = await device.connect(serverName, options.reconnectPeriodMs);
+    // Behind a gateway the device talks TLS to the gateway, by its name (as in the local rig).
+    const { id, ms } = await device.connect(this.#spec.viaGateway ? GATEWAY_NAME : serverName, options.reconnectPeriodMs);
     return { ms, waitForConnacks: (count, timeoutMs) => device.waitForConnacks(id, count, timeoutMs), stop: () => device.disconnect(id) };
   }
 
-  async lastVerifiedPeer(): Promise<{ verifier: 'broker'; peer: string | undefined }> {
+  async lastVerifiedPeer(): Promise<{ verifier: 'broker' | 'gateway'; peer: string | undefined }> {
+    if (this.#spec.viaGateway) {
+      const seen = (await this.#live('gateway').observations()).filter((o) => o.kind === 'device-tls');
+      return { verifier: 'gateway', peer: seen.map((o) => String(o.detail.device)).at(-1) };
+    }
     // Mosquitto logs the CONNECT it accepted with the username it took from the verified
     // certificate's CN (use_identity_as_username); `docker logs` may trail CONNACK briefly.
     const broker = this.#live('broker');
@@ -196,8 +231,11 @@ export class ContainersResumptionRig implements HandshakeRig {
     return this.#live('link').resetConnections(why);
   }
 
-  async brokerHandshakes(): Promise<BrokerHandshake[]> {
-    throw new Error('containers-resumption: Mosquitto\'s log does not record TLS handshakes or whether one resumed; judge resumption from the capture');
+  async brokerAdmittedIdentities(): Promise<string[]> {
+    // Mosquitto logs no TLS handshake, but it logs each CONNECT it accepted with the username it
+    // took from the verified client certificate's CN (use_identity_as_username).
+    const record = this.#brokerRecord ?? (await this.#live('broker').observations());
+    return record.filter((o) => o.kind === 'mqtt-connect').map((o) => String(o.detail.identity));
   }
 
   cloudCertificatePem(): string {
@@ -215,6 +253,7 @@ export class ContainersResumptionRig implements HandshakeRig {
     const r = this.#running;
     this.#running = {};
     await r.device?.stopRole().catch(() => undefined);
+    await r.gateway?.stopRole().catch(() => undefined);
     await r.capture?.stop().catch(() => undefined);
     if (existsSync(this.capturePath)) {
       // tcpdump drops to its own uid in the sidecar; hand the file back, private (it holds the
@@ -226,6 +265,7 @@ export class ContainersResumptionRig implements HandshakeRig {
     if (r.broker) {
       const log = await r.broker.log().catch((err: Error) => `(the broker log could not be read: ${err.message})\n`);
       writeFileSync(join(this.#spec.dir, 'mosquitto.log'), log, { mode: 0o600 });
+      this.#brokerRecord = await r.broker.observations().catch(() => undefined);
       await r.broker.stop({ timeout: 5_000, remove: true }).catch(() => undefined);
     }
     await removeRun(this.runId);

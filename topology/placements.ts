@@ -49,9 +49,8 @@ export const CONTAINERS_UNPLACED: Unplaced[] = [
   // The DTLS forged-certificate matrix (a DTLS MITM, pion and s_client victims), the cloud's
   // certificate DTLS endpoint with s_client as its peer (topology/containers-dtls-interception.ts)
   // and DTLS resumption over a delaying UDP link (topology/containers-dtls-resumption.ts) are placed.
-  // The resumption probe is placed (topology/containers-resumption.ts), except behind a gateway:
-  // that scenario judges the broker's own record of each handshake, which Mosquitto does not keep.
-  { what: 'a TLS-terminating gateway in front of the resumption link is not placed in containers: its scenario reads from the broker\'s own log whether each upstream handshake resumed, and Mosquitto logs no TLS handshakes', graph: (g) => g.roles.some((r) => r.kind === 'probe' && r.offers === 'session-resumption') && g.roles.some((r) => r.kind === 'gateway') },
+  // The resumption probe is placed (topology/containers-resumption.ts), behind a TLS-terminating
+  // gateway too: resumption is judged from the capture of the gateway's link on both placements.
   // The broker-policy graph is placed (probes, sslscan, a wearable straight to the broker): topology/containers-broker-policy.ts.
   // sslscan runs from the probe's container (topology/containers-broker-policy.ts).
   // mosquitto_pub and openssl s_client (plain and strict) are placed as victims (topology/containers-interception.ts).
