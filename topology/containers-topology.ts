@@ -83,8 +83,16 @@ export class ContainersTopology implements Topology {
     await ensureDockerDaemon(say);
     const removed = await removeLeftovers();
     if (removed > 0) say(`containers: removed ${removed} containers/networks left by a killed run`);
-    return (await ensureRoleImages(say)).images;
+    // The images' tags hash their inputs (the Node binary among them: about a second to read);
+    // they cannot change while this process runs, so one check per process is enough.
+    ContainersTopology.#images ??= ensureRoleImages(say).then((r) => r.images);
+    return ContainersTopology.#images.catch((err: Error) => {
+      ContainersTopology.#images = undefined;
+      throw err;
+    });
   }
+
+  static #images: Promise<RoleImages> | undefined;
 
   async start(spec: TopologySpec): Promise<void> {
     if (!Number.isInteger(spec.wearables) || spec.wearables < 1 || spec.wearables > 5000) {
@@ -157,10 +165,15 @@ export class ContainersTopology implements Topology {
         const capturesDir = resolve(this.dir, 'captures');
         mkdirSync(capturesDir, { recursive: true, mode: 0o700 });
         this.#running.captures = [];
-        for (const [link, net] of [['device-gateway', deviceNet], ['gateway-cloud', cloudNet]] as const) {
-          const tcpdump = await startTcpdumpSidecar({ image: images.tcpdump, runId: this.runId, target: gateway.getId(), hostDir: capturesDir, file: `${link}.pcap`, filter: `tcp and net ${net.subnet}` });
-          this.#running.captures.push({ link, tcpdump, path: join(capturesDir, `${link}.pcap`) });
-        }
+        // Both sidecars at once: each is a container start, and the topology's start waits for both.
+        const links = [['device-gateway', deviceNet], ['gateway-cloud', cloudNet]] as const;
+        const started = await Promise.allSettled(links.map(([link, net]) => startTcpdumpSidecar({ image: images.tcpdump, runId: this.runId, target: gateway.getId(), hostDir: capturesDir, file: `${link}.pcap`, filter: `tcp and net ${net.subnet}` })));
+        started.forEach((r, i) => {
+          const link = (links[i] as (typeof links)[number])[0];
+          if (r.status === 'fulfilled') this.#running.captures?.push({ link, tcpdump: r.value, path: join(capturesDir, `${link}.pcap`) });
+        });
+        const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
       })();
       const transparent = this.options.interception === 'transparent';
       const deviceSide = (async () => {
