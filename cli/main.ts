@@ -8,6 +8,7 @@ import { doctorCommand } from './commands/doctor.ts';
 import { energyCommand } from './commands/energy.ts';
 import { setupCommand } from './commands/setup.ts';
 import { demoCommand } from './commands/demo.ts';
+import { scanCommand } from './commands/scan.ts';
 
 export interface Command {
   readonly summary: string;
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, Command> = {
   energy: energyCommand,
   setup: setupCommand,
   demo: demoCommand,
+  scan: scanCommand,
 };
 
 function help(): string {
