@@ -30,14 +30,28 @@ export const E3_HKDF_LABEL = 'e3/v1';
 export const P256_SCALAR_BYTES = 32;
 export const P256_UNCOMPRESSED_POINT_BYTES = 65;
 
+/**
+ * Which way a key protects traffic. Readings (device→cloud) keep the original label, so every
+ * existing key and test vector is unchanged; commands (cloud→device) and the device's answers
+ * to them get labels of their own. Why: both ends count their sequences from 1 and the nonce is
+ * salt ‖ sequence, so one key for both directions would seal two different messages under the
+ * same (key, nonce) — for GCM that leaks the XOR of the plaintexts and the authentication key
+ * (RFC 5116 §5.1.1 "the nonce MUST be distinct for each invocation … for any fixed value of the
+ * key"; NIST SP 800-38D §8; source chapter §17.6: E3 keys are per device and purpose). A label per
+ * direction in HKDF info (RFC 5869 §3.2) makes the keys independent at no cost.
+ */
+export type E3Channel = 'readings' | 'commands' | 'responses';
+export const E3_CHANNEL_LABELS: Readonly<Record<E3Channel, string>> = { readings: E3_HKDF_LABEL, commands: 'e3/v1/cloud-to-device', responses: 'e3/v1/device-responses' };
+
 /** The HKDF info string binding protocol version, algorithm, pseudonym and epoch. */
-export function e3KeyInfo(algorithm: E3Algorithm, pseudonym: Uint8Array, epoch: number): Uint8Array {
+export function e3KeyInfo(algorithm: E3Algorithm, pseudonym: Uint8Array, epoch: number, channel: E3Channel = 'readings'): Uint8Array {
   assertE3Algorithm(algorithm);
+  if (!Object.hasOwn(E3_CHANNEL_LABELS, channel)) throw new Error(`e3-keys: unknown channel ${JSON.stringify(channel)}; use readings, commands or responses`);
   assertBytes('pseudonym', pseudonym, E3_PSEUDONYM_BYTES);
   if (!Number.isInteger(epoch) || epoch < 0 || epoch > 0xffff_ffff) {
     throw new Error(`e3-keys: epoch must be a whole number in 0..2^32-1 (floor(timestamp / 86400)), got ${epoch}`);
   }
-  const label = new TextEncoder().encode(E3_HKDF_LABEL);
+  const label = new TextEncoder().encode(E3_CHANNEL_LABELS[channel]);
   const alg = new TextEncoder().encode(algorithm);
   const info = new Uint8Array(label.length + 1 + alg.length + E3_PSEUDONYM_BYTES + 4);
   let at = 0;
@@ -58,11 +72,13 @@ export interface NobleDerivationArgs {
   pseudonym: Uint8Array;
   epoch: number;
   algorithm: E3Algorithm;
+  /** Readings when absent (see E3Channel). */
+  channel?: E3Channel;
 }
 
 /** Device side: @noble/curves ECDH + @noble/hashes HKDF. */
 export function deriveDeviceKeyNoble(args: NobleDerivationArgs): Uint8Array {
-  const info = e3KeyInfo(args.algorithm, args.pseudonym, args.epoch);
+  const info = e3KeyInfo(args.algorithm, args.pseudonym, args.epoch, args.channel);
   if (!(args.devicePrivateKey instanceof Uint8Array) || args.devicePrivateKey.length !== P256_SCALAR_BYTES) {
     throw new Error(`e3-keys: device private key must be a ${P256_SCALAR_BYTES}-byte P-256 scalar; convert a PEM with rawP256PrivateKey()`);
   }
@@ -85,11 +101,13 @@ export interface NodeDerivationArgs {
   pseudonym: Uint8Array;
   epoch: number;
   algorithm: E3Algorithm;
+  /** Readings when absent (see E3Channel). */
+  channel?: E3Channel;
 }
 
 /** Cloud side: node:crypto diffieHellman + hkdfSync (OpenSSL). */
 export function deriveDeviceKeyNode(args: NodeDerivationArgs): Buffer {
-  const info = e3KeyInfo(args.algorithm, args.pseudonym, args.epoch);
+  const info = e3KeyInfo(args.algorithm, args.pseudonym, args.epoch, args.channel);
   assertP256Key('cloud private key', args.cloudPrivateKey, 'private');
   assertP256Key('device public key', args.devicePublicKey, 'public');
   const z = diffieHellman({ privateKey: args.cloudPrivateKey, publicKey: args.devicePublicKey });
