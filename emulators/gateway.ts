@@ -15,6 +15,7 @@ import mqttPacket from 'mqtt-packet';
 import { ObservationLog } from './observation-log.ts';
 import { noEvidence, type EvidenceSink } from './evidence.ts';
 import type { GatewayMalice, InterceptedPublish, MaliceContext } from './gateway-malice.ts';
+import { deliverThroughMalice } from './command-malice.ts';
 import { tlsClientOptions, type TlsClientProfile } from './tls-client-profile.ts';
 import type { TlsSessionCache } from './tls-session-cache.ts';
 
@@ -191,8 +192,11 @@ export class Gateway {
       toCloud(mqttPacket.generate({ ...packet, payload: Buffer.from(verdict.payload) }));
       flushInjections();
     });
+    let commandsSeen = 0;
     fromCloud.on('packet', (packet: mqttPacket.Packet) => {
       this.#recordPacket('cloud-to-device', packet);
+      // Downstream malices (command-malice.ts) act on what the cloud sends the device.
+      if (packet.cmd === 'publish' && deliverThroughMalice(this.#config.malice ?? [], packet, device, ctx.note, ++commandsSeen)) return;
       device.write(mqttPacket.generate(packet));
     });
     const malformed = (side: string) => (err: Error) => {

@@ -21,6 +21,9 @@ import type { VitalSigns } from './vital-signs.ts';
 import { deviceSealer, deviceVitals } from './device-sealer.ts';
 import { tlsClientOptions, type TlsClientProfile } from './tls-client-profile.ts';
 import { noEvidence, type EvidenceSink } from './evidence.ts';
+import { DeviceCommands } from './commands/device-commands.ts';
+import { serveDeviceCommands } from './commands/mqtt-device-commands.ts';
+import type { CommandHandlerName } from './commands/command-handlers.ts';
 
 export type WearableObservationKind = 'tls-handshake' | 'tls-error' | 'mqtt-connected' | 'mqtt-error' | 'reading-sent' | 'delivery-confirmed' | 'disconnected';
 
@@ -49,6 +52,8 @@ export interface WearableConfig {
   readonly crlPem?: string | readonly string[];
   /** The cloud key's SPKI pin, for the pinned profile. */
   readonly spkiPinSha256?: string;
+  /** Take sealed commands from the cloud and run them with this handler (§17.5; issue 13); none when absent. */
+  readonly commands?: CommandHandlerName;
 }
 
 export function e3Topic(pseudonymHex: string): string {
@@ -60,6 +65,8 @@ export class Wearable {
   readonly #config: WearableConfig;
   readonly #sealer: E3Sealer;
   readonly #vitals: VitalSigns;
+  /** The device's command processor and records, when it takes cloud commands. */
+  readonly commands: DeviceCommands | undefined;
   #client: mqtt.MqttClient | undefined;
 
   constructor(config: WearableConfig) {
@@ -68,6 +75,7 @@ export class Wearable {
     this.log = new ObservationLog(p.deviceId);
     this.#sealer = deviceSealer(config);
     this.#vitals = deviceVitals(p);
+    this.commands = config.commands ? new DeviceCommands({ provisioning: p, deviceKeyPem: config.deviceKeyPem, cloudE3PublicKeyPem: config.cloudE3PublicKeyPem, handler: config.commands, clock: config.clock }) : undefined;
   }
 
   get deviceId(): string {
@@ -147,6 +155,7 @@ export class Wearable {
       client.once('error', fail);
       client.once('close', closedEarly);
     });
+    if (this.commands) await serveDeviceCommands(client, this.commands, this.#config.provisioning.pseudonymHex);
   }
 
   /** Measure, seal and publish one reading (QoS 1). Resolves once it is on the wire. */

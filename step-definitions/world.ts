@@ -11,6 +11,8 @@ import { clientProfile } from '../emulators/tls-client-profile.ts';
 import type { Graph } from '../topology/graph.ts';
 import { currentPlacement, requireRealizable } from '../topology/placements.ts';
 import { reporting } from '../topology/recipes.ts';
+import type { DeviceCommandsSpec } from '../topology/command-topology.ts';
+import type { CommandHandlerName } from '../emulators/commands/command-handlers.ts';
 
 export class TestbedWorld extends World {
   wearableCount = 1;
@@ -28,6 +30,8 @@ export class TestbedWorld extends World {
   deviceLinkImpairments: LinkImpairments | undefined;
   gatewayUpstreamProfile: string | undefined;
   gatewayCloudMitm: GatewayCloudMitm | undefined;
+  /** The wearables' command handler (§17.5; topology/command-topology.ts), when they take commands. */
+  deviceCommands: CommandHandlerName | undefined;
   readonly sent: SentReading[] = [];
   evidence: Evidence | undefined;
   /** The graph of roles and links this scenario stood up (topology/graph.ts), once started. */
@@ -42,7 +46,7 @@ export class TestbedWorld extends World {
   /** Start the topology on first use, with everything the Given steps declared. */
   async topology(): Promise<Topology> {
     if (!this.#topology) {
-      const spec: TopologySpec = { wearables: this.wearableCount, path: this.path, gatewayMalice: this.malice, speedup: this.speedup, wearableProfile: this.wearableProfile, ...(this.deviceLinkImpairments ? { deviceLinkImpairments: this.deviceLinkImpairments } : {}),
+      const spec: TopologySpec & DeviceCommandsSpec = { ...(this.deviceCommands ? { deviceCommands: this.deviceCommands } : {}), wearables: this.wearableCount, path: this.path, gatewayMalice: this.malice, speedup: this.speedup, wearableProfile: this.wearableProfile, ...(this.deviceLinkImpairments ? { deviceLinkImpairments: this.deviceLinkImpairments } : {}),
         ...(this.gatewayUpstreamProfile ? { gatewayUpstreamProfile: this.gatewayUpstreamProfile } : {}),
         ...(this.gatewayCloudMitm ? { gatewayCloudMitm: this.gatewayCloudMitm } : {}),
       };

@@ -28,6 +28,8 @@ import { assembleCloudService, cloudBrokerConfig } from './cloud-assembly.ts';
 import { commonObservations, stopLoopback } from './loopback-parts.ts';
 import { sentReadingOf, type Evidence, type GatewayCloudMitm, type RoleName, type SentReading, type Topology, type TopologySpec } from './topology.ts';
 import { CLOUD_NAME, GATEWAY_NAME } from '../certs/genuine-profiles.ts';
+import type { CommandCenter, ResponseAuditEntry, SentCommand } from '../emulators/cloud/command-center.ts';
+import { commandHandlerOf, localCommandCenter, type CommandTopology, type DeviceCommandRecords } from './command-topology.ts';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -35,7 +37,7 @@ export function wearableId(index: number): string {
   return `wearable-${String(index).padStart(4, '0')}`;
 }
 
-export class LocalTopology implements Topology {
+export class LocalTopology implements Topology, CommandTopology {
   readonly placement = 'local' as const;
   #pki: PkiPaths | undefined;
   #devices: DeviceProvisioning[] = [];
@@ -48,6 +50,7 @@ export class LocalTopology implements Topology {
   readonly #captures: { link: string; writer: PcapWriter }[] = [];
   #keyLog: KeyLog | undefined;
   #stopped: Evidence | undefined;
+  #commands: CommandCenter | undefined;
 
   constructor(readonly dir: string) {}
 
@@ -85,6 +88,8 @@ export class LocalTopology implements Topology {
     const cloudEndpoint = profile.plaintext ? (broker.plainEndpoint as { host: string; port: number }) : tlsEndpoint;
     const service = this.#service;
     broker.subscribeReadings((payload, topic, deliveredBy) => service.ingest(payload, { topic, deliveredBy }));
+    const commandHandler = commandHandlerOf(spec);
+    if (commandHandler) this.#commands = localCommandCenter({ broker, registry, pki, nowSec: () => clock.nowSec(), dir: this.dir });
 
     const upstreamLink = await this.#link('gateway-cloud', spec.gatewayCloudMitm ? await this.#startMitm(spec.gatewayCloudMitm, cloudEndpoint, generated, caBundle, evidence) : cloudEndpoint);
     const gateway = new Gateway({
@@ -117,6 +122,7 @@ export class LocalTopology implements Topology {
           profile,
           clock,
           evidence,
+          ...(commandHandler ? { commands: commandHandler } : {}),
         }),
       );
     }
@@ -213,6 +219,23 @@ export class LocalTopology implements Topology {
 
   async audit(): Promise<readonly AuditEntry[]> {
     return this.#service?.audit() ?? [];
+  }
+
+  async sendCommand(deviceId: string, body: string): Promise<SentCommand> {
+    const w = this.#wearable(deviceId);
+    if (!this.#commands || !w.commands) throw new Error('topology: this scenario\'s wearables take no commands; say which handler they run first');
+    if (w.log.ofKind('mqtt-connected').length === 0) await w.connect();
+    return this.#commands.send(deviceId, body);
+  }
+
+  async deviceCommandRecords(deviceId: string): Promise<DeviceCommandRecords> {
+    const commands = this.#wearable(deviceId).commands;
+    if (!commands) throw new Error(`topology: ${deviceId} takes no commands in this scenario`);
+    return { records: commands.log.all(), status: commands.state.status(), setPointsApplied: [...commands.state.setPointsApplied] };
+  }
+
+  async commandResponses(): Promise<readonly ResponseAuditEntry[]> {
+    return this.#commands?.responses() ?? [];
   }
 
   async sequenceGaps(deviceId: string): Promise<bigint[]> {

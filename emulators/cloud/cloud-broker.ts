@@ -93,6 +93,8 @@ export class CloudBroker {
       authorizeSubscribe: (client, sub, done) => {
         // Devices and gateways publish readings; nobody outside the cloud subscribes to them.
         const identity = this.#identities.get(client);
+        // Commands (issue 13): a wearable reads its own command topic, a gateway forwards any.
+        if (identity && this.#maySubscribeCommands(identity, sub.topic)) return done(null, sub);
         if (identity && sub.topic.startsWith('wearables/')) return done(new Error('subscriptions to readings are for the cloud service only'), null);
         done(null, sub);
       },
@@ -182,6 +184,14 @@ export class CloudBroker {
     );
   }
 
+  /** Deliver every publish matching `filter` to an in-process subscriber (e.g. command responses). */
+  subscribeTopic(filter: string, deliver: (payload: Uint8Array, topic: string) => void): void {
+    this.#requireStarted().subscribe(filter, (packet, done) => {
+      deliver(Buffer.from(packet.payload as Buffer), packet.topic);
+      done();
+    }, () => undefined);
+  }
+
   /** Plain listener: the username/password pair is the only proof, and it travelled in clear. */
   #passwordIdentity(packet: { username?: string; password?: Buffer }): PeerIdentity | undefined {
     const expected = packet.username ? this.#config.passwordOf?.(packet.username) : undefined;
@@ -189,7 +199,17 @@ export class CloudBroker {
     return { commonName: packet.username as string, unit: 'wearable', fingerprint256: '(password)' };
   }
 
+  /** Command topics (emulators/commands/command-topics.ts): each device its own; a gateway any. */
+  #maySubscribeCommands(identity: PeerIdentity, topic: string): boolean {
+    if (identity.unit === 'gateway') return /^wearables\/([0-9a-f]{32}|\+)\/commands$/.test(topic);
+    if (identity.unit === 'wearable') return this.#config.ownTopicOf(identity.commonName)?.replace(/\/e3$/, '/commands') === topic;
+    return false;
+  }
+
   #mayPublish(identity: PeerIdentity, topic: string): boolean {
+    // Sealed command responses go to the device's own response topic; a gateway forwards any.
+    if (identity.unit === 'gateway' && /^wearables\/[0-9a-f]{32}\/responses$/.test(topic)) return true;
+    if (identity.unit === 'wearable' && this.#config.ownTopicOf(identity.commonName)?.replace(/\/e3$/, '/responses') === topic) return true;
     if (identity.unit === 'gateway') return /^wearables\/[0-9a-f]{32}\/e3$/.test(topic);
     if (identity.unit === 'wearable') return this.#config.ownTopicOf(identity.commonName) === topic;
     return false;
