@@ -309,6 +309,8 @@ const MALICE_OPTIONS: Readonly<Record<string, Check<Readonly<Record<string, unkn
   tamper: object({ packets, byteOffset: optional(wholeNumber(0, 95, 30)), bit: optional(wholeNumber(0, 7, 0)) }, '{"packets": [2], "byteOffset"?: …, "bit"?: …}'),
   replay: object({ packets, copies: optional(wholeNumber(1, 100, 1)) }, '{"packets": [2], "copies"?: …}'),
   drop: object({ packets }, '{"packets": [2]}'),
+  delay: object({ packets, heldSeconds: wholeNumber(1, 86_400, 600), speedup: wholeNumber(1, 10_000, 600) }, '{"packets": [2], "heldSeconds": 600, "speedup": 600}'),
+  reorder: object({ packets }, '{"packets": [2]}'),
 };
 
 const malice: Check<GatewayRole['malice'][number]> = (v, field) => {

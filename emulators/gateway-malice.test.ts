@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { sealE3 } from '../crypto/e3-sealer.ts';
-import { drop, replay, tamper, type InterceptedPublish, type MaliceContext } from './gateway-malice.ts';
+import { parseE3Header } from '../crypto/e3-packet.ts';
+import { delay, drop, reorder, replay, tamper, type InterceptedPublish, type MaliceContext } from './gateway-malice.ts';
 
 const key = randomBytes(16);
 const pseudonym = randomBytes(16);
@@ -50,4 +51,24 @@ test('payloads that are not E3 packets are chosen by their count', () => {
 test('reading numbers are validated with a sentence', () => {
   assert.throws(() => tamper({ packets: [0] }), /whole numbers from 1/);
   assert.throws(() => replay({ packets: [1], copies: 0 }), /copies must be 1\.\.100/);
+});
+
+test('reorder holds the chosen reading and releases it right after the next one', () => {
+  const m = reorder({ packets: [2] });
+  const { ctx, seen, injected } = harness();
+  const actions = [1, 2, 3, 4].map((s) => m.onPublish?.(seen(packet(s)), ctx)?.action);
+  assert.deepEqual(actions, ['forward', 'drop', 'drop', 'forward']);
+  assert.deepEqual(injected.map((p) => Number(parseE3Header(p).sequence)), [3, 2], 'reading 3, then reading 2, each sent once');
+});
+
+test('delay holds a chosen reading for heldSeconds/speedup of wall time, and refuses a gateway that cannot hold', () => {
+  const m = delay({ packets: [3], heldSeconds: 600, speedup: 600 });
+  const held: number[] = [];
+  const ctx: MaliceContext = { inject: () => undefined, injectAfter: (ms) => held.push(ms), note: () => undefined };
+  let index = 0;
+  const actions = [1, 2, 3].map((s) => m.onPublish?.({ index: ++index, topic: 't', payload: packet(s) }, ctx)?.action);
+  assert.deepEqual(actions, ['forward', 'forward', 'drop']);
+  assert.deepEqual(held, [1000]);
+  assert.throws(() => delay({ packets: [3], heldSeconds: 600, speedup: 600 }).onPublish?.({ index: 1, topic: 't', payload: packet(3) }, { inject: () => undefined, note: () => undefined }), /cannot hold traffic/);
+  assert.throws(() => delay({ packets: [3], heldSeconds: 0, speedup: 600 }), /heldSeconds/);
 });

@@ -21,6 +21,11 @@ export type PublishVerdict = { readonly action: 'forward'; readonly payload: Uin
 export interface MaliceContext {
   /** Send an extra copy of a payload upstream, as if the device had sent it. */
   inject(topic: string, payload: Uint8Array): void;
+  /**
+   * Send a payload upstream after `wallMs` of wall-clock time (the gateway owns the timer and
+   * cancels it when the connection closes). Only gateways that can hold traffic offer it.
+   */
+  injectAfter?(wallMs: number, topic: string, payload: Uint8Array): void;
   note(summary: string, detail: Record<string, unknown>): void;
 }
 
@@ -143,5 +148,69 @@ export function drop(options: { packets: readonly number[] }): GatewayMalice {
   };
 }
 
-export const maliceNames = ['sniff', 'tamper', 'replay', 'drop'] as const;
+/**
+ * Holds chosen readings for `heldSeconds` of simulated time, acknowledging them to the device at
+ * once, then forwards them. The cloud judges the E3 timestamp (authenticated as AAD, DESIGN.md
+ * §4) against its own clock: past its skew window the reading is "stale timestamp", within it
+ * the reading is accepted late (source chapter §17.6: the timestamp bounds how long an
+ * intermediary can sit on a reading). `speedup` converts simulated to wall time (sim-clock.ts).
+ */
+export function delay(options: { packets: readonly number[]; heldSeconds: number; speedup: number }): GatewayMalice {
+  checkIndices('delay', options.packets);
+  const { heldSeconds, speedup } = options;
+  if (!Number.isInteger(heldSeconds) || heldSeconds < 1 || heldSeconds > 86_400) throw new Error(`gateway-malice delay: heldSeconds must be a whole number of seconds from 1 to 86400 (a day), got ${heldSeconds}`);
+  if (!Number.isInteger(speedup) || speedup < 1 || speedup > 10_000) throw new Error(`gateway-malice delay: speedup must be a whole number from 1 to 10000 (the scenario's simulated seconds per wall second), got ${speedup}`);
+  const chosen = chosenReadings(options.packets);
+  const wallMs = (heldSeconds * 1000) / speedup;
+  return {
+    name: 'delay',
+    options: { packets: [...options.packets], heldSeconds, speedup },
+    explain: () => `holds reading(s) ${options.packets.join(', ')} for ${heldSeconds} s (simulated) before forwarding them, and acknowledges them to the device at once`,
+    onPublish: (p, ctx) => {
+      const reading = chosen(p);
+      if (reading === undefined) return forward(p);
+      if (!ctx.injectAfter) throw new Error('gateway-malice delay: this gateway cannot hold traffic; use the TLS-terminating gateway');
+      ctx.injectAfter(wallMs, p.topic, p.payload);
+      ctx.note(`holding reading ${reading} for ${heldSeconds} s (simulated, ${wallMs.toFixed(0)} ms wall)`, { index: p.index, reading, heldSeconds });
+      return { action: 'drop' };
+    },
+  };
+}
+
+/**
+ * Swaps each chosen reading with the one after it: the gateway acknowledges both to the device
+ * itself, and sends the next reading, then the held one. E3's replay window accepts
+ * an older sequence it has not seen (RFC 4303 §3.4.3's sliding window, crypto/replay-window.ts),
+ * so both are accepted and the audit shows the order they arrived in.
+ */
+export function reorder(options: { packets: readonly number[] }): GatewayMalice {
+  checkIndices('reorder', options.packets);
+  const chosen = chosenReadings(options.packets);
+  const held: InterceptedPublish[] = [];
+  return {
+    name: 'reorder',
+    options: { packets: [...options.packets] },
+    explain: () => `swaps reading(s) ${options.packets.join(', ')} with the reading after each`,
+    onPublish: (p, ctx) => {
+      if (held.length > 0) {
+        // Both leave as the gateway's own copies, in swapped order, on the same path (QoS 0):
+        // forwarding the next reading at the device's QoS 1 and the held one at QoS 0 lets Aedes
+        // deliver them in either order (its QoS 1 path takes an extra turn of the event loop).
+        ctx.inject(p.topic, p.payload);
+        for (const h of held.splice(0)) {
+          ctx.inject(h.topic, h.payload);
+          ctx.note(`released held reading ${readingOf(h).reading} right after reading ${readingOf(p).reading}`, { index: h.index, reading: readingOf(h).reading, after: readingOf(p).reading });
+        }
+        return { action: 'drop' };
+      }
+      const reading = chosen(p);
+      if (reading === undefined) return forward(p);
+      held.push(p);
+      ctx.note(`holding reading ${reading} until the next one has passed`, { index: p.index, reading });
+      return { action: 'drop' };
+    },
+  };
+}
+
+export const maliceNames = ['sniff', 'tamper', 'replay', 'drop', 'delay', 'reorder'] as const;
 export type MaliceName = (typeof maliceNames)[number];

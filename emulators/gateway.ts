@@ -166,8 +166,23 @@ export class Gateway {
         this.log.record('malice', `injected a copy on ${topic}`, { action: 'inject', topic }, payload);
       }
     };
+    // Held readings (malice `delay`) leave on their own timer; a closed connection cancels them.
+    const timers = new Set<NodeJS.Timeout>();
+    device.once('close', () => {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+    });
     const ctx: MaliceContext = {
       inject: (topic, payload) => injections.push({ topic, payload: Uint8Array.from(payload) }),
+      injectAfter: (wallMs, topic, payload) => {
+        const copy = Uint8Array.from(payload);
+        const t = setTimeout(() => {
+          timers.delete(t);
+          injections.push({ topic, payload: copy });
+          flushInjections();
+        }, wallMs);
+        timers.add(t);
+      },
       note: (summary, detail) => this.log.record('malice', summary, detail),
     };
     fromDevice.on('packet', (packet: mqttPacket.Packet) => {

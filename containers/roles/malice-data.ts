@@ -1,5 +1,5 @@
 /** A gateway's malice rebuilt from the data in a role config (role-config.ts validates it first). */
-import { drop, replay, sniff, tamper, type GatewayMalice } from '../../emulators/gateway-malice.ts';
+import { delay, drop, reorder, replay, sniff, tamper, type GatewayMalice } from '../../emulators/gateway-malice.ts';
 import type { GatewayRole } from '../role-config.ts';
 
 export function maliceFromData(data: GatewayRole['malice'][number]): GatewayMalice {
@@ -8,5 +8,7 @@ export function maliceFromData(data: GatewayRole['malice'][number]): GatewayMali
   if (data.name === 'tamper') return tamper(o);
   if (data.name === 'replay') return replay(o);
   if (data.name === 'drop') return drop(o);
-  throw new Error(`role-runner: unknown gateway malice "${data.name}"; known: sniff, tamper, replay, drop`);
+  if (data.name === 'delay') return delay(data.options as { packets: number[]; heldSeconds: number; speedup: number });
+  if (data.name === 'reorder') return reorder(o);
+  throw new Error(`role-runner: unknown gateway malice "${data.name}"; known: sniff, tamper, replay, drop, delay, reorder`);
 }
