@@ -9,6 +9,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
+import { WOLFSSL_BUILD_COMMAND, WOLFSSL_BUILD_PACKAGES, buildWolfssl, wolfsslBuildStatus } from './wolfssl-build.ts';
 
 const run = promisify(execFile);
 
@@ -39,6 +40,16 @@ export interface Prerequisite {
   readonly files?: readonly string[];
   /** Which scenarios or commands need it, for people. */
   readonly neededFor: string;
+  /**
+   * Built by the project rather than installed as is (wolfSSL with DTLS 1.3 from Debian's
+   * source package): its own check, the command a person runs, and the build setup runs after
+   * apt has installed `debianPackages` (the build tools).
+   */
+  readonly build?: {
+    readonly command: string;
+    status(): Promise<{ available: boolean; version?: string; reason?: string }>;
+    run(say: (line: string) => void): Promise<void>;
+  };
 }
 
 export const PREREQUISITES: readonly Prerequisite[] = [
@@ -52,6 +63,7 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   { name: 'sslscan', binary: 'sslscan', versionArgs: ['--version'], debianPackages: ['sslscan'], neededFor: 'cross-checking the broker\'s TLS versions and cipher suites with an independent scanner (@needs-sslscan)' },
   { name: 'chromium', binary: 'chromium', versionArgs: ['--version'], debianPackages: ['chromium'], neededFor: 'the report test: opens the HTML report headless and checks every chart decodes (cli/html-report.test.ts)' },
   { name: 'debootstrap', binary: 'debootstrap', versionArgs: ['--version'], debianPackages: ['debootstrap'], neededFor: 'building the offline base image (@needs-debootstrap)' },
+  { name: 'wolfssl', binary: 'gcc', versionArgs: ['--version'], debianPackages: WOLFSSL_BUILD_PACKAGES, neededFor: 'DTLS 1.3 and TLS 1.3 early data through wolfssl-bridge, built from Debian\'s wolfssl source package (@needs-wolfssl)', build: { command: WOLFSSL_BUILD_COMMAND, status: wolfsslBuildStatus, run: buildWolfssl } },
 ];
 
 export interface PrerequisiteStatus {
@@ -64,7 +76,8 @@ export interface PrerequisiteStatus {
 
 export function installCommand(prerequisites: readonly Prerequisite[]): string {
   const packages = [...new Set(prerequisites.flatMap((p) => p.debianPackages))];
-  return `apt-get update && apt-get install -y ${packages.join(' ')}`;
+  const builds = prerequisites.flatMap((p) => (p.build ? [p.build.command.replace(/\s*#.*$/, '')] : []));
+  return [`apt-get update && apt-get install -y ${packages.join(' ')}`, ...builds].join(' && ');
 }
 
 export function findPrerequisite(name: string): Prerequisite {
@@ -74,6 +87,10 @@ export function findPrerequisite(name: string): Prerequisite {
 }
 
 export async function checkPrerequisite(p: Prerequisite): Promise<PrerequisiteStatus> {
+  if (p.build) {
+    const built = await p.build.status();
+    return { prerequisite: p, ...built };
+  }
   const absent = (p.files ?? []).filter((f) => !existsSync(f));
   if (absent.length > 0) return { prerequisite: p, available: false, reason: `${p.name}: ${absent.join(', ')} missing (needed for ${p.neededFor}); install it with: ${installCommand([p])}` };
   try {
@@ -132,6 +149,7 @@ export async function installMissing(names: readonly string[], say: (line: strin
     });
   await apt(['update', '-qq']);
   await apt(['install', '-y', '-qq', '--no-install-recommends', ...packages]);
+  for (const s of missing) if (s.prerequisite.build) await s.prerequisite.build.run(say);
   for (const n of names) cache.delete(n);
   const after = await Promise.all(names.map((n) => checkPrerequisite(findPrerequisite(n))));
   return after.filter((s) => !s.available);

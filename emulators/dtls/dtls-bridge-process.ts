@@ -15,6 +15,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { ObservationLog, type Observation } from '../observation-log.ts';
+import { bridgeLaunch, type DtlsVersion } from './dtls-version.ts';
+import type { Dtls13Options } from './wolfssl-bridge.ts';
 
 export const DTLS_BRIDGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../dtls-bridge');
 export const DTLS_BRIDGE_BINARY = join(DTLS_BRIDGE_DIR, 'bin', 'dtls-bridge');
@@ -22,7 +24,9 @@ export const DTLS_BRIDGE_BINARY = join(DTLS_BRIDGE_DIR, 'bin', 'dtls-bridge');
 export const DTLS_BRIDGE_PREBUILT_ENV = 'TESTBED_DTLS_BRIDGE_PREBUILT';
 export const DTLS_BRIDGE_INSTALL_HINT = 'apt-get install golang-go golang-github-pion-dtls.v2-dev (or run `testbed doctor`)';
 
-export type BridgeEventName = 'listening' | 'handshake' | 'handshake-failed' | 'alert' | 'closed' | 'error' | 'stats' | 'exit';
+export type BridgeEventName = 'listening' | 'handshake' | 'handshake-failed' | 'alert' | 'closed' | 'error' | 'stats' | 'exit'
+  /** wolfssl-bridge only (DTLS 1.3): 0-RTT bytes received, a replayed ticket refused, a CID peer's new address. */
+  | 'early-data' | 'ticket-refused' | 'peer-address-changed';
 
 /** One JSON line from the bridge; fields per event as in dtls-bridge/README.md "Events". */
 export interface BridgeEvent {
@@ -51,6 +55,10 @@ interface CommonOptions {
   readonly mtu?: number;
   readonly keyLogFile?: string;
   readonly logLevel?: 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** `dtls1.2` (default): the pion bridge; `dtls1.3`: the wolfSSL bridge (dtls-version.ts). */
+  readonly version?: DtlsVersion;
+  /** DTLS 1.3 knobs (HRR cookie, CID, early data, single-use tickets, versions); dtls1.3 only. */
+  readonly dtls13?: Dtls13Options;
 }
 
 export interface DtlsServerOptions extends CommonOptions {
@@ -132,7 +140,9 @@ export function unframePlaintext(datagram: Uint8Array): { peerId: number; payloa
 }
 
 /** A control command (dtls-bridge/README.md "Control"). */
-export type BridgeCommand = { cmd: 'stats' | 'reconnect' | 'shutdown' } | { cmd: 'close'; peerId: number };
+export type BridgeCommand = { cmd: 'stats' | 'reconnect' | 'shutdown' } | { cmd: 'close'; peerId: number }
+  /** DTLS 1.3 (wolfssl-bridge): resume and send these bytes (hex) as 0-RTT early data in the first flight. */
+  | { cmd: 'reconnect'; earlyData: string };
 
 /**
  * The longest control line the bridge takes, without its newline (MaxControlLineBytes in
@@ -232,16 +242,16 @@ export class DtlsBridgeProcess {
 
   /** Spawn the bridge (building it first if needed) and resolve once it reports `listening`. */
   static async start(options: DtlsBridgeOptions, start: StartOptions): Promise<DtlsBridgeProcess> {
-    const binary = await ensureDtlsBridge();
     const socket = createSocket('udp4');
     await new Promise<void>((r, j) => {
       socket.once('error', j);
       socket.bind(0, '127.0.0.1', () => r());
     });
     const own = socket.address();
+    let binary: string;
     let args: string[];
     try {
-      args = dtlsBridgeArgs(options, { own: { host: own.address, port: own.port } });
+      ({ binary, args } = await bridgeLaunch(options, { own: { host: own.address, port: own.port } }));
     } catch (err) {
       socket.close();
       throw err;

@@ -1,0 +1,28 @@
+/**
+ * The one place that picks the DTLS implementation for a profile: `dtls1.2` is the pion bridge
+ * (RFC 6347, dtls-bridge/), `dtls1.3` the wolfSSL bridge (RFC 9147, wolfssl-bridge/). Both speak
+ * the same events, control lines and plaintext framing, so every role above is the same code.
+ */
+import { dtlsBridgeArgs, ensureDtlsBridge, type DtlsBridgeOptions, type UdpAddress } from './dtls-bridge-process.ts';
+import { ensureWolfsslBridge, wolfsslBridgeArgs } from './wolfssl-bridge.ts';
+
+export const DTLS_VERSIONS = ['dtls1.2', 'dtls1.3'] as const;
+export type DtlsVersion = (typeof DTLS_VERSIONS)[number];
+
+/** "DTLS 1.3" (as a feature says it) or "dtls1.3" (as a profile does) to the version. */
+export function parseDtlsVersion(text: string): DtlsVersion {
+  const m = /^\s*dtls\s*(1\.[23])\s*$/i.exec(text);
+  if (!m) throw new Error(`unknown DTLS version "${text}"; say DTLS 1.2 (pion) or DTLS 1.3 (wolfSSL)`);
+  return `dtls${m[1]}` as DtlsVersion;
+}
+
+/** The binary (built if needed) and command line for these options. */
+export async function bridgeLaunch(options: DtlsBridgeOptions, plain: { own: UdpAddress }): Promise<{ binary: string; args: string[] }> {
+  if ((options.version ?? 'dtls1.2') === 'dtls1.3') {
+    const args = wolfsslBridgeArgs(options, plain);
+    return { binary: await ensureWolfsslBridge(), args };
+  }
+  if (options.dtls13) throw new Error('dtls-version: DTLS 1.3 options (dtls13) given to a DTLS 1.2 profile; set version: "dtls1.3" or drop them');
+  const args = dtlsBridgeArgs(options, plain);
+  return { binary: await ensureDtlsBridge(), args };
+}
