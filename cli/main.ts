@@ -8,6 +8,9 @@ import { doctorCommand } from './commands/doctor.ts';
 import { energyCommand } from './commands/energy.ts';
 import { setupCommand } from './commands/setup.ts';
 import { demoCommand } from './commands/demo.ts';
+import { upCommand, statusCommand, downCommand } from './commands/up.ts';
+import { tailCommand } from './commands/tail.ts';
+import { sealCommand } from './commands/seal.ts';
 import { scanCommand } from './commands/scan.ts';
 
 export interface Command {
@@ -23,6 +26,11 @@ const COMMANDS: Record<string, Command> = {
   energy: energyCommand,
   setup: setupCommand,
   demo: demoCommand,
+  up: upCommand,
+  status: statusCommand,
+  down: downCommand,
+  tail: tailCommand,
+  seal: sealCommand,
   scan: scanCommand,
 };
 

@@ -255,6 +255,7 @@ export function parseMosquittoLog(text: string): Observation[] {
   const out: Observation[] = [];
   const usernames = new Map<string, string>();
   const received: Observation[] = [];
+  let subscriber: string | undefined;
   for (const line of text.split('\n')) {
     const m = /^(\d+): (.*)$/.exec(line.trim());
     if (!m) continue;
@@ -274,6 +275,13 @@ export function parseMosquittoLog(text: string): Observation[] {
       const idx = out.lastIndexOf(received.findLast((r) => r.detail.clientId === x?.[1] && r.detail.topic === x?.[2]) as Observation);
       if (idx >= 0) out.splice(idx, 1);
       out.push(obs('publish-refused', { clientId: x[1], identity: usernames.get(x[1] as string), topic: x[2] }));
+    } else if ((x = /^Received SUBSCRIBE from (\S+)/.exec(msg))) {
+      subscriber = x[1];
+    } else if (subscriber && (x = /^\t(\S+) \(QoS (\d)\)/.exec(m[2] as string))) {
+      // Mosquitto grants a subscription its ACL forbids (SUBACK with the QoS) and then delivers nothing on it.
+      out.push(obs('subscribe', { clientId: subscriber, identity: usernames.get(subscriber), topic: x[1], qos: Number(x[2]) }));
+    } else if ((x = /^Sending PUBLISH to (\S+) \(d\d, q\d, r\d, m\d+, '([^']*)'/.exec(msg))) {
+      out.push(obs('deliver', { clientId: x[1], identity: usernames.get(x[1] as string), topic: x[2] }));
     } else if ((x = /^Client (\S+) disconnected/.exec(msg))) {
       out.push(obs('client-disconnect', { clientId: x[1] }));
     } else if (/OpenSSL Error|Client connection from .* failed|protocol error/i.test(msg)) {

@@ -18,7 +18,7 @@ export function labelArgs(runId: string): string[] {
   return Object.entries(runLabels(runId)).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
 }
 
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);

@@ -133,7 +133,7 @@ export function energyModel(): Graph {
   return { recipe: 'energy-model', roles: [], links: [] };
 }
 
-export const RECIPE_NAMES = ['reporting', 'interception', 'dtls-interception', 'mutual-tls', 'tls-policy', 'resumption', 'nagle', 'independent-dtls-peer', 'energy-model', 'commands'] as const;
+export const RECIPE_NAMES = ['reporting', 'interception', 'dtls-interception', 'mutual-tls', 'tls-policy', 'resumption', 'nagle', 'independent-dtls-peer', 'energy-model', 'up', 'commands'] as const;
 export type RecipeName = (typeof RECIPE_NAMES)[number];
 
 /**
@@ -158,6 +158,9 @@ export function graphForTags(tags: readonly string[], brokerKind: BrokerKind): G
     case 'nagle': return resumption({ broker: kind, transport: 'tls', rttMs: 0, noDelay: false });
     case 'independent-dtls-peer': return independentDtlsPeer();
     case 'energy-model': return energyModel();
+    // features/external-peers.feature: the graph `testbed up` starts (api/up-graph.ts), one wearable
+    // and the device reserved for external clients; @gateway-cloud adds the gateway→cloud MITM.
+    case 'up': return reporting({ broker: kind, wearables: 2, path: 'terminating-gateway', profile: 'secure', speedup: 1, ...(tags.includes('@gateway-cloud') ? { gatewayCloudMitm: { forgedCase: 'self-signed', stolenGatewayIdentity: false } } : {}) });
     // Cloud→device commands (issue 13): the reporting graph through a TLS-terminating gateway.
     case 'commands': return { ...reporting({ broker: kind, wearables: 1, path: 'terminating-gateway', profile: 'secure' }), recipe: 'commands' };
     default: throw new Error(`unknown recipe tag ${recipeTag}; known recipes: ${RECIPE_NAMES.map((r) => `@recipe-${r}`).join(', ')}`);

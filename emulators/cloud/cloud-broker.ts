@@ -15,7 +15,7 @@ import { ObservationLog } from '../observation-log.ts';
 import { noEvidence, type EvidenceSink } from '../evidence.ts';
 import { peerIdentity, type PeerIdentity } from './tls-identity.ts';
 
-export type BrokerObservationKind = 'listening' | 'tls-handshake' | 'tls-error' | 'mqtt-connect' | 'publish' | 'publish-refused' | 'client-disconnect';
+export type BrokerObservationKind = 'listening' | 'tls-handshake' | 'tls-error' | 'mqtt-connect' | 'publish' | 'publish-refused' | 'client-disconnect' | 'subscribe-refused';
 
 export interface CloudBrokerConfig {
   readonly host: string;
@@ -95,7 +95,11 @@ export class CloudBroker {
         const identity = this.#identities.get(client);
         // Commands (issue 13): a wearable reads its own command topic, a gateway forwards any.
         if (identity && this.#maySubscribeCommands(identity, sub.topic)) return done(null, sub);
-        if (identity && sub.topic.startsWith('wearables/')) return done(new Error('subscriptions to readings are for the cloud service only'), null);
+        if (identity && sub.topic.startsWith('wearables/')) {
+          // The broker's own record of the refusal (Aedes then closes the connection, sending no SUBACK).
+          this.log.record('subscribe-refused', `refused SUBSCRIBE to ${sub.topic} from ${identity.commonName}`, { topic: sub.topic, identity: identity.commonName, clientId: client.id });
+          return done(new Error('subscriptions to readings are for the cloud service only'), null);
+        }
         done(null, sub);
       },
     });
