@@ -61,8 +61,10 @@ export async function removeRun(runId: string): Promise<number> {
 
 /** Remove what runs whose process is gone left behind (a killed run); returns how many. */
 export async function removeLeftovers(): Promise<number> {
+  // Swarm services of killed runs first: their tasks keep the run's overlay networks in use.
+  const services = await (await import('./swarm-engine.ts')).removeSwarmLeftovers();
   const orphaned = (items: Labelled[]) => items.filter((i) => !alive(i.pid));
-  return remove(orphaned(await labelled('container', RUN_LABEL)), orphaned(await labelled('network', RUN_LABEL)));
+  return services + (await remove(orphaned(await labelled('container', RUN_LABEL)), orphaned(await labelled('network', RUN_LABEL))));
 }
 
 /** Every labelled container and network, whoever owns it (for tests and `doctor`). */

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { LocalTopology } from '../topology/local-topology.ts';
 import { ContainersTopology } from '../topology/containers-topology.ts';
 import { ContainersDtlsTopology } from '../topology/containers-dtls-topology.ts';
+import { SwarmTopology } from '../topology/swarm-topology.ts';
 import { LocalDtlsTopology, isDtlsPath } from '../topology/local-dtls-topology.ts';
 import type { Path, Topology } from '../topology/topology.ts';
 
@@ -26,5 +27,7 @@ export function createTopology(dir: string, path?: Path): Topology {
   const placement = process.env.TESTBED_TOPOLOGY ?? 'local';
   if (placement === 'local') return path !== undefined && isDtlsPath(path) ? new LocalDtlsTopology(dir) : new LocalTopology(dir);
   if (placement === 'containers') return path !== undefined && isDtlsPath(path) ? new ContainersDtlsTopology(dir) : new ContainersTopology(dir);
+  // DTLS paths are skipped on swarm before any step (placements.ts SWARM_UNPLACED).
+  if (placement === 'swarm') return new SwarmTopology(dir);
   throw new Error(`testbed: topology "${placement}" is not available in this build; use --topology local`);
 }

@@ -6,7 +6,7 @@
  */
 import { checkGraph, graphProblems, type BrokerKind, type Graph, type Link, type Role } from './graph.ts';
 
-export const PLACEMENT_NAMES = ['local', 'containers'] as const;
+export const PLACEMENT_NAMES = ['local', 'containers', 'swarm'] as const;
 export type PlacementName = (typeof PLACEMENT_NAMES)[number];
 
 /** A part of a graph a placement has no realization of, and what to do instead. */
@@ -58,6 +58,18 @@ export const CONTAINERS_UNPLACED: Unplaced[] = [
   { what: 'independent clients as victims are not placed in containers yet', role: (r) => r.kind === 'external-client' && !['sslscan', 'mosquitto_pub', 'openssl-s_client', 'openssl-strict', 'openssl-dtls'].includes(r.program) },
 ];
 
+/**
+ * What the swarm placement (topology/swarm-topology.ts: the reporting graph as Docker Swarm
+ * services) does not run yet. As for containers: remove an entry in the change that places it.
+ */
+export const SWARM_UNPLACED: Unplaced[] = [
+  { what: 'the in-process Aedes broker does not run on swarm; Mosquitto is the swarm broker (ask for broker "mosquitto")', role: (r) => r.kind === 'cloud-broker' && r.broker === 'aedes' },
+  { what: 'only the reporting graph (wearables, gateway, Mosquitto, cloud service) is placed on swarm; its other recipes run with --topology containers', graph: (g) => g.recipe !== 'reporting' && g.roles.length > 0 },
+  { what: 'DTLS wearables, the DTLS-stripping gateway and the cloud\'s DTLS endpoint have no swarm service yet (UDP links over overlay networks untried); use --topology containers', role: (r) => (r.kind === 'wearable' && r.transport === 'dtls') || (r.kind === 'gateway' && r.mode === 'strip-dtls') || r.kind === 'dtls-endpoint' },
+  { what: 'a MITM has no swarm service yet; use --topology containers', role: (r) => r.kind === 'mitm-proxy' },
+  { what: 'probes and independent clients have no swarm service yet; use --topology containers', role: (r) => r.kind === 'probe' || r.kind === 'external-client' },
+];
+
 export const localPlacement: Placement = {
   name: 'local',
   defaultBroker: 'aedes',
@@ -70,9 +82,16 @@ export const containersPlacement: Placement = {
   cannotRealize: (graph) => judge('containers', graph, CONTAINERS_UNPLACED),
 };
 
+export const swarmPlacement: Placement = {
+  name: 'swarm',
+  defaultBroker: 'mosquitto',
+  cannotRealize: (graph) => judge('swarm', graph, SWARM_UNPLACED),
+};
+
 export function placementNamed(name: string): Placement {
   if (name === 'local') return localPlacement;
   if (name === 'containers') return containersPlacement;
+  if (name === 'swarm') return swarmPlacement;
   throw new Error(`unknown placement "${name}"; use --topology ${PLACEMENT_NAMES.join(' or --topology ')}`);
 }
 

@@ -10,7 +10,7 @@ import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
 import type { GatewayMalice } from '../emulators/gateway-malice.ts';
 import type { LinkImpairments } from '../links/impairments.ts';
 
-export type Placement = 'local' | 'containers';
+export type Placement = 'local' | 'containers' | 'swarm';
 
 /** How the wearables reach the cloud. */
 export type Path =

@@ -11,8 +11,9 @@ import { PREREQUISITES, canInstallWithApt, installCommand, installMissing, isCi 
 import { parseOptions } from './options.ts';
 import { addSkipReasons } from '../junit-skip-reasons.ts';
 import { ContainersTopology } from '../../topology/containers-topology.ts';
+import { SwarmTopology } from '../../topology/swarm-topology.ts';
 
-const TOPOLOGIES = ['local', 'containers'] as const;
+const TOPOLOGIES = ['local', 'containers', 'swarm'] as const;
 
 /** Tools the feature files ask for with @needs-<tool> tags. */
 export function neededTools(featureDir: string): string[] {
@@ -32,7 +33,7 @@ export function neededTools(featureDir: string): string[] {
 
 export const runCommand: Command = {
   summary: 'run the scenario suite (the main job)',
-  usage: 'run [--topology local|containers] [--tags EXPR] [--profile default|ci]',
+  usage: 'run [--topology local|containers|swarm] [--tags EXPR] [--profile default|ci]',
   async run(args) {
     const { values } = parseOptions('run', this.usage, args, {
       topology: { type: 'string', default: 'local' },
@@ -61,6 +62,11 @@ export const runCommand: Command = {
       // scenario, so no step timeout has to cover an image build (containers/).
       await installMissing(['docker', 'debootstrap'], (line) => console.log(line));
       await ContainersTopology.prepare((line) => console.log(line));
+    }
+    if (topology === 'swarm') {
+      // The same images, and this node a swarm manager (`docker swarm init` if in no swarm).
+      await installMissing(['docker', 'debootstrap'], (line) => console.log(line));
+      await SwarmTopology.prepare((line) => console.log(line));
     }
     const runDir = resolve('runs', new Date().toISOString().replace(/[:.]/g, '-'));
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
