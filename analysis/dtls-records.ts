@@ -4,7 +4,9 @@
  * carries nothing but DTLS: every datagram parses completely, and after the handshake every
  * record is epoch ≥ 1 (encrypted).
  */
-export const DTLS_CONTENT_TYPES: Readonly<Record<number, string>> = { 20: 'change_cipher_spec', 21: 'alert', 22: 'handshake', 23: 'application_data' };
+import { isUnifiedHeader, unifiedHeaderRecord } from './dtls13-unified-header.ts';
+
+export const DTLS_CONTENT_TYPES: Readonly<Record<number, string>> = { 20: 'change_cipher_spec', 21: 'alert', 22: 'handshake', 23: 'application_data', 26: 'ack' /* RFC 9147 §7 */ };
 const HEADER = 13;
 
 export interface DtlsRecord {
@@ -20,6 +22,15 @@ export function dtlsRecords(datagram: Uint8Array): DtlsRecord[] | Error {
   const records: DtlsRecord[] = [];
   let off = 0;
   while (off < b.length) {
+    if (isUnifiedHeader(b[off] as number)) {
+      // DTLS 1.3 ciphertext (RFC 9147 §4): the epoch's low bits say what it carries; with no CID
+      // on the wire (this parser is not told one) a CID record is an error, not a guess.
+      const u = unifiedHeaderRecord(b, off);
+      if (u instanceof Error) return u;
+      records.push({ contentType: u.carries, version: 0xfefc, epoch: u.epochBits === 0 ? 4 : u.epochBits, length: u.length });
+      off += u.headerLength + u.length;
+      continue;
+    }
     if (b.length - off < HEADER) return new Error(`dtls-records: ${b.length - off} trailing bytes at offset ${off} are shorter than a record header`);
     const type = DTLS_CONTENT_TYPES[b[off] as number];
     const version = b.readUInt16BE(off + 1);

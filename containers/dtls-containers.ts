@@ -16,6 +16,8 @@ import type { Observation } from '../emulators/observation-log.ts';
 import type { GatewayMalice } from '../emulators/gateway-malice.ts';
 import type { LinkImpairments } from '../links/impairments.ts';
 import { DTLS_BRIDGE_PREBUILT_ENV } from '../emulators/dtls/dtls-bridge-process.ts';
+import { DTLS_VERSION_ENV, currentDtlsVersion } from '../emulators/dtls/dtls-version.ts';
+import { WOLFSSL_BRIDGE_PREBUILT_ENV } from '../emulators/dtls/wolfssl-bridge.ts';
 import { docker } from './docker-cli.ts';
 import { NodeRoleContainer, stopRole } from './node-role-container.ts';
 import type { RoleControl } from './role-control.ts';
@@ -40,7 +42,9 @@ function maliceData(who: string, malice: readonly GatewayMalice[]): GatewayRole[
 abstract class DtlsNodeRoleContainer extends NodeRoleContainer {
   constructor(image: string) {
     super(image);
-    this.withEnvironment({ [DTLS_BRIDGE_PREBUILT_ENV]: '1' });
+    // The scenario's DTLS version goes with it (emulators/dtls/dtls-version.ts); both bridges
+    // are built on the host and only run here.
+    this.withEnvironment({ [DTLS_BRIDGE_PREBUILT_ENV]: '1', [WOLFSSL_BRIDGE_PREBUILT_ENV]: '1', [DTLS_VERSION_ENV]: currentDtlsVersion() });
   }
 }
 

@@ -21,7 +21,7 @@ import type { TestbedWorld } from './world.ts';
  */
 const DTLS_SPEEDUP = 300;
 
-function dtlsPath(world: TestbedWorld, path: 'dtls-stripping-gateway' | 'dtls-psk-attacker', malice?: GatewayMalice): void {
+export function dtlsPath(world: TestbedWorld, path: 'dtls-stripping-gateway' | 'dtls-psk-attacker', malice?: GatewayMalice): void {
   world.path = path;
   world.speedup = DTLS_SPEEDUP;
   if (malice) {

@@ -3,6 +3,7 @@
  * types), so steps read like an analyst's sentences and a typo fails with the valid choices.
  */
 import { defineParameterType } from '@cucumber/cucumber';
+import { parseDtlsVersion, type DtlsVersion } from '../emulators/dtls/dtls-version.ts';
 import { drop, replay, sniff, tamper, type GatewayMalice } from '../emulators/gateway-malice.ts';
 import { clientProfile, type TlsClientProfile } from '../emulators/tls-client-profile.ts';
 import type { E3RejectionReason } from '../crypto/e3-opener.ts';
@@ -89,4 +90,12 @@ defineParameterType({
   name: 'reachable role',
   regexp: /the gateway|the cloud broker|the MITM on the gateway→cloud link/,
   transformer: (s: string): 'gateway' | 'cloud-broker' | 'mitm-proxy' => (s === 'the gateway' ? 'gateway' : s === 'the cloud broker' ? 'cloud-broker' : 'mitm-proxy'),
+});
+
+defineParameterType({
+  // "DTLS 1.2" (pion) or "DTLS 1.3" (wolfSSL): the version a DTLS path speaks (emulators/dtls/dtls-version.ts).
+  // Never bare "DTLS": the version-less steps keep their own wording.
+  name: 'dtls version',
+  regexp: /DTLS 1\.[23]/,
+  transformer: (s: string): DtlsVersion => parseDtlsVersion(s),
 });

@@ -11,6 +11,7 @@ import { clientProfile } from '../emulators/tls-client-profile.ts';
 import type { Graph } from '../topology/graph.ts';
 import { currentPlacement, requireRealizable } from '../topology/placements.ts';
 import { reporting } from '../topology/recipes.ts';
+import { useDtlsVersion } from '../emulators/dtls/dtls-version.ts';
 import type { DeviceCommandsSpec } from '../topology/command-topology.ts';
 import type { CommandHandlerName } from '../emulators/commands/command-handlers.ts';
 
@@ -41,6 +42,8 @@ export class TestbedWorld extends World {
 
   constructor(options: IWorldOptions) {
     super(options);
+    // Every scenario starts on DTLS 1.2; a DTLS 1.3 Given step switches it (dtls13.steps.ts).
+    useDtlsVersion('dtls1.2');
   }
 
   /** Start the topology on first use, with everything the Given steps declared. */

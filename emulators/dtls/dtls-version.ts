@@ -9,6 +9,22 @@ import { ensureWolfsslBridge, wolfsslBridgeArgs } from './wolfssl-bridge.ts';
 export const DTLS_VERSIONS = ['dtls1.2', 'dtls1.3'] as const;
 export type DtlsVersion = (typeof DTLS_VERSIONS)[number];
 
+/**
+ * The version a role's bridge speaks when its options name none: the scenario's (the World sets
+ * it, useDtlsVersion), and inside a role container the one the host passed in DTLS_VERSION_ENV.
+ * Every scenario starts at dtls1.2 (the World's constructor), so no version outlives its scenario.
+ */
+export const DTLS_VERSION_ENV = 'TESTBED_DTLS_VERSION';
+let scenarioVersion: DtlsVersion = process.env[DTLS_VERSION_ENV] ? parseDtlsVersion(process.env[DTLS_VERSION_ENV]) : 'dtls1.2';
+
+export function useDtlsVersion(version: DtlsVersion): void {
+  scenarioVersion = version;
+}
+
+export function currentDtlsVersion(): DtlsVersion {
+  return scenarioVersion;
+}
+
 /** "DTLS 1.3" (as a feature says it) or "dtls1.3" (as a profile does) to the version. */
 export function parseDtlsVersion(text: string): DtlsVersion {
   const m = /^\s*dtls\s*(1\.[23])\s*$/i.exec(text);
@@ -18,7 +34,7 @@ export function parseDtlsVersion(text: string): DtlsVersion {
 
 /** The binary (built if needed) and command line for these options. */
 export async function bridgeLaunch(options: DtlsBridgeOptions, plain: { own: UdpAddress }): Promise<{ binary: string; args: string[] }> {
-  if ((options.version ?? 'dtls1.2') === 'dtls1.3') {
+  if ((options.version ?? scenarioVersion) === 'dtls1.3') {
     const args = wolfsslBridgeArgs(options, plain);
     return { binary: await ensureWolfsslBridge(), args };
   }
