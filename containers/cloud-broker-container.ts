@@ -16,6 +16,7 @@ import { AbstractStartedContainer, type StartedTestContainer } from 'testcontain
 import type { DeviceProvisioning } from '../emulators/provisioning.ts';
 import type { Observation } from '../emulators/observation-log.ts';
 import { e3Topic } from '../emulators/wearable.ts';
+import { COMMAND_TOPIC_FILTER, RESPONSE_TOPIC_FILTER, commandTopic, responseTopic } from '../emulators/commands/command-topics.ts';
 import { E3_TOPIC_FILTER } from '../emulators/cloud/cloud-broker.ts';
 import { ACK_TOPIC_FILTER } from '../emulators/dtls/cloud-acks.ts';
 import { docker } from './docker-cli.ts';
@@ -42,6 +43,7 @@ export class CloudBrokerContainer extends TestbedContainer {
   #pki = false;
   #plainPasswords: ReadonlyMap<string, string> | undefined;
   #dtlsAcks = false;
+  #deviceCommands = false;
   #tcpNoDelay = true;
   #ciphers: { readonly ciphers: string; readonly ciphersuites: string } | undefined;
   #openSsl: Readonly<Record<string, string>> | undefined;
@@ -125,6 +127,16 @@ export class CloudBrokerContainer extends TestbedContainer {
   }
 
   /** DTLS paths: the subscriber may publish acknowledgements that the gateway user reads (cloud-acks.ts). */
+  /**
+   * Cloud→device commands (issue 13): each device reads only its own command topic and writes
+   * only its own response topic; the gateway forwards both for any device; the cloud service
+   * writes commands and reads responses. Mirrors cloud-broker.ts (Aedes).
+   */
+  withDeviceCommandsIf(on: boolean): this {
+    this.#deviceCommands = on;
+    return this;
+  }
+
   withDtlsAcks(): this {
     this.#dtlsAcks = true;
     return this;
@@ -175,12 +187,16 @@ export class CloudBrokerContainer extends TestbedContainer {
 
   acl(): string {
     const lines = ['# Mirrors emulators/cloud/cloud-broker.ts#mayPublish and authorizeSubscribe.'];
-    for (const d of this.#devices) lines.push(`user ${d.deviceId}`, `topic write ${e3Topic(d.pseudonymHex)}`, '');
+    const commands = this.#deviceCommands;
+    const deviceCommands = (p: string) => (commands ? [`topic read ${commandTopic(p)}`, `topic write ${responseTopic(p)}`] : []);
+    for (const d of this.#devices) lines.push(`user ${d.deviceId}`, `topic write ${e3Topic(d.pseudonymHex)}`, ...deviceCommands(d.pseudonymHex), '');
     // DTLS paths: the cloud service acknowledges on cloud/acks/<pseudonym>, and only the node
     // that strips DTLS (it holds the devices' DTLS sessions) reads them.
     const acks = this.#dtlsAcks ? { read: [`topic read ${ACK_TOPIC_FILTER}`], write: [`topic write ${ACK_TOPIC_FILTER}`] } : { read: [], write: [] };
-    if (this.#gatewayUser) lines.push(`user ${this.#gatewayUser}`, `topic write ${E3_TOPIC_FILTER}`, ...acks.read, '');
-    if (this.#subscriberUser) lines.push(`user ${this.#subscriberUser}`, `topic read ${E3_TOPIC_FILTER}`, ...acks.write, '');
+    const forward = commands ? [`topic read ${COMMAND_TOPIC_FILTER}`, `topic write ${RESPONSE_TOPIC_FILTER}`] : [];
+    const command = commands ? [`topic write ${COMMAND_TOPIC_FILTER}`, `topic read ${RESPONSE_TOPIC_FILTER}`] : [];
+    if (this.#gatewayUser) lines.push(`user ${this.#gatewayUser}`, `topic write ${E3_TOPIC_FILTER}`, ...acks.read, ...forward, '');
+    if (this.#subscriberUser) lines.push(`user ${this.#subscriberUser}`, `topic read ${E3_TOPIC_FILTER}`, ...acks.write, ...command, '');
     return lines.join('\n');
   }
 

@@ -1,6 +1,7 @@
 /** The cloud service in its own container: an MQTT subscriber of the Mosquitto broker. */
 import { AbstractStartedContainer, type StartedTestContainer } from 'testcontainers';
 import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
+import type { ResponseAuditEntry, SentCommand } from '../emulators/cloud/command-center.ts';
 import type { DeviceProvisioning } from '../emulators/provisioning.ts';
 import type { SimClockSpec } from '../emulators/sim-clock.ts';
 import type { Observation } from '../emulators/observation-log.ts';
@@ -14,6 +15,7 @@ export class CloudServiceContainer extends NodeRoleContainer {
   #clock: SimClockSpec | undefined;
   #identity = false;
   #dtlsAcks = false;
+  #commands = false;
 
   withDevices(devices: readonly DeviceProvisioning[]): this {
     if (devices.length < 1) throw new Error('CloudServiceContainer: the registry needs at least one device');
@@ -37,6 +39,12 @@ export class CloudServiceContainer extends NodeRoleContainer {
     return this;
   }
 
+  /** Send sealed device commands and audit their responses (issue 13; containers/roles/command-routes.ts). */
+  withCommandsIf(on: boolean): this {
+    this.#commands = on;
+    return this;
+  }
+
   /** The directory written by writeCloudServiceIdentity (client.key, client-chain.crt). */
   withIdentity(dir: string): this {
     this.#identity = true;
@@ -48,7 +56,7 @@ export class CloudServiceContainer extends NodeRoleContainer {
     if (!this.#broker) throw new Error('CloudServiceContainer: no broker; call withBroker({ host, port, serverName })');
     if (!this.#clock) throw new Error('CloudServiceContainer: no clock; call withClock(spec) with the wearables\' clock');
     if (!this.#identity) throw new Error('CloudServiceContainer: no client identity; call withIdentity(dir) (see cloud-service-identity.ts)');
-    const { started, control } = await this.startRole({ role: 'cloud-service', devices: this.#devices, broker: this.#broker, clock: this.#clock, ...(this.#dtlsAcks ? { dtlsAcks: true } : {}) });
+    const { started, control } = await this.startRole({ role: 'cloud-service', devices: this.#devices, broker: this.#broker, clock: this.#clock, ...(this.#dtlsAcks ? { dtlsAcks: true } : {}), ...(this.#commands ? { commands: true } : {}) });
     return new StartedCloudServiceContainer(started, control);
   }
 }
@@ -64,6 +72,14 @@ export class StartedCloudServiceContainer extends AbstractStartedContainer {
 
   sequenceGaps(deviceId: string): Promise<bigint[]> {
     return this.control.call('GET', `/gaps?device=${encodeURIComponent(deviceId)}`);
+  }
+
+  sendCommand(deviceId: string, body: string): Promise<SentCommand> {
+    return this.control.call('POST', '/commands', { deviceId, body });
+  }
+
+  commandResponses(): Promise<ResponseAuditEntry[]> {
+    return this.control.call('GET', '/command-responses');
   }
 
   observations(): Promise<Observation[]> {

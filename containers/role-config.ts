@@ -8,6 +8,7 @@ import { E3_ALGORITHMS, type E3Algorithm } from '../crypto/e3-packet.ts';
 import type { DeviceProvisioning } from '../emulators/provisioning.ts';
 import type { SimClockSpec } from '../emulators/sim-clock.ts';
 import { clientProfiles, wearableProfiles } from '../emulators/tls-client-profile.ts';
+import { COMMAND_HANDLERS, type CommandHandlerName } from '../emulators/commands/command-handlers.ts';
 import { IMPAIRMENT_KINDS, type Impairment, type LinkImpairments } from '../links/impairments.ts';
 
 export const CONFIG_PATH = '/config/role.json';
@@ -36,6 +37,8 @@ export interface WearablesRole {
   readonly endpoint: Endpoint;
   readonly profile: string;
   readonly clock: SimClockSpec;
+  /** Take sealed cloud commands with this handler (emulators/commands/command-handlers.ts); none when absent. */
+  readonly commandHandler?: CommandHandlerName;
 }
 
 export interface GatewayRole {
@@ -57,6 +60,8 @@ export interface CloudServiceRole {
   readonly clock: SimClockSpec;
   /** DTLS paths: acknowledge readings on `cloud/acks/<pseudonym>` (emulators/dtls/cloud-acks.ts). */
   readonly dtlsAcks?: boolean;
+  /** Send sealed device commands and audit their responses (emulators/cloud/command-center.ts). */
+  readonly commands?: boolean;
 }
 
 /** One device of the handshake scenarios, with its own TLS session cache (containers/roles/resumption-device.ts). */
@@ -309,6 +314,10 @@ const MALICE_OPTIONS: Readonly<Record<string, Check<Readonly<Record<string, unkn
   tamper: object({ packets, byteOffset: optional(wholeNumber(0, 95, 30)), bit: optional(wholeNumber(0, 7, 0)) }, '{"packets": [2], "byteOffset"?: …, "bit"?: …}'),
   replay: object({ packets, copies: optional(wholeNumber(1, 100, 1)) }, '{"packets": [2], "copies"?: …}'),
   drop: object({ packets }, '{"packets": [2]}'),
+  // Downstream, on the cloud's commands (emulators/command-malice.ts): command numbers from 1.
+  'tamper-commands': object({ commands: packets }, '{"commands": [2]}'),
+  'replay-commands': object({ commands: packets, copies: optional(wholeNumber(1, 100, 1)) }, '{"commands": [1], "copies"?: …}'),
+  'forge-commands': object({ body: nonEmptyString('{"command":"set_temp","temp":35}') }, '{"body": "<command JSON>"}'),
   delay: object({ packets, heldSeconds: wholeNumber(1, 86_400, 600), speedup: wholeNumber(1, 10_000, 600) }, '{"packets": [2], "heldSeconds": 600, "speedup": 600}'),
   reorder: object({ packets }, '{"packets": [2]}'),
 };
@@ -353,6 +362,7 @@ const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { r
       endpoint,
       profile: oneOf([...wearableProfiles.keys()]),
       clock,
+      commandHandler: optional(oneOf<CommandHandlerName>(COMMAND_HANDLERS)),
     },
     'a wearables role',
   ),
@@ -375,6 +385,7 @@ const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { r
       broker: endpoint,
       clock,
       dtlsAcks: optional(flag),
+      commands: optional(flag),
     },
     'a cloud-service role',
   ),

@@ -48,7 +48,7 @@ interface RunningRole {
   stop(): Promise<void>;
 }
 
-function startWearables(config: WearablesRole, evidence: EvidenceSink): RunningRole {
+async function startWearables(config: WearablesRole, evidence: EvidenceSink): Promise<RunningRole> {
   const pki = pkiPaths(PKI_DIR);
   const caPem = readPem(pki.caBundle, 'the testbed CA bundle');
   const cloudE3PublicKeyPem = readPem(pki.cloudE3.publicKey, 'the cloud E3 public key');
@@ -69,10 +69,15 @@ function startWearables(config: WearablesRole, evidence: EvidenceSink): RunningR
         profile,
         clock,
         evidence,
+        ...(config.commandHandler ? { commands: config.commandHandler } : {}),
       }),
     );
   }
-  return fleetRole(fleet, (w) => w.log.ofKind('mqtt-connected').length > 0, (m) => new HttpError(404, m));
+  const role = fleetRole(fleet, (w) => w.log.ofKind('mqtt-connected').length > 0, (m) => new HttpError(404, m));
+  if (!config.commandHandler) return role;
+  // Device commands (issue 13): loaded only by a fleet that takes them.
+  const { wearableCommandRoutes } = await import('./roles/command-routes.ts');
+  return { ...role, routes: { ...role.routes, ...wearableCommandRoutes(fleet, (m) => new HttpError(404, m)) } };
 }
 
 async function startGateway(config: GatewayRole, evidence: EvidenceSink): Promise<RunningRole> {
@@ -119,7 +124,9 @@ async function startCloudService(config: CloudServiceRole, evidence: EvidenceSin
     },
     { protocolVersion: 4, clientId: 'cloud-service', clean: true, reconnectPeriod: 500, connectTimeout: 10_000, keepalive: 60 },
   );
+  let commands: { routes: Record<string, Handler>; take(topic: string, payload: Uint8Array): boolean } | undefined;
   client.on('message', (topic, payload) => {
+    if (commands?.take(topic, payload)) return; // a device's sealed command response (issue 13)
     // Mosquitto does not forward who published (MQTT 3.1.1 has no such field); the broker's
     // own log names the certificate identity of every publisher.
     const entry = service.ingest(payload, { topic, deliveredBy: 'Mosquitto (publisher identity in the broker log)' });
@@ -138,8 +145,13 @@ async function startCloudService(config: CloudServiceRole, evidence: EvidenceSin
       });
     });
   });
+  if (config.commands) {
+    const { cloudCommandRole } = await import('./roles/command-routes.ts');
+    commands = await cloudCommandRole({ client, registry, cloudE3PrivateKey: createPrivateKey(readPem(pki.cloudE3.privateKey, 'the cloud E3 private key')), nowSec: () => clock.nowSec(), evidenceDir: EVIDENCE_DIR });
+  }
   return {
     routes: {
+      ...commands?.routes,
       'GET /observations': async () => service.log.all(),
       'GET /audit': async () => service.audit(),
       'GET /gaps': async (_b, q) => service.sequenceGaps(q.get('device') ?? ''),

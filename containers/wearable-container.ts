@@ -7,6 +7,8 @@ import { clientProfile } from '../emulators/tls-client-profile.ts';
 import { NodeRoleContainer, stopRole } from './node-role-container.ts';
 import type { RoleControl } from './role-control.ts';
 import type { Endpoint } from './role-config.ts';
+import { assertHandlerName, type CommandHandlerName } from '../emulators/commands/command-handlers.ts';
+import type { DeviceCommandRecords } from '../topology/command-topology.ts';
 
 export class WearableContainer extends NodeRoleContainer {
   #devices: readonly DeviceProvisioning[] = [];
@@ -14,6 +16,7 @@ export class WearableContainer extends NodeRoleContainer {
   #profile = 'secure';
   #clock: SimClockSpec | undefined;
   #routes: { subnet: string; via: string }[] = [];
+  #commandHandler: CommandHandlerName | undefined;
 
   withDevices(devices: readonly DeviceProvisioning[]): this {
     if (devices.length < 1 || devices.length > 5000) throw new Error(`WearableContainer: a fleet has 1..5000 wearables, got ${devices.length}`);
@@ -31,6 +34,13 @@ export class WearableContainer extends NodeRoleContainer {
   withProfile(name: string): this {
     clientProfile(name); // throws with the list of known profiles
     this.#profile = name;
+    return this;
+  }
+
+  /** Take sealed cloud commands with this handler (issue 13); undefined: none. */
+  withCommandHandler(handler: CommandHandlerName | undefined): this {
+    if (handler !== undefined) assertHandlerName(handler);
+    this.#commandHandler = handler;
     return this;
   }
 
@@ -53,7 +63,7 @@ export class WearableContainer extends NodeRoleContainer {
     if (this.#devices.length === 0) throw new Error('WearableContainer: no wearables; call withDevices(...)');
     if (!this.#endpoint) throw new Error('WearableContainer: no endpoint; call withEndpoint({ host, port, serverName })');
     if (!this.#clock) throw new Error('WearableContainer: no clock; call withClock(spec) with the cloud service\'s clock');
-    const { started, control } = await this.startRole({ role: 'wearables', devices: this.#devices, endpoint: this.#endpoint, profile: this.#profile, clock: this.#clock });
+    const { started, control } = await this.startRole({ role: 'wearables', devices: this.#devices, endpoint: this.#endpoint, profile: this.#profile, clock: this.#clock, ...(this.#commandHandler ? { commandHandler: this.#commandHandler } : {}) });
     for (const r of this.#routes) {
       const result = await started.exec(['ip', 'route', 'add', r.subnet, 'via', r.via], { user: 'root' });
       if (result.exitCode !== 0) throw new Error(`WearableContainer: ip route add ${r.subnet} via ${r.via} failed: ${result.output.trim()}`);
@@ -73,6 +83,15 @@ export class StartedWearableContainer extends AbstractStartedContainer {
 
   settled(timeoutMs: number): Promise<void> {
     return this.control.call('POST', '/settled', { timeoutMs }, timeoutMs + 5_000);
+  }
+
+  /** Connect the device (and subscribe it to its command topic) if it is not yet. */
+  commandsReady(deviceId: string): Promise<void> {
+    return this.control.call('POST', '/commands-ready', { deviceId }, 30_000);
+  }
+
+  deviceCommandRecords(deviceId: string): Promise<DeviceCommandRecords> {
+    return this.control.call('GET', `/device-commands?device=${encodeURIComponent(deviceId)}`);
   }
 
   observations(deviceId: string): Promise<Observation[]> {

@@ -39,6 +39,8 @@ import { handBackCapture, startTcpdumpSidecar } from '../containers/tcpdump-side
 import { MQTT_TLS_PORT } from '../containers/role-config.ts';
 import type { RoleMounts } from '../containers/node-role-container.ts';
 import { wearableId } from './local-topology.ts';
+import { commandHandlerOf, type CommandTopology, type DeviceCommandRecords } from './command-topology.ts';
+import type { ResponseAuditEntry, SentCommand } from '../emulators/cloud/command-center.ts';
 import { sentReadingOf, type CaptureFile, type Evidence, type RoleName, type SentReading, type Topology, type TopologySpec } from './topology.ts';
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -58,7 +60,7 @@ interface Running {
   captures: { link: string; tcpdump: Tcpdump; path: string }[];
 }
 
-export class ContainersTopology implements Topology {
+export class ContainersTopology implements Topology, CommandTopology {
   readonly placement = 'containers' as const;
   readonly runId = `tb-${process.pid}-${randomBytes(4).toString('hex')}`;
   #devices: DeviceProvisioning[] = [];
@@ -102,6 +104,7 @@ export class ContainersTopology implements Topology {
       throw new Error(`topology: the containers placement does not run the "${spec.path}" path yet (only terminating-gateway, relay-gateway); use --topology local for it`);
     }
     const plaintext = clientProfile(spec.wearableProfile).plaintext === true;
+    const commandHandler = commandHandlerOf(spec);
     if (plaintext && spec.path === 'terminating-gateway') {
       throw new Error('topology: a gateway that terminates TLS cannot carry the plaintext profile (there is no TLS to terminate); use a gateway that only relays TCP');
     }
@@ -133,6 +136,7 @@ export class ContainersTopology implements Topology {
           .withGateway(GATEWAY_DEFAULT_CN)
           .withSubscriber(CLOUD_SERVICE_CN)
           .withPlainListenerIf(plaintext, new Map(this.#devices.map((d) => [d.deviceId, d.mqttPassword])))
+          .withDeviceCommandsIf(commandHandler !== undefined)
           .start();
         this.#running.service = await new CloudServiceContainer(images['cloud-service'])
           .withRun(this.runId)
@@ -142,6 +146,7 @@ export class ContainersTopology implements Topology {
           .withDevices(this.#devices)
           .withBroker(cloud)
           .withClock(clock)
+          .withCommandsIf(commandHandler !== undefined)
           .start();
       })();
       const gatewaySide = (async () => {
@@ -183,7 +188,8 @@ export class ContainersTopology implements Topology {
           .withMounts(mounts)
           .withDevices(this.#devices)
           .withProfile(spec.wearableProfile)
-          .withClock(clock);
+          .withClock(clock)
+          .withCommandHandler(commandHandler);
         if (transparent) {
           // Pointed at the cloud's name; only the route says the gateway is on the way. The
           // cloud's address as the wearables see it lies in their own subnet: Docker drops
@@ -266,6 +272,20 @@ export class ContainersTopology implements Topology {
       throw new Error(`topology: in containers the links are real networks captured by tcpdump (captures device-gateway, gateway-cloud); there is no relay log for "${role}"`);
     }
     throw new Error(`topology: unknown role "${role}"`);
+  }
+
+  async sendCommand(deviceId: string, body: string): Promise<SentCommand> {
+    if (!this.#devices.some((d) => d.deviceId === deviceId)) throw new Error(`topology: no wearable "${deviceId}"`);
+    await this.#live('wearables').commandsReady(deviceId);
+    return this.#live('service').sendCommand(deviceId, body);
+  }
+
+  async deviceCommandRecords(deviceId: string): Promise<DeviceCommandRecords> {
+    return this.#live('wearables').deviceCommandRecords(deviceId);
+  }
+
+  async commandResponses(): Promise<readonly ResponseAuditEntry[]> {
+    return this.#live('service').commandResponses();
   }
 
   async audit(): Promise<readonly AuditEntry[]> {

@@ -54,7 +54,6 @@ export const CONTAINERS_UNPLACED: Unplaced[] = [
   // The broker-policy graph is placed (probes, sslscan, a wearable straight to the broker): topology/containers-broker-policy.ts.
   // sslscan runs from the probe's container (topology/containers-broker-policy.ts).
   // mosquitto_pub and openssl s_client (plain and strict) are placed as victims (topology/containers-interception.ts).
-  { what: 'device commands (issue 13) have no containers realization yet: the wearable and cloud-service containers have no command routes and Mosquitto\'s ACL no command topics; run @commands with --topology local', graph: (g) => g.recipe === 'commands' },
   { what: 'independent clients as victims are not placed in containers yet', role: (r) => r.kind === 'external-client' && !['sslscan', 'mosquitto_pub', 'openssl-s_client', 'openssl-strict', 'openssl-dtls'].includes(r.program) },
 ];
 
