@@ -15,6 +15,8 @@ export type Realization = Topology & { readonly pki: PkiPaths; readonly runId?: 
 
 export function realizationFor(placement: PlacementName, path: Path, dir: string): Realization {
   const dtls = isDtlsPath(path);
+  // The host has no route into overlay networks, so up's loopback relays cannot reach swarm tasks.
+  if (placement === 'swarm') throw new Error('the swarm placement publishes no endpoints yet (the host has no route into its overlay networks); use `testbed up --topology containers`, or run the scenarios with `testbed run --topology swarm`');
   if (placement === 'containers') return dtls ? new ContainersDtlsTopology(dir) : new ContainersTopology(dir);
   return dtls ? new LocalDtlsTopology(dir) : new LocalTopology(dir);
 }

@@ -10,7 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { docker, type DockerResult } from './docker-cli.ts';
-import { PID_LABEL, RUN_LABEL, removeRun } from './run-labels.ts';
+import { PID_LABEL, RUN_LABEL, alive, removeRun } from './run-labels.ts';
 
 export type DockerRunner = (args: readonly string[], options?: { timeoutMs?: number }) => Promise<DockerResult>;
 
@@ -153,16 +153,6 @@ export async function removeSwarmRun(runId: string, run: DockerRunner = docker):
       if (attempt >= 10) throw err;
       await new Promise((r) => setTimeout(r, 500));
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
