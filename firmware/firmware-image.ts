@@ -42,6 +42,8 @@ export interface FirmwareSpec {
   readonly deviceId: string;
   readonly profile: FirmwareProfile;
   readonly mqttHost: string;
+  /** The device's E3 topic (not a secret: its pseudonym is in clear in every E3 packet, DESIGN.md §4). */
+  readonly topic?: string;
   /** The CA the device trusts (public; every image holds it in either profile). */
   readonly caPem: string;
   /** hardcoded-credentials only. */
@@ -113,7 +115,7 @@ function check(spec: FirmwareSpec): void {
 /** The image's bytes. */
 export function buildFirmwareImage(spec: FirmwareSpec): Buffer {
   check(spec);
-  const entries: [string, string][] = [['DEVICE_ID', spec.deviceId], ['MQTT_HOST', spec.mqttHost], ['MQTT_PORT', '8883'], ['FW_VERSION', '1.4.2']];
+  const entries: [string, string][] = [['DEVICE_ID', spec.deviceId], ['MQTT_HOST', spec.mqttHost], ['MQTT_PORT', '8883'], ['FW_VERSION', '1.4.2'], ...(spec.topic ? [['MQTT_TOPIC', spec.topic] as [string, string]] : [])];
   if (spec.shared) entries.push(['MQTT_USER', spec.shared.mqttUser], ['MQTT_PASS', spec.shared.mqttPass], ['API_KEY', spec.shared.apiKey]);
   const blobs: Buffer[] = [Buffer.from(spec.caPem, 'latin1')];
   if (spec.identity) {
@@ -160,8 +162,8 @@ export function parseFirmwareImage(image: Buffer, what = 'the image'): FirmwareC
   const certs = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/g) ?? [];
   const key = /-----BEGIN PRIVATE KEY-----[\s\S]*?-----END PRIVATE KEY-----\n?/.exec(text)?.[0];
   const deviceId = config.get('DEVICE_ID') ?? image.subarray(8, 24).toString('latin1').replace(/\0+$/, '');
-  // The first certificate is the trusted CA; a per-device image has its own certificate next.
-  const certPem = profile === 'per-device-identity' ? certs[1] : undefined;
+  // The first certificate is the trusted CA; a per-device image has its own chain next (leaf first).
+  const certPem = profile === 'per-device-identity' && certs.length > 1 ? certs.slice(1).join('') : undefined;
   return { deviceId, profile, config, ...(certPem ? { certPem } : {}), ...(key ? { keyPem: key } : {}) };
 }
 

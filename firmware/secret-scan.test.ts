@@ -43,7 +43,7 @@ test('a per-device fleet: each image holds its own key (PEM and DER, same finger
     assert.ok(!findings.some((f) => f.kind === 'password' || f.kind === 'api-key' || f.kind === 'high-entropy'), findings.map((f) => `${f.kind} ${f.label}`).join('; '));
   }
   assert.deepEqual(sharedCredentials(scans), [], 'the CA certificate is public and every device secret is its own');
-  assert.equal(parseFirmwareImage(images[2] as Buffer).certPem, pki.wearables.get('wearable-0003')?.certPem);
+  assert.ok(parseFirmwareImage(images[2] as Buffer).certPem?.startsWith(pki.wearables.get('wearable-0003')?.certPem ?? '?'));
 });
 
 test('high entropy: a random token is flagged, words and code filler are not', () => {

@@ -8,6 +8,7 @@ import { drop, replay, sniff, tamper, type GatewayMalice } from '../emulators/ga
 import { clientProfile, type TlsClientProfile } from '../emulators/tls-client-profile.ts';
 import type { E3RejectionReason } from '../crypto/e3-opener.ts';
 import { checkClientName, checkForgedCaseName, GENUINE_CLOUD_CERTIFICATE } from '../topology/mitm-rig.ts';
+import { FIRMWARE_PROFILES, type FirmwareProfile } from '../firmware/firmware-image.ts';
 
 /** "5", "4 and 7", "2, 3 and 9" → [5], [4, 7], [2, 3, 9] */
 export function readingNumbers(text: string): number[] {
@@ -98,4 +99,14 @@ defineParameterType({
   name: 'dtls version',
   regexp: /DTLS 1\.[23]/,
   transformer: (s: string): DtlsVersion => parseDtlsVersion(s),
+});
+
+defineParameterType({
+  name: 'firmware profile',
+  regexp: /"([a-z-]+)" firmware/,
+  // How the fleet's images carry credentials (firmware/firmware-image.ts, source chapter §17.5).
+  transformer: (name: string): FirmwareProfile => {
+    if (!(FIRMWARE_PROFILES as readonly string[]).includes(name)) throw new Error(`unknown firmware profile "${name}"; use ${FIRMWARE_PROFILES.map((p) => `"${p}"`).join(' or ')}`);
+    return name as FirmwareProfile;
+  },
 });

@@ -128,12 +128,31 @@ export function independentDtlsPeer(): Graph {
   };
 }
 
+/**
+ * Hard-coded and shared credentials (source chapter §17.5, features/hardcoded-credentials.feature):
+ * a fleet booted from its firmware images, an attacker holding one image, the broker and the
+ * cloud service (topology/credentials-rig.ts). `scanOnly`: the analyst's scan of the images, no role runs.
+ */
+export function credentialsGraph(o: { broker: BrokerKind; profile: string; devices: readonly string[]; scanOnly?: boolean }): Graph {
+  if (o.scanOnly) return { recipe: 'credentials', roles: [], links: [] };
+  return {
+    recipe: 'credentials',
+    roles: [
+      { kind: 'wearable', name: 'wearables', devices: o.devices, profile: o.profile, transport: 'mqtt-tls' },
+      { kind: 'probe', name: 'attacker', offers: 'device-credential' },
+      { ...broker(o.broker, { sessionResumption: false }) },
+      cloudService,
+    ],
+    links: [link('wearables-cloud', 'wearables', 'cloud-broker'), link('attacker-cloud', 'attacker', 'cloud-broker')],
+  };
+}
+
 /** The energy model: arithmetic from the source chapter's tables, no role runs. */
 export function energyModel(): Graph {
   return { recipe: 'energy-model', roles: [], links: [] };
 }
 
-export const RECIPE_NAMES = ['reporting', 'interception', 'dtls-interception', 'mutual-tls', 'tls-policy', 'resumption', 'nagle', 'independent-dtls-peer', 'energy-model', 'up', 'commands', 'dtls13-reporting'] as const;
+export const RECIPE_NAMES = ['reporting', 'interception', 'dtls-interception', 'mutual-tls', 'tls-policy', 'resumption', 'nagle', 'independent-dtls-peer', 'energy-model', 'up', 'commands', 'dtls13-reporting', 'credentials'] as const;
 export type RecipeName = (typeof RECIPE_NAMES)[number];
 
 /**
@@ -165,6 +184,7 @@ export function graphForTags(tags: readonly string[], brokerKind: BrokerKind): G
     case 'commands': return { ...reporting({ broker: kind, wearables: 1, path: 'terminating-gateway', profile: 'secure' }), recipe: 'commands' };
     // The DTLS paths over DTLS 1.3 (features/dtls13-stripped-dtls.feature): the same roles and links, wolfSSL bridges.
     case 'dtls13-reporting': return { ...reporting({ broker: kind, wearables: 1, path: 'dtls-stripping-gateway', profile: 'secure' }), recipe: 'dtls13-reporting' };
+    case 'credentials': return credentialsGraph({ broker: kind, profile: 'hardcoded-credentials', devices: ['wearable-0001'], scanOnly: tags.includes('@firmware-scan') });
     default: throw new Error(`unknown recipe tag ${recipeTag}; known recipes: ${RECIPE_NAMES.map((r) => `@recipe-${r}`).join(', ')}`);
   }
 }

@@ -42,6 +42,15 @@ export interface CloudBrokerConfig {
   readonly plainPort?: number;
   /** The provisioned MQTT password of a device, for password authentication. */
   readonly passwordOf?: (deviceId: string) => string | undefined;
+  /**
+   * The hard-coded-credentials pitfall (source chapter §17.5): one username and password that
+   * every device of a fleet has compiled into its firmware. The broker cannot tell the devices
+   * apart, so the account may publish to every device's E3 topic (what such a fleet's broker has
+   * to allow; ISVS 4.2.3 and 4.2.7 say why not to build one).
+   */
+  readonly fleetAccount?: { readonly username: string; readonly password: string };
+  /** Also listen for MQTT over TLS without a client certificate (username and password only) on this port. */
+  readonly passwordTlsPort?: number;
 }
 
 export const E3_TOPIC_FILTER = 'wearables/+/e3';
@@ -56,6 +65,8 @@ export class CloudBroker {
   #server: Server | undefined;
   #plain: NetServer | undefined;
   #plainEndpoint: { host: string; port: number } | undefined;
+  #passwordTls: Server | undefined;
+  #passwordTlsEndpoint: { host: string; port: number } | undefined;
 
   constructor(config: CloudBrokerConfig) {
     this.#config = config;
@@ -64,7 +75,8 @@ export class CloudBroker {
   async start(): Promise<{ host: string; port: number }> {
     const aedes = await Aedes.createBroker({
       preConnect: (client, packet, done) => {
-        const identity = (client.conn as Partial<TLSSocket>).encrypted ? peerIdentity(client.conn as TLSSocket) : this.#passwordIdentity(packet);
+        // A TLS client without a certificate reaches only the password listener (the mTLS one refuses it in the handshake).
+        const identity = ((client.conn as Partial<TLSSocket>).encrypted ? peerIdentity(client.conn as TLSSocket) : undefined) ?? this.#passwordIdentity(packet);
         if (!identity) {
           this.log.record('mqtt-connect', `refused MQTT CONNECT from "${packet.clientId}": no verified client certificate`, { clientId: packet.clientId, accepted: false });
           return done(null, false);
@@ -159,7 +171,24 @@ export class CloudBroker {
       this.#plainEndpoint = { host: p.address, port: p.port };
       this.log.record('listening', `MQTT IN CLEAR on ${p.address}:${p.port}`, { host: p.address, port: p.port, plaintext: true });
     }
+    if (this.#config.passwordTlsPort !== undefined) {
+      const pw = createServer({ cert: this.#config.serverCertChainPem, key: this.#config.serverKeyPem, minVersion: this.#config.minVersion ?? 'TLSv1.2', noDelay: true }, (socket) => aedes.handle(socket));
+      evidence.tlsEndpoint('cloud-broker', pw);
+      await new Promise<void>((resolve, reject) => {
+        pw.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`cloud-broker: cannot listen for password MQTT/TLS on ${this.#config.host}:${this.#config.passwordTlsPort} (${err.code ?? err.message})`)));
+        pw.listen(this.#config.passwordTlsPort, this.#config.host, () => resolve());
+      });
+      this.#passwordTls = pw;
+      const p = pw.address() as AddressInfo;
+      this.#passwordTlsEndpoint = { host: p.address, port: p.port };
+      this.log.record('listening', `MQTT over TLS with username and password (no client certificate) on ${p.address}:${p.port}`, { host: p.address, port: p.port, passwordTls: true });
+    }
     return { host: address.address, port: address.port };
+  }
+
+  /** The password MQTT/TLS endpoint (hard-coded credentials), when one was configured. */
+  get passwordTlsEndpoint(): { host: string; port: number } | undefined {
+    return this.#passwordTlsEndpoint;
   }
 
   /** The plain-MQTT endpoint, when one was configured. */
@@ -198,6 +227,10 @@ export class CloudBroker {
 
   /** Plain listener: the username/password pair is the only proof, and it travelled in clear. */
   #passwordIdentity(packet: { username?: string; password?: Buffer }): PeerIdentity | undefined {
+    const fleet = this.#config.fleetAccount;
+    if (fleet && packet.username === fleet.username && packet.password && timingSafeEqualText(packet.password.toString('utf8'), fleet.password)) {
+      return { commonName: fleet.username, unit: 'fleet', fingerprint256: '(shared password)' };
+    }
     const expected = packet.username ? this.#config.passwordOf?.(packet.username) : undefined;
     if (!expected || !packet.password || !timingSafeEqualText(packet.password.toString('utf8'), expected)) return undefined;
     return { commonName: packet.username as string, unit: 'wearable', fingerprint256: '(password)' };
@@ -216,6 +249,8 @@ export class CloudBroker {
     if (identity.unit === 'wearable' && this.#config.ownTopicOf(identity.commonName)?.replace(/\/e3$/, '/responses') === topic) return true;
     if (identity.unit === 'gateway') return /^wearables\/[0-9a-f]{32}\/e3$/.test(topic);
     if (identity.unit === 'wearable') return this.#config.ownTopicOf(identity.commonName) === topic;
+    // The shared fleet account stands for every device at once (fleetAccount above).
+    if (identity.unit === 'fleet') return /^wearables\/[0-9a-f]{32}\/e3$/.test(topic);
     return false;
   }
 
@@ -234,6 +269,9 @@ export class CloudBroker {
     // Close the broker first: it disconnects its clients, so the listeners can close.
     if (aedes) await new Promise<void>((r) => aedes.close(() => r()));
     if (plain) await new Promise<void>((r) => plain.close(() => r()));
+    const pw = this.#passwordTls;
+    this.#passwordTls = undefined;
+    if (pw) await new Promise<void>((r) => pw.close(() => r()));
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }
 }
