@@ -1,0 +1,62 @@
+/** `testbed up`'s options: what starts, and one clear line for every bad input (nothing starts). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseUpArgs } from './up-args.ts';
+import { rolesOf } from '../topology/graph.ts';
+import { specOfGraph } from '../api/up-graph.ts';
+
+test('defaults: the local placement, the reporting graph through a terminating gateway, one wearable and the reserved device', () => {
+  const r = parseUpArgs([]);
+  assert.equal(r.placement, 'local');
+  assert.equal(r.graph.recipe, 'reporting');
+  assert.deepEqual(rolesOf(r.graph, 'wearable')[0]?.devices, ['wearable-0001', 'wearable-0002']);
+  assert.equal(rolesOf(r.graph, 'cloud-broker')[0]?.broker, 'aedes');
+  assert.equal(specOfGraph(r.graph).path, 'terminating-gateway');
+});
+
+test('containers get Mosquitto; options become the graph and read back as the same spec', () => {
+  const r = parseUpArgs(['--topology', 'containers', '--wearables', '3', '--malice', 'tamper:2', '--malice', 'sniff', '--mitm', 'gateway-cloud:expired:stolen-identity', '--readings', '0', '--port-base', '18000']);
+  assert.equal(rolesOf(r.graph, 'cloud-broker')[0]?.broker, 'mosquitto');
+  const spec = specOfGraph(r.graph);
+  assert.equal(spec.wearables, 4);
+  assert.deepEqual(spec.gatewayMalice.map((m) => m.name), ['tamper', 'sniff']);
+  assert.deepEqual(spec.gatewayCloudMitm, { forgedCase: 'expired', stolenGatewayIdentity: true });
+  assert.equal(r.portBase, 18000);
+  assert.equal(r.readings, 0);
+});
+
+test('impairments on the DTLS path are parsed by links/impairments.ts and land on the device link', () => {
+  const r = parseUpArgs(['--path', 'dtls-stripping-gateway', '--impair', 'latency:ms=25', '--impair', 'loss:rate=0.1']);
+  assert.deepEqual(specOfGraph(r.graph).deviceLinkImpairments?.clientToServer?.map((i) => i.kind), ['latency', 'loss']);
+});
+
+const refusals: [string[], RegExp][] = [
+  [['--recipe', 'nope'], /unknown recipe "nope"; testbed up supports --recipe reporting/],
+  [['--recipe', 'tls-policy'], /recipe "tls-policy" has no standing realization to keep running; testbed up supports --recipe reporting/],
+  [['--wearables', '0'], /--wearables must be a whole number from 1 to 50, got "0"/],
+  [['--wearables', 'many'], /--wearables must be a whole number/],
+  [['--path', 'carrier-pigeon'], /unknown path "carrier-pigeon"; use --path terminating-gateway \| relay-gateway \| dtls-stripping-gateway/],
+  [['--topology', 'cloud'], /unknown placement "cloud"; use --topology local or --topology containers/],
+  [['--malice', 'steal'], /unknown gateway malice "steal"/],
+  [['--malice', 'tamper'], /--malice tamper needs reading numbers from 1, e\.g\. --malice tamper:2/],
+  [['--malice', 'sniff:3'], /--malice sniff takes no reading numbers/],
+  [['--mitm', 'device:self-signed'], /a MITM on the device link has no standing realization for `up`/],
+  [['--mitm', 'gateway-cloud:forged-by-me'], /unknown forged-certificate case "forged-by-me"; known: /],
+  [['--mitm', 'gateway-cloud:self-signed', '--path', 'relay-gateway'], /needs the terminating gateway; use --path terminating-gateway/],
+  [['--impair', 'latency:ms=25'], /realized on the DTLS path only .* use --path dtls-stripping-gateway or drop --impair/],
+  [['--path', 'dtls-stripping-gateway', '--impair', 'latency:delay=25'], /latency has no setting "delay"; its settings are ms, jitterMs/],
+  [['--path', 'dtls-stripping-gateway', '--impair', 'latency:ms=soon'], /settings are key=number pairs/],
+  [['--broker-policy', 'legacy'], /up serves the default policy only/],
+  [['--readings', '1000'], /--readings must be a whole number from 0 to 100/],
+  [['--port-base', '80'], /--port-base must be a whole number from 1024 to 65000/],
+  [['--frobnicate'], /Unknown option '--frobnicate'[\s\S]*usage: testbed up/],
+];
+
+for (const [args, message] of refusals) {
+  test(`refused with one line: testbed up ${args.join(' ')}`, () => {
+    assert.throws(() => parseUpArgs(args), (err: Error) => {
+      assert.match(err.message, message);
+      return true;
+    });
+  });
+}
