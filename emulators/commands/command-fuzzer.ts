@@ -7,6 +7,9 @@
  */
 import { secureHandler, TEMP_MAX, TEMP_MIN, type HandlerRefusal } from './command-handlers.ts';
 import { DeviceState } from './device-state.ts';
+import { seededRandom } from '../vital-signs.ts';
+
+export { seededRandom };
 
 export type FuzzClass = 'executed' | HandlerRefusal | 'threw';
 export const FUZZ_MAX_COMMANDS = 10_000_000;
@@ -21,18 +24,6 @@ export interface FuzzReport {
   readonly outOfRangeApplied: readonly number[];
   /** The first few inputs that threw or were not executed though valid, for the report. */
   readonly failures: readonly { index: number; input: string; problem: string }[];
-}
-
-/** mulberry32: a small seeded PRNG; enough for reproducible test inputs, not for keys. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const COMMAND_WORDS = ['get_status', 'set_temp', 'reset', 'reboot', 'GET_STATUS', 'set_temp ', ' reboot', 'set_temp;reboot', 'rm -rf /', 'cat /secure/device.key', '__proto__', 'constructor', 'toString', 'hasOwnProperty', '', 'set_tem', 'reboot\u0000', 'reset\n'];
