@@ -36,7 +36,8 @@ const of = (w: TestbedWorld): DtlsMitmState => {
   return s;
 };
 
-function outcome(world: TestbedWorld): DtlsInterceptionOutcome {
+/** The scenario's interception attempt (also read by the DTLS 1.3 matrix's own steps, dtls13.steps.ts). */
+export function outcome(world: TestbedWorld): DtlsInterceptionOutcome {
   const o = of(world).outcome;
   if (!o) throw new Error('no DTLS interception was attempted; add "When the \\"secure\\" DTLS client sends readings through it"');
   return o;
@@ -52,8 +53,13 @@ function summary(o: DtlsInterceptionOutcome): string {
   ].join('\n');
 }
 
+/** The forged certificate the scenario's DTLS MITM presents (also for the DTLS 1.3 matrix, dtls13.steps.ts). */
+export function presentForgedCertificate(world: TestbedWorld, forgedCase: string): void {
+  of(world).forgedCase = forgedCase;
+}
+
 Given("a DTLS MITM on the wearable's path to the cloud presenting the {forged certificate}", function (this: TestbedWorld, forgedCase: string) {
-  of(this).forgedCase = forgedCase;
+  presentForgedCertificate(this, forgedCase);
 });
 
 When('the {dtls client} sends readings through it', async function (this: TestbedWorld, client: DtlsMatrixClient) {

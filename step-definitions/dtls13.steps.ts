@@ -10,6 +10,7 @@ import type { GatewayMalice } from '../emulators/gateway-malice.ts';
 import { useDtlsVersion, type DtlsVersion } from '../emulators/dtls/dtls-version.ts';
 import { ensureWolfsslBridge } from '../emulators/dtls/wolfssl-bridge.ts';
 import { dtlsPath } from './dtls.steps.ts';
+import { outcome, presentForgedCertificate } from './dtls-mitm.steps.ts';
 import type { TestbedWorld } from './world.ts';
 
 /**
@@ -62,4 +63,19 @@ Then('the {word} capture shows {dtls version} on the wire: every ServerHello sel
   }
   assert.ok(readingsRecords >= this.sent.length, `${readingsRecords} ${version} data records from the device for ${this.sent.length} readings`);
   this.attach(flows.map((f) => describeDtls13Flights(analyseDtls13Flow(f)).join('\n')).join('\n\n'), { mediaType: 'text/plain', fileName: `${link}-flights.txt` });
+});
+
+Given("a {dtls version} MITM on the wearable's path to the cloud presenting the {forged certificate}", async function (this: TestbedWorld, version: DtlsVersion, forgedCase: string) {
+  await speakDtls(this, version);
+  presentForgedCertificate(this, forgedCase);
+});
+
+/** The attempt's own capture: the MITM's ServerHello (sent before the client judges the certificate) selects the version. */
+Then('the capture beside the DTLS client shows {dtls version} selected', function (this: TestbedWorld, version: DtlsVersion) {
+  const o = outcome(this);
+  const wanted = version === 'dtls1.3' ? DTLS13_VERSION : DTLS12_VERSION;
+  const analyses = udpFlows(readPcap(o.capture).packets).map((f) => analyseDtls13Flow(f));
+  const selected = analyses.map((a) => a.selectedVersion).filter((v): v is number => v !== undefined);
+  assert.ok(selected.length > 0, `no ServerHello in ${o.capture}:\n  ${analyses.flatMap(describeDtls13Flights).join('\n  ')}`);
+  for (const v of selected) assert.equal(v, wanted, `a ServerHello selected 0x${v.toString(16)}, not ${version} (0x${wanted.toString(16)})`);
 });

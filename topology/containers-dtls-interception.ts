@@ -31,6 +31,7 @@ import { CONTROLLER_CAPTURE_DIR, TcpdumpController } from '../containers/tcpdump
 import { EVIDENCE_DIR } from '../containers/role-config.ts';
 import { DtlsClientContainer, DtlsCloudEndpointContainer, DtlsMitmContainer, type StartedDtlsClientContainer, type StartedDtlsMitmContainer } from '../containers/dtls-interception-containers.ts';
 import { ensureDtlsBridge } from '../emulators/dtls/dtls-bridge-process.ts';
+import { currentDtlsVersion, type DtlsVersion } from '../emulators/dtls/dtls-version.ts';
 import type { Observation } from '../emulators/observation-log.ts';
 import { ContainersTopology, internalNetwork } from './containers-topology.ts';
 import { independentDtlsPeer, interception } from './recipes.ts';
@@ -85,7 +86,8 @@ interface MatrixRig {
   readonly releaseInterrupt: () => void;
 }
 
-let matrix: Promise<MatrixRig> | undefined;
+/** One long-lived rig per DTLS version: a container speaks the version it was started with. */
+const matrices = new Map<DtlsVersion, Promise<MatrixRig>>();
 
 async function startMatrix(runDir: string, m: RunMaterial, timeoutMs: number): Promise<MatrixRig> {
   const images = await ContainersTopology.prepare();
@@ -118,10 +120,15 @@ export async function attemptDtlsInterceptionInContainers(o: DtlsAttemptOptions)
   const { m, credential } = await prepareDtlsAttempt(o);
   const runDir = resolve(o.runDir);
   const timeoutMs = o.timeoutMs ?? 5_000;
-  matrix ??= startMatrix(runDir, m, timeoutMs).catch((err: unknown) => {
-    matrix = undefined;
-    throw err;
-  });
+  const version = currentDtlsVersion();
+  let matrix = matrices.get(version);
+  if (!matrix) {
+    matrix = startMatrix(runDir, m, timeoutMs).catch((err: unknown) => {
+      matrices.delete(version);
+      throw err;
+    });
+    matrices.set(version, matrix);
+  }
   const r = await matrix;
   const { abs, rel } = scenarioDir(r.runDir, o.dir);
   const capture = join(abs, 'captures', 'victim-mitm.pcap');
@@ -148,16 +155,17 @@ export async function attemptDtlsInterceptionInContainers(o: DtlsAttemptOptions)
 
 /** Remove the run's DTLS interception containers and network (AfterAll; Ctrl-C is covered by label). */
 export async function stopContainersDtlsInterception(): Promise<void> {
-  const pending = matrix;
-  matrix = undefined;
-  if (!pending) return;
-  const r = await pending.catch(() => undefined);
-  if (!r) return;
-  await r.sidecar.close().catch(() => undefined);
-  await Promise.all([r.client.stopRole().catch(() => undefined), r.mitm.stopRole().catch(() => undefined)]);
-  await removeRun(r.runId);
-  r.releaseInterrupt();
-  for (const d of r.controlDirs) rmSync(d, { recursive: true, force: true });
+  const pending = [...matrices.values()];
+  matrices.clear();
+  for (const p of pending) {
+    const r = await p.catch(() => undefined);
+    if (!r) continue;
+    await r.sidecar.close().catch(() => undefined);
+    await Promise.all([r.client.stopRole().catch(() => undefined), r.mitm.stopRole().catch(() => undefined)]);
+    await removeRun(r.runId);
+    r.releaseInterrupt();
+    for (const d of r.controlDirs) rmSync(d, { recursive: true, force: true });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -55,7 +55,6 @@ export function dtls13Suite(name: string): string | undefined {
  * ones, the suites as TLS 1.3 names, then the DTLS 1.3 knobs.
  */
 export function wolfsslBridgeArgs(o: DtlsBridgeOptions, plain: { own: UdpAddress }): string[] {
-  if (o.mode === 'server' && o.uncheckedKeyPair) throw new Error('wolfssl-bridge: uncheckedKeyPair (the replaced-key forgery) is a pion-bridge option; wolfSSL refuses a key that does not match its certificate. Use version dtls1.2 for that case');
   // Extended master secret (RFC 7627) is built into TLS 1.3's key schedule; the MTU is wolfSSL's
   // own (built without --enable-dtls-mtu it fragments the handshake to fit a 1500-byte link).
   const { extendedMasterSecret: _ems, mtu: _mtu, ciphers, dtls13, version: _version, ...common } = o;

@@ -20,6 +20,9 @@ const char *failure_reason(int err, int alert_rx) {
     case ASN_SIG_CONFIRM_E:
     case VERIFY_CERT_ERROR:
     case VERIFY_SIGN_ERROR: return "bad-signature";
+    case EXTKEYUSAGE_E:
+    case EXTKEYUSE_AUTH_E: /* no serverAuth in the extended key usage (RFC 5280 §4.2.1.12) */
+      return "bad-certificate";
     case ASN_SIG_HASH_E:
     case ASN_SIG_OID_E: return "insecure-algorithm";
     case VERSION_ERROR: return "protocol-version";

@@ -99,6 +99,7 @@ int parse_options(int argc, char **argv, bridge_options *o) {
     if (strcmp(f, "--session-store") == 0) { o->session_store = 1; continue; }
     if (strcmp(f, "--insecure-skip-verify") == 0) { o->insecure_skip_verify = 1; continue; }
     if (strcmp(f, "--early-data") == 0) { o->early_data = 1; continue; }
+    if (strcmp(f, "--unchecked-key-pair") == 0) { o->unchecked_key_pair = 1; continue; }
     if (strncmp(f, "--", 2) != 0) {
       fprintf(stderr, "wolfssl-bridge: unexpected argument \"%s\"; flags start with --\n", f);
       return -1;

@@ -32,6 +32,7 @@ typedef struct {
   int have_local, have_plain_peer, have_connect, have_listen, have_plain;
   const char *server_name;
   int insecure_skip_verify;
+  int unchecked_key_pair;  /* MITM only: serve --cert with a --key that does not match it */
   const char *psk_identity;
   /* bench */
   int bench_handshakes, bench_datagrams, bench_payload;

@@ -161,7 +161,9 @@ WOLFSSL_CTX *make_context(const bridge_options *o, int server, int tcp) {
   if (o->cert) {
     if (wolfSSL_CTX_use_certificate_chain_file(ctx, o->cert) != WOLFSSL_SUCCESS) goto bad_cert;
     if (wolfSSL_CTX_use_PrivateKey_file(ctx, o->key, WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS) goto bad_key;
-    if (wolfSSL_CTX_check_private_key(ctx) != WOLFSSL_SUCCESS) goto bad_pair;
+    /* The forged catalogue's replaced-key: the genuine certificate with the attacker's key; the
+     * CertificateVerify is then signed with the wrong key and a client must refuse it (RFC 8446 §4.4.3). */
+    if (!o->unchecked_key_pair && wolfSSL_CTX_check_private_key(ctx) != WOLFSSL_SUCCESS) goto bad_pair;
   }
   if (o->ca && wolfSSL_CTX_load_verify_locations(ctx, o->ca, NULL) != WOLFSSL_SUCCESS) goto bad_ca;
   if (server) {
