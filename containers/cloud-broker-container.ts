@@ -47,6 +47,9 @@ export class CloudBrokerContainer extends TestbedContainer {
   #tcpNoDelay = true;
   #ciphers: { readonly ciphers: string; readonly ciphersuites: string } | undefined;
   #openSsl: Readonly<Record<string, string>> | undefined;
+  #persistentSessions = false;
+  #maxQueued = 1_000;
+  #packetLog = true;
 
   /** Each wearable may publish only to its own E3 topic. */
   withDevices(devices: readonly DeviceProvisioning[]): this {
@@ -126,6 +129,25 @@ export class CloudBrokerContainer extends TestbedContainer {
     return this;
   }
 
+  /**
+   * Keep persistent sessions and their queued QoS 1 messages across a restart (the fleet's broker
+   * restart): Mosquitto writes its in-memory store to `persistence_location` when it stops
+   * (SIGTERM) and reads it back at start (mosquitto.conf(5) "persistence"). The container's own
+   * file system survives `docker restart`. A persistent client's queue is bounded, never dropped
+   * silently at the default 1,000: a fleet's subscriber may be away for a whole restart storm.
+   */
+  withPersistentSessions(maxQueuedMessages = 200_000): this {
+    if (!Number.isInteger(maxQueuedMessages) || maxQueuedMessages < 1) throw new Error(`CloudBrokerContainer: maxQueuedMessages must be a whole number from 1, got ${maxQueuedMessages}`);
+    this.#persistentSessions = true;
+    this.#maxQueued = maxQueuedMessages;
+    return this;
+  }
+
+  /** Leave every packet's debug line out of the log (a fleet sends thousands a second); connections and errors stay. */
+  withoutPacketLog(): this {
+    this.#packetLog = false;
+    return this;
+  }
   /** DTLS paths: the subscriber may publish acknowledgements that the gateway user reads (cloud-acks.ts). */
   /**
    * Cloud→device commands (issue 13): each device reads only its own command topic and writes
@@ -158,7 +180,7 @@ export class CloudBrokerContainer extends TestbedContainer {
     return [
       '# Written by containers/cloud-broker-container.ts for one run.',
       'per_listener_settings false',
-      'persistence false',
+      ...(this.#persistentSessions ? ['persistence true', 'persistence_location /tmp/', `max_queued_messages ${this.#maxQueued}`, 'max_inflight_messages 100'] : ['persistence false']),
       // The keys are 0600 root (certs/pki-files.ts); the container is the isolation boundary.
       'user root',
       `listener ${MQTT_TLS_PORT} 0.0.0.0`,
@@ -177,7 +199,7 @@ export class CloudBrokerContainer extends TestbedContainer {
       ...(this.#plainPasswords ? [`password_file ${CONFIG_DIR}/passwords`] : []),
       // stderr: unbuffered, so each line reaches `docker logs` at once (stdout to a pipe is block-buffered).
       'log_dest stderr',
-      'log_type all',
+      ...(this.#packetLog ? ['log_type all'] : ['log_type error', 'log_type warning', 'log_type notice', 'log_type information']),
       'connection_messages true',
       // Listener-specific options apply to the listener above them: the plain one comes last.
       ...(this.#plainPasswords ? [`listener ${MQTT_PLAIN_PORT} 0.0.0.0`] : []),

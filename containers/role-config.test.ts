@@ -10,6 +10,8 @@ const endpoint = { host: 'gateway', port: 8883, serverName: 'gateway.testbed.loc
 
 const VALID: Record<RoleConfig['role'], Record<string, unknown>> = {
   wearables: { role: 'wearables', devices: [device], endpoint, profile: 'secure', clock },
+  'fleet-shard': { role: 'fleet-shard', devices: [device], endpoint, clock, queueCapacity: 256 },
+  'fleet-cloud': { role: 'fleet-cloud', devices: [device], broker: { ...endpoint, host: 'cloud.testbed.local', serverName: 'cloud.testbed.local' }, clock },
   gateway: {
     role: 'gateway',
     mode: 'terminate',

@@ -41,6 +41,23 @@ export interface WearablesRole {
   readonly commandHandler?: CommandHandlerName;
 }
 
+/** A shard of the fleet (containers/roles/fleet-shard.ts): topology/containers-fleet.ts. */
+export interface FleetShardRole {
+  readonly role: 'fleet-shard';
+  readonly devices: readonly DeviceProvisioning[];
+  readonly endpoint: Endpoint;
+  readonly clock: SimClockSpec;
+  readonly queueCapacity: number;
+}
+
+/** The fleet's cloud service: a persistent-session subscriber keeping the delivery ledger (containers/roles/fleet-cloud.ts). */
+export interface FleetCloudRole {
+  readonly role: 'fleet-cloud';
+  readonly devices: readonly DeviceProvisioning[];
+  readonly broker: Endpoint;
+  readonly clock: SimClockSpec;
+}
+
 export interface GatewayRole {
   readonly role: 'gateway';
   readonly mode: 'relay' | 'terminate';
@@ -196,7 +213,7 @@ export interface DtlsSessionDeviceRole {
   readonly clientCertificate: boolean;
 }
 
-export type RoleConfig = WearablesRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole | ProbeRole | DtlsWearablesRole | DtlsGatewayRole | DtlsPskAttackerRole | UdpLinkRole | MitmProxyRole | InterceptionVictimRole | DtlsMitmRole | DtlsClientRole | DtlsCloudEndpointRole | DtlsSessionServerRole | DtlsSessionDeviceRole;
+export type RoleConfig = WearablesRole | FleetShardRole | FleetCloudRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole | ProbeRole | DtlsWearablesRole | DtlsGatewayRole | DtlsPskAttackerRole | UdpLinkRole | MitmProxyRole | InterceptionVictimRole | DtlsMitmRole | DtlsClientRole | DtlsCloudEndpointRole | DtlsSessionServerRole | DtlsSessionDeviceRole;
 export type RoleKind = RoleConfig['role'];
 
 // ---------------------------------------------------------------------------------------------
@@ -378,6 +395,11 @@ const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { r
     },
     'a gateway role',
   ),
+  'fleet-shard': object<FleetShardRole>(
+    { role: oneOf(['fleet-shard']), devices: devices(1), endpoint, clock, queueCapacity: wholeNumber(1, 60_000, 256) },
+    'a fleet shard role',
+  ),
+  'fleet-cloud': object<FleetCloudRole>({ role: oneOf(['fleet-cloud']), devices: devices(1), broker: endpoint, clock }, 'a fleet cloud service role'),
   'cloud-service': object<CloudServiceRole>(
     {
       role: oneOf(['cloud-service']),

@@ -87,6 +87,17 @@ defineParameterType({
 });
 
 defineParameterType({
+  name: 'speed-up',
+  // Time compression of the source chapter's 30 s interval: "20× speed" (simulated s per wall s).
+  regexp: /(\d+)× speed/,
+  transformer: (n: string): number => {
+    const speedup = Number(n);
+    if (!Number.isInteger(speedup) || speedup < 1 || speedup > 100_000) throw new Error(`"${n}× speed" is not a usable speed-up; use a whole number from 1 to 100000, e.g. "20× speed"`);
+    return speedup;
+  },
+});
+
+defineParameterType({
   // A role of a running (`testbed up`) graph that a client of your own can reach from this machine.
   name: 'reachable role',
   regexp: /the gateway|the cloud broker|the MITM on the gateway→cloud link/,

@@ -147,12 +147,44 @@ export function credentialsGraph(o: { broker: BrokerKind; profile: string; devic
   };
 }
 
+/**
+ * The worked example's fleet (source chapter §17.6): many wearables, each with its own identity,
+ * straight to the broker over mutual TLS, and the cloud service behind it (topology/fleet-rig.ts).
+ */
+export function fleet(o: { broker: BrokerKind; wearables: number }): Graph {
+  const devices = Array.from({ length: o.wearables }, (_, i) => `wearable-${String(i + 1).padStart(4, '0')}`);
+  return {
+    recipe: 'fleet',
+    roles: [{ kind: 'wearable', name: 'fleet', devices, profile: 'secure', transport: 'mqtt-tls' }, broker(o.broker), cloudService],
+    links: [link('fleet-cloud', 'fleet', 'cloud-broker')],
+  };
+}
+
+/**
+ * Hard-coded and shared credentials (source chapter §17.5, features/hardcoded-credentials.feature):
+ * a fleet booted from its firmware images, an attacker holding one image, the broker and the
+ * cloud service (topology/credentials-rig.ts). `scanOnly`: the analyst's scan of the images, no role runs.
+ */
+export function credentialsGraph(o: { broker: BrokerKind; profile: string; devices: readonly string[]; scanOnly?: boolean }): Graph {
+  if (o.scanOnly) return { recipe: 'credentials', roles: [], links: [] };
+  return {
+    recipe: 'credentials',
+    roles: [
+      { kind: 'wearable', name: 'wearables', devices: o.devices, profile: o.profile, transport: 'mqtt-tls' },
+      { kind: 'probe', name: 'attacker', offers: 'device-credential' },
+      { ...broker(o.broker, { sessionResumption: false }) },
+      cloudService,
+    ],
+    links: [link('wearables-cloud', 'wearables', 'cloud-broker'), link('attacker-cloud', 'attacker', 'cloud-broker')],
+  };
+}
+
 /** The energy model: arithmetic from the source chapter's tables, no role runs. */
 export function energyModel(): Graph {
   return { recipe: 'energy-model', roles: [], links: [] };
 }
 
-export const RECIPE_NAMES = ['reporting', 'interception', 'dtls-interception', 'mutual-tls', 'tls-policy', 'resumption', 'nagle', 'independent-dtls-peer', 'energy-model', 'up', 'commands', 'dtls13-reporting', 'dtls13-interception', 'credentials'] as const;
+export const RECIPE_NAMES = ['reporting', 'interception', 'dtls-interception', 'mutual-tls', 'tls-policy', 'resumption', 'nagle', 'independent-dtls-peer', 'energy-model', 'up', 'commands', 'dtls13-reporting', 'dtls13-interception', 'credentials', 'fleet'] as const;
 export type RecipeName = (typeof RECIPE_NAMES)[number];
 
 /**
@@ -177,6 +209,7 @@ export function graphForTags(tags: readonly string[], brokerKind: BrokerKind): G
     case 'nagle': return resumption({ broker: kind, transport: 'tls', rttMs: 0, noDelay: false });
     case 'independent-dtls-peer': return independentDtlsPeer();
     case 'energy-model': return energyModel();
+    case 'fleet': return fleet({ broker: kind, wearables: 1 });
     // features/external-peers.feature: the graph `testbed up` starts (api/up-graph.ts), one wearable
     // and the device reserved for external clients; @gateway-cloud adds the gateway→cloud MITM.
     case 'up': return reporting({ broker: kind, wearables: 2, path: 'terminating-gateway', profile: 'secure', speedup: 1, ...(tags.includes('@gateway-cloud') ? { gatewayCloudMitm: { forgedCase: 'self-signed', stolenGatewayIdentity: false } } : {}) });

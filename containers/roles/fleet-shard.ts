@@ -1,0 +1,55 @@
+/**
+ * A shard of the fleet in one container (DESIGN.md §8: "a wearable container hosts a shard of the
+ * fleet"): the same Fleet the local placement runs, its devices' keys read from the mounted PKI.
+ *
+ *   POST /connect {deadlineMs}          connect every device (mutual TLS); {seconds}
+ *   POST /report {count, deadlineMs}    every device reads `count` readings on the interval
+ *   POST /settle {deadlineMs}           wait until every reading is acknowledged
+ *   GET  /stats                         FleetStats (counters, latency, 250 ms samples)
+ *   GET  /sealed                        readings sealed per device
+ */
+import { pkiPaths, readPem } from '../../certs/pki-files.ts';
+import { SimClock, type SimClockSpec } from '../../emulators/sim-clock.ts';
+import { Fleet } from '../../emulators/fleet/fleet.ts';
+import { PKI_DIR, type FleetShardRole } from '../role-config.ts';
+import type { ServedRole } from './resumption-device.ts';
+
+export function startFleetShard(config: FleetShardRole): ServedRole {
+  const pki = pkiPaths(PKI_DIR);
+  const fleet = new Fleet({
+    members: config.devices.map((d) => {
+      const files = pki.wearable(d.deviceId);
+      return { provisioning: d, keyPem: readPem(files.key, `the ${d.deviceId} device key`), certChainPem: readPem(files.chain, `the ${d.deviceId} certificate chain`) };
+    }),
+    caPem: readPem(pki.caBundle, 'the testbed CA bundle'),
+    cloudE3PublicKeyPem: readPem(pki.cloudE3.publicKey, 'the cloud E3 public key'),
+    endpoint: config.endpoint,
+    clock: new SimClock(config.clock),
+    queueCapacity: config.queueCapacity,
+  });
+  const deadline = (b: Record<string, unknown>) => {
+    const ms = Number(b.deadlineMs);
+    if (!Number.isInteger(ms) || ms < 1 || ms > 3_600_000) throw new Error(`fleet-shard: deadlineMs must be 1..3600000, got ${String(b.deadlineMs)}`);
+    return ms;
+  };
+  return {
+    routes: {
+      'POST /connect': async (b) => fleet.connectAll(deadline(b)),
+      'POST /report': async (b) => {
+        await fleet.report(Number(b.count), deadline(b));
+        return { sealed: fleet.stats().sealed };
+      },
+      'POST /settle': async (b) => {
+        await fleet.settle(deadline(b));
+        return { settled: true };
+      },
+      'POST /clock': async (b) => {
+        fleet.setClock(new SimClock(b.clock as SimClockSpec));
+        return { ok: true };
+      },
+      'GET /stats': async () => fleet.stats(),
+      'GET /sealed': async () => fleet.sealedPerDevice(),
+    },
+    stop: async () => fleet.stop(),
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * What one machine can run, estimated before a fleet starts, so a size, rate or duration it
+ * cannot do is refused up front with the estimate (issue 11, "Bad input") instead of failing
+ * half-way. The per-unit costs are this project's own measurements on a 2-core machine
+ * (bench/fleet.ts, docs/benchmarks.md), with head-room for a loaded CI host.
+ */
+export interface FleetPlan {
+  readonly wearables: number;
+  readonly readingsPerDevice: number;
+  /** Simulated seconds per wall second. */
+  readonly speedup: number;
+  readonly intervalSimSec?: number;
+}
+
+export interface FleetEstimate {
+  readonly readingsPerSecond: number;
+  readonly connectSeconds: number;
+  readonly reportSeconds: number;
+  readonly totalSeconds: number;
+}
+
+/** Mutual-TLS connections per second one process sustains, broker included (bench/fleet.ts). */
+export const CONNECTIONS_PER_SECOND = 250;
+/** Readings per second end to end (seal, broker, cloud open) with zero loss (bench/fleet.ts). */
+export const MAX_READINGS_PER_SECOND = 4_000;
+export const MAX_WEARABLES = 5_000;
+/** No fleet scenario may run longer than this. */
+export const MAX_RUN_SECONDS = 600;
+
+export function estimateFleet(p: FleetPlan): FleetEstimate {
+  const interval = p.intervalSimSec ?? 30;
+  const readingsPerSecond = (p.wearables * p.speedup) / interval;
+  const connectSeconds = p.wearables / CONNECTIONS_PER_SECOND;
+  const reportSeconds = (p.readingsPerDevice * interval) / p.speedup;
+  return { readingsPerSecond, connectSeconds, reportSeconds, totalSeconds: connectSeconds + reportSeconds };
+}
+
+/** The plan, or an error saying which limit it passes, by how much, and what to change. */
+export function checkFleetPlan(p: FleetPlan): FleetEstimate {
+  for (const [name, v, lo, hi] of [['wearables', p.wearables, 1, MAX_WEARABLES], ['readings per wearable', p.readingsPerDevice, 1, 10_000], ['speed-up', p.speedup, 1, 100_000]] as const) {
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new Error(`fleet: ${name} must be a whole number in ${lo}..${hi}, got ${v}`);
+  }
+  const e = estimateFleet(p);
+  if (e.readingsPerSecond > MAX_READINGS_PER_SECOND) {
+    throw new Error(`fleet: ${p.wearables} wearables at ${p.speedup}× send ${e.readingsPerSecond.toFixed(0)} readings/s; this machine carries about ${MAX_READINGS_PER_SECOND} with nothing lost (bench/fleet.ts); lower the speed-up to ${Math.floor((MAX_READINGS_PER_SECOND * (p.intervalSimSec ?? 30)) / p.wearables)}× or use fewer wearables`);
+  }
+  if (e.totalSeconds > MAX_RUN_SECONDS) {
+    throw new Error(`fleet: the run would take about ${e.totalSeconds.toFixed(0)} s (connect ${e.connectSeconds.toFixed(0)} s at ~${CONNECTIONS_PER_SECOND}/s, report ${e.reportSeconds.toFixed(0)} s), over the ${MAX_RUN_SECONDS} s bound; use fewer readings or a higher speed-up`);
+  }
+  return e;
+}
