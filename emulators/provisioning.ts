@@ -49,7 +49,7 @@ export function readProvisioning(path: string): DeviceProvisioning[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`provisioning: cannot read ${path} (${(err as Error).message}); give a run directory that has one: `testbed up` writes runs/up/<time>/provisioning.json (`testbed status` shows the directory), `testbed run` writes runs/<time>/scenarios/<n>/provisioning.json`);
+    throw new Error(`provisioning: cannot read ${path} (${(err as Error).message}); give a run directory that has one: "testbed up" writes runs/up/<time>/provisioning.json ("testbed status" shows the directory), "testbed run" writes runs/<time>/scenarios/<n>/provisioning.json`);
   }
   const parsed: unknown = JSON.parse(text);
   if (!Array.isArray(parsed)) throw new Error(`provisioning: ${path} must hold a JSON array of device records`);
