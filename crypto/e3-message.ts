@@ -162,6 +162,11 @@ export interface E3MessageEnd {
   readonly key: EpochKey;
 }
 
+/** The E3 end of one device's command channel, for the device (noble) or the cloud (node). */
+export function commandChannelEnd(kind: E3MessageKind, impl: E3Implementation, pseudonymHex: string, algorithm: E3Algorithm, derive: (kind: E3MessageKind, epoch: number) => Uint8Array): E3MessageEnd {
+  return { kind, impl, algorithm, pseudonym: Buffer.from(pseudonymHex, 'hex'), key: (epoch) => derive(kind, epoch) };
+}
+
 /** One direction's sending end: a sequence that only increases (the nonce is never reused under one key). */
 export class E3MessageSender {
   readonly #end: E3MessageEnd;

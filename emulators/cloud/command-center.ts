@@ -11,9 +11,9 @@
 import { appendFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { deriveDeviceKeyNode } from '../../crypto/e3-key-derivation.ts';
-import { E3_MESSAGE_CHANNEL, E3MessageReceiver, E3MessageSender, type E3MessageKind } from '../../crypto/e3-message.ts';
+import { commandChannelEnd, E3_MESSAGE_CHANNEL, E3MessageReceiver, E3MessageSender, type E3MessageKind } from '../../crypto/e3-message.ts';
 import { ObservationLog } from '../observation-log.ts';
-import { commandChannelEnd, type CommandResponse } from '../commands/device-commands.ts';
+import type { CommandResponse } from '../commands/device-commands.ts';
 import { commandTopic, pseudonymOfCommandTopic } from '../commands/command-topics.ts';
 import type { DeviceRegistry, RegisteredDevice } from './device-registry.ts';
 

@@ -9,7 +9,7 @@
  * record, and the device carries on with the next (DESIGN.md §11).
  */
 import { deriveDeviceKeyNoble, rawP256PrivateKey, rawP256PublicKey } from '../../crypto/e3-key-derivation.ts';
-import { E3_MESSAGE_CHANNEL, E3MessageReceiver, E3MessageSender, type E3MessageEnd, type E3MessageKind, type E3MessageRejection } from '../../crypto/e3-message.ts';
+import { commandChannelEnd, E3_MESSAGE_CHANNEL, E3MessageReceiver, E3MessageSender, type E3MessageKind, type E3MessageRejection } from '../../crypto/e3-message.ts';
 import { ObservationLog } from '../observation-log.ts';
 import type { DeviceProvisioning } from '../provisioning.ts';
 import { assertHandlerName, secureHandler, vulnerableHandler, type CommandHandler, type CommandHandlerName, type HandlerRefusal, type RateLimit } from './command-handlers.ts';
@@ -42,11 +42,6 @@ export interface CommandResponse {
 /** Where the key sits in the emulated firmware's file system (the injection reads it). */
 export const DEVICE_KEY_PATH = '/secure/device.key';
 const MAX_OUTPUT = 700;
-
-/** The E3 ends of one device's command channel, for the device (noble) or the cloud (node). */
-export function commandChannelEnd(kind: E3MessageKind, impl: 'noble' | 'node', pseudonymHex: string, algorithm: DeviceProvisioning['algorithm'], derive: (channel: E3MessageEnd['kind'], epoch: number) => Uint8Array): E3MessageEnd {
-  return { kind, impl, algorithm, pseudonym: Buffer.from(pseudonymHex, 'hex'), key: (epoch) => derive(kind, epoch) };
-}
 
 export class DeviceCommands {
   readonly log: ObservationLog<CommandRecordKind>;
