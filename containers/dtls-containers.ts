@@ -16,8 +16,7 @@ import type { Observation } from '../emulators/observation-log.ts';
 import type { GatewayMalice } from '../emulators/gateway-malice.ts';
 import type { LinkImpairments } from '../links/impairments.ts';
 import { DTLS_BRIDGE_PREBUILT_ENV } from '../emulators/dtls/dtls-bridge-process.ts';
-import { DTLS_VERSION_ENV, currentDtlsVersion } from '../emulators/dtls/dtls-version.ts';
-import { WOLFSSL_BRIDGE_PREBUILT_ENV } from '../emulators/dtls/wolfssl-bridge.ts';
+import { dtlsVersionEnvironment } from '../emulators/dtls/dtls-version.ts';
 import { docker } from './docker-cli.ts';
 import { NodeRoleContainer, stopRole } from './node-role-container.ts';
 import type { RoleControl } from './role-control.ts';
@@ -44,7 +43,7 @@ abstract class DtlsNodeRoleContainer extends NodeRoleContainer {
     super(image);
     // The scenario's DTLS version goes with it (emulators/dtls/dtls-version.ts); both bridges
     // are built on the host and only run here.
-    this.withEnvironment({ [DTLS_BRIDGE_PREBUILT_ENV]: '1', [WOLFSSL_BRIDGE_PREBUILT_ENV]: '1', [DTLS_VERSION_ENV]: currentDtlsVersion() });
+    this.withEnvironment({ [DTLS_BRIDGE_PREBUILT_ENV]: '1', ...dtlsVersionEnvironment() });
   }
 }
 

@@ -9,8 +9,7 @@ import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
 import type { DeviceProvisioning } from '../emulators/provisioning.ts';
 import type { Observation } from '../emulators/observation-log.ts';
 import { DTLS_BRIDGE_PREBUILT_ENV } from '../emulators/dtls/dtls-bridge-process.ts';
-import { DTLS_VERSION_ENV, currentDtlsVersion } from '../emulators/dtls/dtls-version.ts';
-import { WOLFSSL_BRIDGE_PREBUILT_ENV } from '../emulators/dtls/wolfssl-bridge.ts';
+import { dtlsVersionEnvironment } from '../emulators/dtls/dtls-version.ts';
 import type { DtlsMatrixClient, DtlsVictimRun, OpensslPeerRun } from '../topology/dtls-mitm-rig.ts';
 import { NodeRoleContainer, stopRole } from './node-role-container.ts';
 import type { RoleControl } from './role-control.ts';
@@ -39,7 +38,7 @@ export abstract class DtlsRoleContainer extends NodeRoleContainer {
   constructor(image: string) {
     super(image);
     // The scenario's DTLS version (emulators/dtls/dtls-version.ts); both bridges are built on the host.
-    this.withEnvironment({ [DTLS_BRIDGE_PREBUILT_ENV]: '1', [WOLFSSL_BRIDGE_PREBUILT_ENV]: '1', [DTLS_VERSION_ENV]: currentDtlsVersion() });
+    this.withEnvironment({ [DTLS_BRIDGE_PREBUILT_ENV]: '1', ...dtlsVersionEnvironment() });
   }
 
   protected async startAs<T extends StartedRole>(config: RoleConfig, Started: new (s: StartedTestContainer, c: RoleControl) => T): Promise<T> {

@@ -45,7 +45,11 @@ export class DtlsSessionDeviceContainer extends DtlsRoleContainer {
 
 export class StartedDtlsSessionDevice extends StartedRole {
   /** First call: handshake; later calls: reconnect and handshake again. */
-  handshake(timeoutMs: number): Promise<DtlsHandshakeEvent> {
-    return this.control.call('POST', '/handshake', { timeoutMs }, timeoutMs + 10_000);
+  async send(payload: Uint8Array): Promise<void> {
+    await this.control.call('POST', '/send', { payloadHex: Buffer.from(payload).toString('hex') });
+  }
+
+  handshake(timeoutMs: number, earlyData?: Uint8Array): Promise<DtlsHandshakeEvent> {
+    return this.control.call('POST', '/handshake', { timeoutMs, ...(earlyData ? { earlyDataHex: Buffer.from(earlyData).toString('hex') } : {}) }, timeoutMs + 10_000);
   }
 }

@@ -85,10 +85,17 @@ export class ContainersDtlsResumptionRig extends DtlsResumptionSpec {
     }
   }
 
-  handshake(timeoutMs = 10_000): Promise<DtlsHandshakeEvent> {
+  /** One datagram through the device's current connection. */
+  async send(payload: Uint8Array): Promise<void> {
     const device = this.#running?.device;
     if (!device) throw new Error('containers-dtls-resumption: not started');
-    return device.handshake(timeoutMs);
+    await device.send(payload);
+  }
+
+  handshake(timeoutMs = 10_000, earlyData?: Uint8Array): Promise<DtlsHandshakeEvent> {
+    const device = this.#running?.device;
+    if (!device) throw new Error('containers-dtls-resumption: not started');
+    return device.handshake(timeoutMs, earlyData);
   }
 
   /** Stop the capture and every container (once; later calls return the same path); returns the capture's path. */

@@ -47,7 +47,8 @@ export class DtlsSessionClient {
   constructor(private readonly o: { pki: PkiPaths; connect: { host: string; port: number }; clientCertificate: boolean; keyLogFile: string }) {}
 
   /** First call: start the client and handshake; later calls: `reconnect` (a new handshake). Resolves with the client's handshake event. */
-  async handshake(timeoutMs = 10_000): Promise<DtlsHandshakeEvent> {
+  /** `earlyData`: on a reconnect, sent as DTLS 1.3 0-RTT early data in the first flight (wolfssl-bridge). */
+  async handshake(timeoutMs = 10_000, earlyData?: Uint8Array): Promise<DtlsHandshakeEvent> {
     let since = 0;
     if (!this.#client) {
       const files = this.o.pki.wearable(DEVICE_ID);
@@ -57,7 +58,7 @@ export class DtlsSessionClient {
       );
     } else {
       since = this.#client.log.all().length;
-      this.#client.command({ cmd: 'reconnect' });
+      this.#client.command(earlyData ? { cmd: 'reconnect', earlyData: Buffer.from(earlyData).toString('hex') } : { cmd: 'reconnect' });
     }
     const outcome = await this.#client.handshakeOutcome(timeoutMs, since);
     if (!outcome.ok) throw new Error(`dtls-resumption-rig: the DTLS handshake failed: ${String(outcome.event.reason)} ${String(outcome.event.error ?? '')}`);
@@ -116,7 +117,7 @@ export abstract class DtlsResumptionSpec {
   }
 
   abstract start(): Promise<void>;
-  abstract handshake(timeoutMs?: number): Promise<DtlsHandshakeEvent>;
+  abstract handshake(timeoutMs?: number, earlyData?: Uint8Array): Promise<DtlsHandshakeEvent>;
   /** Stop everything and close the capture; returns its path. Safe to call twice. */
   abstract stop(): Promise<string>;
 }
@@ -136,9 +137,9 @@ export class DtlsResumptionRig extends DtlsResumptionSpec {
     this.#client = new DtlsSessionClient({ pki, connect: endpoint, clientCertificate: this.clientCertificate, keyLogFile: this.keyLogPath });
   }
 
-  handshake(timeoutMs = 10_000): Promise<DtlsHandshakeEvent> {
+  handshake(timeoutMs = 10_000, earlyData?: Uint8Array): Promise<DtlsHandshakeEvent> {
     if (!this.#client) throw new Error('dtls-resumption-rig: not started');
-    return this.#client.handshake(timeoutMs);
+    return this.#client.handshake(timeoutMs, earlyData);
   }
 
   send(payload: Uint8Array): void {

@@ -184,7 +184,7 @@ export function energyModel(): Graph {
   return { recipe: 'energy-model', roles: [], links: [] };
 }
 
-export const RECIPE_NAMES = ['reporting', 'interception', 'dtls-interception', 'mutual-tls', 'tls-policy', 'resumption', 'nagle', 'independent-dtls-peer', 'energy-model', 'up', 'commands', 'dtls13-reporting', 'dtls13-interception', 'credentials', 'fleet'] as const;
+export const RECIPE_NAMES = ['reporting', 'interception', 'dtls-interception', 'mutual-tls', 'tls-policy', 'resumption', 'nagle', 'independent-dtls-peer', 'energy-model', 'up', 'commands', 'dtls13-reporting', 'dtls13-interception', 'dtls13-resumption', 'credentials', 'fleet'] as const;
 export type RecipeName = (typeof RECIPE_NAMES)[number];
 
 /**
@@ -216,6 +216,7 @@ export function graphForTags(tags: readonly string[], brokerKind: BrokerKind): G
     // Cloud→device commands (issue 13): the reporting graph through a TLS-terminating gateway.
     case 'commands': return { ...reporting({ broker: kind, wearables: 1, path: 'terminating-gateway', profile: 'secure' }), recipe: 'commands' };
     // The DTLS paths over DTLS 1.3 (features/dtls13-stripped-dtls.feature): the same roles and links, wolfSSL bridges.
+    case 'dtls13-resumption': return { ...resumption({ broker: kind, transport: 'dtls', rttMs: 50 }), recipe: 'dtls13-resumption' };
     case 'dtls13-interception': return { ...interception({ forgedCase: 'self-signed', client: 'secure', transport: 'dtls' }), recipe: 'dtls13-interception' };
     case 'dtls13-reporting': return { ...reporting({ broker: kind, wearables: 1, path: 'dtls-stripping-gateway', profile: 'secure' }), recipe: 'dtls13-reporting' };
     case 'credentials': return credentialsGraph({ broker: kind, profile: 'hardcoded-credentials', devices: ['wearable-0001'], scanOnly: tags.includes('@firmware-scan') });

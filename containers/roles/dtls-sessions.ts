@@ -5,7 +5,8 @@
  *
  *   dtls-session-server   the cloud's bridge server keeping sessions (RFC 5246 §7.3 session IDs)
  *   dtls-session-device   wearable-0001's bridge client keeping its session
- *     POST /handshake {timeoutMs}   first call: handshake; later calls: reconnect and handshake again
+ *     POST /handshake {timeoutMs, earlyDataHex?}   first call: handshake; later calls: reconnect and handshake again (with DTLS 1.3 0-RTT data)
+ *     POST /send {payloadHex}        one datagram through the current connection
  *
  * Each writes its session keys to EVIDENCE_DIR/dtls-keylogs/<role>.keylog (0600); the topology
  * merges them into the scenario's dtls.keylog.
@@ -54,7 +55,20 @@ async function startDevice(config: DtlsSessionDeviceRole): Promise<ServedRole> {
   }
   const client = new DtlsSessionClient({ pki: pkiPaths(PKI_DIR), connect: { host, port: config.endpoint.port }, clientCertificate: config.clientCertificate, keyLogFile: keyLogFile(config.role) });
   return {
-    routes: { 'POST /handshake': async (b) => client.handshake(Number(b.timeoutMs ?? 10_000)) },
+    routes: {
+      'POST /handshake': async (b) => {
+        // earlyDataHex: DTLS 1.3 0-RTT data for the reconnect's first flight (wolfssl-bridge).
+        const hex = b.earlyDataHex;
+        if (hex !== undefined && (typeof hex !== 'string' || !/^(?:[0-9a-f]{2}){1,16384}$/.test(hex))) throw new Error('dtls-session-device: earlyDataHex must be lower-case hex bytes');
+        return client.handshake(Number(b.timeoutMs ?? 10_000), hex === undefined ? undefined : Buffer.from(hex, 'hex'));
+      },
+      // One datagram through the current connection (a reading whose first byte the capture times).
+      'POST /send': async (b) => {
+        if (typeof b.payloadHex !== 'string' || !/^(?:[0-9a-f]{2}){1,16384}$/.test(b.payloadHex)) throw new Error('dtls-session-device: payloadHex must be lower-case hex bytes');
+        client.send(Buffer.from(b.payloadHex, 'hex'));
+        return { sent: b.payloadHex.length / 2 };
+      },
+    },
     stop: () => client.stop(),
   };
 }

@@ -4,7 +4,7 @@
  * the same events, control lines and plaintext framing, so every role above is the same code.
  */
 import { dtlsBridgeArgs, ensureDtlsBridge, type DtlsBridgeOptions, type UdpAddress } from './dtls-bridge-process.ts';
-import { ensureWolfsslBridge, wolfsslBridgeArgs } from './wolfssl-bridge.ts';
+import { WOLFSSL_BRIDGE_PREBUILT_ENV, ensureWolfsslBridge, wolfsslBridgeArgs, type Dtls13Options } from './wolfssl-bridge.ts';
 
 export const DTLS_VERSIONS = ['dtls1.2', 'dtls1.3'] as const;
 export type DtlsVersion = (typeof DTLS_VERSIONS)[number];
@@ -15,10 +15,20 @@ export type DtlsVersion = (typeof DTLS_VERSIONS)[number];
  * Every scenario starts at dtls1.2 (the World's constructor), so no version outlives its scenario.
  */
 export const DTLS_VERSION_ENV = 'TESTBED_DTLS_VERSION';
+/** The scenario's DTLS 1.3 knobs (JSON), for bridges whose options name none. */
+export const DTLS13_OPTIONS_ENV = 'TESTBED_DTLS13_OPTIONS';
 let scenarioVersion: DtlsVersion = process.env[DTLS_VERSION_ENV] ? parseDtlsVersion(process.env[DTLS_VERSION_ENV]) : 'dtls1.2';
+let scenarioDtls13: Dtls13Options = process.env[DTLS13_OPTIONS_ENV] ? (JSON.parse(process.env[DTLS13_OPTIONS_ENV]) as Dtls13Options) : {};
 
-export function useDtlsVersion(version: DtlsVersion): void {
+export function useDtlsVersion(version: DtlsVersion, dtls13: Dtls13Options = {}): void {
+  if (version !== 'dtls1.3' && Object.keys(dtls13).length > 0) throw new Error('dtls-version: DTLS 1.3 options (HRR cookie, CID, early data, tickets) need version dtls1.3');
   scenarioVersion = version;
+  scenarioDtls13 = dtls13;
+}
+
+/** What a role container must be told to speak the scenario's version (both bridges run prebuilt there). */
+export function dtlsVersionEnvironment(): Record<string, string> {
+  return { [WOLFSSL_BRIDGE_PREBUILT_ENV]: '1', [DTLS_VERSION_ENV]: scenarioVersion, [DTLS13_OPTIONS_ENV]: JSON.stringify(scenarioDtls13) };
 }
 
 export function currentDtlsVersion(): DtlsVersion {
@@ -35,7 +45,7 @@ export function parseDtlsVersion(text: string): DtlsVersion {
 /** The binary (built if needed) and command line for these options. */
 export async function bridgeLaunch(options: DtlsBridgeOptions, plain: { own: UdpAddress }): Promise<{ binary: string; args: string[] }> {
   if ((options.version ?? scenarioVersion) === 'dtls1.3') {
-    const args = wolfsslBridgeArgs(options, plain);
+    const args = wolfsslBridgeArgs({ ...options, dtls13: options.dtls13 ?? scenarioDtls13 }, plain);
     return { binary: await ensureWolfsslBridge(), args };
   }
   if (options.dtls13) throw new Error('dtls-version: DTLS 1.3 options (dtls13) given to a DTLS 1.2 profile; set version: "dtls1.3" or drop them');
