@@ -85,6 +85,7 @@ int parse_options(int argc, char **argv, bridge_options *o) {
   o->bench_handshakes = 100;
   o->bench_datagrams = 10000;
   o->bench_payload = 97;
+  o->bench_concurrent = 100;
   if (argc < 2) return fail("usage: wolfssl-bridge server|client|bench [flags]");
   if (strcmp(argv[1], "server") == 0) o->mode = MODE_SERVER;
   else if (strcmp(argv[1], "client") == 0) o->mode = MODE_CLIENT;
@@ -151,6 +152,7 @@ int parse_options(int argc, char **argv, bridge_options *o) {
     else if (strcmp(f, "--handshakes") == 0) { if (positive(f, v, &o->bench_handshakes, 100000)) return -1; }
     else if (strcmp(f, "--datagrams") == 0) { if (positive(f, v, &o->bench_datagrams, 10000000)) return -1; }
     else if (strcmp(f, "--payload") == 0) { if (positive(f, v, &o->bench_payload, 1200)) return -1; }
+    else if (strcmp(f, "--concurrent") == 0) { if (positive(f, v, &o->bench_concurrent, 1000)) return -1; }
     else if (strcmp(f, "--client-cert") == 0) o->client_cert = v;
     else if (strcmp(f, "--client-key") == 0) o->client_key = v;
     else {

@@ -35,7 +35,7 @@ typedef struct {
   int unchecked_key_pair;  /* MITM only: serve --cert with a --key that does not match it */
   const char *psk_identity;
   /* bench */
-  int bench_handshakes, bench_datagrams, bench_payload;
+  int bench_handshakes, bench_datagrams, bench_payload, bench_concurrent;
   const char *client_cert, *client_key;
 } bridge_options;
 

@@ -125,14 +125,16 @@ test('resumption with the ticket, and 0-RTT early data delivered before the hand
   assert.equal((await c.handshakeOutcome(5_000)).ok, true);
   await new Promise((r) => setTimeout(r, 300)); // the NewSessionTicket arrives after the handshake
   const before = c.log.all().length;
+  const serverBefore = s.log.all().length;
   const early = nextDatagram(s);
   c.command({ cmd: 'reconnect', earlyData: Buffer.from('first-flight reading').toString('hex') });
   const resumed = await c.handshakeOutcome(5_000, before);
   assert.equal(resumed.ok, true, JSON.stringify(resumed.event));
   assert.equal(resumed.event.resumed, true);
   assert.equal((await early).payload.toString(), 'first-flight reading');
-  const serverSide = s.log.ofKind('handshake').at(-1)?.detail;
-  assert.equal(serverSide?.earlyDataBytes, 'first-flight reading'.length, JSON.stringify(serverSide));
+  // The early datagram reaches the TS side before the server's handshake event (it is 0-RTT).
+  const serverSide = (await s.handshakeOutcome(5_000, serverBefore)).event;
+  assert.equal(serverSide.earlyDataBytes, 'first-flight reading'.length, JSON.stringify(serverSide));
 });
 
 test('with the HelloRetryRequest cookie on, early data is dropped by the server whatever wolfSSL reports', { skip }, async () => {
@@ -141,11 +143,13 @@ test('with the HelloRetryRequest cookie on, early data is dropped by the server 
   assert.equal((await c.handshakeOutcome(5_000)).ok, true);
   await new Promise((r) => setTimeout(r, 300));
   const before = c.log.all().length;
+  const serverBefore = s.log.all().length;
   c.command({ cmd: 'reconnect', earlyData: Buffer.from('lost reading').toString('hex') });
   assert.equal((await c.handshakeOutcome(5_000, before)).ok, true);
-  await new Promise((r) => setTimeout(r, 200));
-  const serverSide = s.log.ofKind('handshake').at(-1)?.detail;
-  assert.equal(serverSide?.earlyDataBytes, 0, `the server received early data after a cookie HRR: ${JSON.stringify(serverSide)}`);
+  const serverSide = (await s.handshakeOutcome(5_000, serverBefore)).event;
+  // wolfSSL 5.5.4 says "accepted"; what arrived is nothing (the records before the HRR were dropped).
+  assert.equal(serverSide.earlyDataStatus, 'accepted', `wolfSSL's status changed: ${JSON.stringify(serverSide)}; update the README and the round-trip feature`);
+  assert.equal(serverSide.earlyDataBytes, 0, `the server received early data after a cookie HRR: ${JSON.stringify(serverSide)}`);
   assert.equal(s.log.ofKind('early-data').length, 0);
 });
 
