@@ -12,7 +12,7 @@
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { generatePki } from '../certs/pki.ts';
+import { generatePki, type Pki } from '../certs/pki.ts';
 import { issueFleetCertificates } from '../certs/fleet-certificates.ts';
 import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
 import { provisionDevice, type DeviceProvisioning } from '../emulators/provisioning.ts';
@@ -34,6 +34,8 @@ export class LocalFleet implements FleetRig {
   #brokerConfig: CloudBrokerConfig | undefined;
   #service: CloudService | undefined;
   #clock: SimClock | undefined;
+  /** The fleet and its broker endpoint, for benchmarks that drive devices one by one (bench/fleet.ts). */
+  materials: { readonly fleet: Fleet; readonly pki: Pki; readonly endpoint: { host: string; port: number } } | undefined;
 
   constructor(readonly dir: string) {}
 
@@ -76,6 +78,7 @@ export class LocalFleet implements FleetRig {
       clock,
       ...(spec.queueCapacity ? { queueCapacity: spec.queueCapacity } : {}),
     });
+    this.materials = { fleet: this.#fleet, pki, endpoint };
   }
 
   async #startBroker(): Promise<{ host: string; port: number }> {
@@ -100,8 +103,9 @@ export class LocalFleet implements FleetRig {
     return this.#requireFleet().report(count, deadlineMs);
   }
 
-  async setClock(startSec: number): Promise<void> {
-    const clock = new SimClock({ startSec, speedup: (this.#clock as SimClock).spec.speedup, wallStartMs: Date.now() });
+  /** `speedup`: a new time compression too (bench/fleet.ts steps through factors in one run). */
+  async setClock(startSec: number, speedup = (this.#clock as SimClock).spec.speedup): Promise<void> {
+    const clock = new SimClock({ startSec, speedup, wallStartMs: Date.now() });
     this.#clock = clock;
     this.#requireFleet().setClock(clock);
   }

@@ -20,7 +20,7 @@ export interface FleetEstimate {
 }
 
 /** Mutual-TLS connections per second one process sustains, broker included (bench/fleet.ts). */
-export const CONNECTIONS_PER_SECOND = 250;
+export const CONNECTIONS_PER_SECOND = 100;
 /** Readings per second end to end (seal, broker, cloud open) with zero loss (bench/fleet.ts). */
 export const MAX_READINGS_PER_SECOND = 4_000;
 export const MAX_WEARABLES = 5_000;

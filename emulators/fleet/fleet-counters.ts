@@ -120,6 +120,12 @@ export class FleetCounters implements FleetDeviceEvents {
     };
   }
 
+  /** The latencies recorded so far, sorted, and a fresh start (one benchmark phase at a time). */
+  takeLatencies(): number[] {
+    const taken = this.#latencies.splice(0).sort((a, b) => a - b);
+    return taken;
+  }
+
   stopSampling(): void {
     clearInterval(this.#sampler);
   }

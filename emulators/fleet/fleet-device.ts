@@ -168,6 +168,19 @@ export class FleetDevice {
     });
   }
 
+  /** End the connection on purpose (MQTT DISCONNECT), keeping the TLS session and the queue; no reconnect. */
+  async disconnect(): Promise<void> {
+    const socket = this.#socket;
+    if (this.#state !== 'connected' || !socket) return;
+    this.#state = 'idle';
+    this.#socket = undefined;
+    this.config.events.disconnected(this);
+    await new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
+    });
+  }
+
   stop(): void {
     this.#state = 'stopped';
     clearTimeout(this.#reconnectTimer);
