@@ -24,6 +24,8 @@ import { TestbedContainer } from './testbed-container.ts';
 import { MQTT_PLAIN_PORT, MQTT_TLS_PORT, PKI_DIR } from './role-config.ts';
 
 const CONFIG_DIR = '/mosquitto';
+/** The hard-coded-credentials listener: MQTT over TLS, server certificate only, username and password. */
+export const MQTT_PASSWORD_TLS_PORT = 8884;
 const STARTUP_TIMEOUT_MS = 20_000;
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -42,6 +44,8 @@ export class CloudBrokerContainer extends TestbedContainer {
   #configDir: string | undefined;
   #pki = false;
   #plainPasswords: ReadonlyMap<string, string> | undefined;
+  #fleetAccount: { readonly username: string; readonly password: string } | undefined;
+  #crlPem: string | undefined;
   #dtlsAcks = false;
   #deviceCommands = false;
   #tcpNoDelay = true;
@@ -89,6 +93,26 @@ export class CloudBrokerContainer extends TestbedContainer {
       if (!password || password.includes('\n')) throw new Error(`CloudBrokerContainer: the password of ${user} must be one non-empty line`);
     }
     this.#plainPasswords = passwords;
+    return this;
+  }
+
+  /**
+   * The hard-coded-credentials pitfall (source chapter §17.5): one username and password in every
+   * device's firmware, checked against the password file on a second TLS listener
+   * (MQTT_PASSWORD_TLS_PORT) that asks for no client certificate; the ACL lets that one account
+   * write every E3 topic, as such a fleet's broker must (emulators/cloud/cloud-broker.ts fleetAccount).
+   */
+  withFleetAccount(account: { readonly username: string; readonly password: string }): this {
+    if (!USERNAME.test(account.username)) throw new Error(`CloudBrokerContainer: "${account.username}" cannot be a Mosquitto username`);
+    if (!account.password || account.password.includes('\n')) throw new Error('CloudBrokerContainer: the fleet password must be one non-empty line');
+    this.#fleetAccount = account;
+    return this;
+  }
+
+  /** Revoked client certificates: the mTLS listener checks them against these CRLs (`crlfile`). */
+  withCrl(crlPem: string): this {
+    if (!crlPem.includes('-----BEGIN X509 CRL-----')) throw new Error('CloudBrokerContainer: withCrl takes PEM CRLs ("-----BEGIN X509 CRL-----")');
+    this.#crlPem = crlPem;
     return this;
   }
 
@@ -189,6 +213,7 @@ export class CloudBrokerContainer extends TestbedContainer {
       `keyfile ${PKI_DIR}/cloud/server.key`,
       'require_certificate true',
       'use_identity_as_username true',
+      ...(this.#crlPem ? [`crlfile ${CONFIG_DIR}/crl.pem`] : []),
       `tls_version ${this.#tlsVersion}`,
       ...(this.#ciphers ? [`ciphers ${this.#ciphers.ciphers}`, `ciphers_tls1.3 ${this.#ciphers.ciphersuites}`] : []),
       `set_tcp_nodelay ${String(this.#tcpNoDelay)}`,
@@ -196,13 +221,16 @@ export class CloudBrokerContainer extends TestbedContainer {
       `acl_file ${CONFIG_DIR}/acl`,
       // Checked only on the plain listener: with use_identity_as_username the TLS listener
       // takes the username from the certificate and asks for no password.
-      ...(this.#plainPasswords ? [`password_file ${CONFIG_DIR}/passwords`] : []),
+      ...(this.#plainPasswords || this.#fleetAccount ? [`password_file ${CONFIG_DIR}/passwords`] : []),
       // stderr: unbuffered, so each line reaches `docker logs` at once (stdout to a pipe is block-buffered).
       'log_dest stderr',
       ...(this.#packetLog ? ['log_type all'] : ['log_type error', 'log_type warning', 'log_type notice', 'log_type information']),
       'connection_messages true',
       // Listener-specific options apply to the listener above them: the plain one comes last.
       ...(this.#plainPasswords ? [`listener ${MQTT_PLAIN_PORT} 0.0.0.0`] : []),
+      ...(this.#fleetAccount
+        ? [`listener ${MQTT_PASSWORD_TLS_PORT} 0.0.0.0`, `cafile ${PKI_DIR}/ca/bundle.crt`, `certfile ${PKI_DIR}/cloud/server-chain.crt`, `keyfile ${PKI_DIR}/cloud/server.key`, 'require_certificate false', 'use_identity_as_username false', `tls_version ${this.#tlsVersion}`]
+        : []),
       '',
     ].join('\n');
   }
@@ -218,6 +246,7 @@ export class CloudBrokerContainer extends TestbedContainer {
     const forward = commands ? [`topic read ${COMMAND_TOPIC_FILTER}`, `topic write ${RESPONSE_TOPIC_FILTER}`] : [];
     const command = commands ? [`topic write ${COMMAND_TOPIC_FILTER}`, `topic read ${RESPONSE_TOPIC_FILTER}`] : [];
     if (this.#gatewayUser) lines.push(`user ${this.#gatewayUser}`, `topic write ${E3_TOPIC_FILTER}`, ...acks.read, ...forward, '');
+    if (this.#fleetAccount) lines.push(`user ${this.#fleetAccount.username}`, `topic write ${E3_TOPIC_FILTER}`, '');
     if (this.#subscriberUser) lines.push(`user ${this.#subscriberUser}`, `topic read ${E3_TOPIC_FILTER}`, ...acks.write, ...command, '');
     return lines.join('\n');
   }
@@ -232,7 +261,12 @@ export class CloudBrokerContainer extends TestbedContainer {
     mkdirSync(this.#configDir, { recursive: true, mode: 0o700 });
     writeFileSync(join(this.#configDir, 'mosquitto.conf'), this.configuration(), { mode: 0o644 });
     writeFileSync(join(this.#configDir, 'acl'), this.acl(), { mode: 0o644 });
-    if (this.#plainPasswords) writeFileSync(join(this.#configDir, 'passwords'), mosquittoPasswordFile(this.#plainPasswords), { mode: 0o600 });
+    if (this.#plainPasswords || this.#fleetAccount) {
+      const accounts = new Map(this.#plainPasswords ?? []);
+      if (this.#fleetAccount) accounts.set(this.#fleetAccount.username, this.#fleetAccount.password);
+      writeFileSync(join(this.#configDir, 'passwords'), mosquittoPasswordFile(accounts), { mode: 0o600 });
+    }
+    if (this.#crlPem) writeFileSync(join(this.#configDir, 'crl.pem'), this.#crlPem, { mode: 0o644 });
     if (this.#openSsl) {
       const lines = ['openssl_conf = testbed_init', '[testbed_init]', 'ssl_conf = testbed_ssl', '[testbed_ssl]', 'system_default = testbed_tls', '[testbed_tls]', ...Object.entries(this.#openSsl).map(([k, v]) => `${k} = ${v}`), ''];
       writeFileSync(join(this.#configDir, 'openssl.cnf'), lines.join('\n'), { mode: 0o644 });

@@ -103,6 +103,15 @@ export interface TcpLinkRelayRole {
 }
 
 /** A probe of the broker's own policy (containers/roles/probe.ts): what it offers comes with each request. */
+/** The firmware fleet and the attacker with a leaked image (containers/roles/firmware-fleet.ts). */
+export interface FirmwareFleetRole {
+  readonly role: 'firmware-fleet';
+  /** The broker's mutual-TLS listener. */
+  readonly broker: Endpoint;
+  /** Its username-and-password TLS listener on the same host (hard-coded credentials). */
+  readonly passwordPort: number;
+}
+
 export interface ProbeRole {
   readonly role: 'probe';
   readonly broker: Endpoint;
@@ -213,7 +222,7 @@ export interface DtlsSessionDeviceRole {
   readonly clientCertificate: boolean;
 }
 
-export type RoleConfig = WearablesRole | FleetShardRole | FleetCloudRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole | ProbeRole | DtlsWearablesRole | DtlsGatewayRole | DtlsPskAttackerRole | UdpLinkRole | MitmProxyRole | InterceptionVictimRole | DtlsMitmRole | DtlsClientRole | DtlsCloudEndpointRole | DtlsSessionServerRole | DtlsSessionDeviceRole;
+export type RoleConfig = WearablesRole | FleetShardRole | FleetCloudRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole | ProbeRole | DtlsWearablesRole | DtlsGatewayRole | DtlsPskAttackerRole | UdpLinkRole | MitmProxyRole | InterceptionVictimRole | DtlsMitmRole | DtlsClientRole | DtlsCloudEndpointRole | DtlsSessionServerRole | DtlsSessionDeviceRole | FirmwareFleetRole;
 export type RoleKind = RoleConfig['role'];
 
 // ---------------------------------------------------------------------------------------------
@@ -432,6 +441,7 @@ const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { r
     'a tcp-link role',
   ),
   probe: object<ProbeRole>({ role: oneOf(['probe']), broker: endpoint }, 'a probe role'),
+  'firmware-fleet': object<FirmwareFleetRole>({ role: oneOf(['firmware-fleet']), broker: endpoint, passwordPort: port }, 'a firmware-fleet role'),
   'dtls-wearables': object<DtlsWearablesRole>(
     { role: oneOf(['dtls-wearables']), devices: devices(1), endpoint, auth: dtlsAuth, clock, handshakeTimeoutMs: wholeNumber(100, 120_000, 5_000) },
     'a DTLS wearables role',

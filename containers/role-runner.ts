@@ -175,6 +175,7 @@ async function startRole(config: RoleConfig, evidence: EvidenceSink): Promise<Ru
   if (config.role === 'mitm-proxy') return (await import('./roles/mitm-proxy.ts')).startMitmProxyRole(config);
   if (config.role === 'interception-victim') return (await import('./roles/interception-victim.ts')).startInterceptionVictim(config);
   if (config.role === 'probe') return (await import('./roles/probe.ts')).startProbe(config);
+  if (config.role === 'firmware-fleet') return (await import('./roles/firmware-fleet.ts')).startFirmwareFleet(config);
   if (config.role === 'fleet-shard') return (await import('./roles/fleet-shard.ts')).startFleetShard(config);
   if (config.role === 'fleet-cloud') return (await import('./roles/fleet-cloud.ts')).startFleetCloud(config);
   const dtls = await import('./roles/dtls-roles.ts');

@@ -21,17 +21,13 @@ import { DeviceRegistry } from '../emulators/cloud/device-registry.ts';
 import type { Observation } from '../emulators/observation-log.ts';
 import { e3Topic } from '../emulators/wearable.ts';
 import { FirmwareSession, type BrokerEndpoints, type SessionOutcome } from '../firmware/firmware-client.ts';
+import { attackWithLeakedImage, type AttackOutcome } from '../firmware/leaked-image-attack.ts';
 import { readFirmwareImage, type FirmwareConfig } from '../firmware/firmware-image.ts';
 import type { FleetFirmware } from '../firmware/fleet-firmware.ts';
 import { credentialsGraph } from './recipes.ts';
 import { currentPlacement, requireRealizable, type Placement } from './placements.ts';
 
-export interface AttackOutcome {
-  readonly target: string;
-  readonly clientId: string;
-  readonly connected: boolean;
-  readonly error?: string;
-}
+export type { AttackOutcome };
 
 export interface CredentialsRig {
   readonly fleet: FleetFirmware;
@@ -48,14 +44,6 @@ export interface CredentialsRig {
   brokerRecords(): Promise<readonly Observation[]>;
   audit(): Promise<readonly AuditEntry[]>;
   stop(): Promise<void>;
-}
-
-/** A 96-byte packet with the target's pseudonym in its header and random bytes elsewhere: the attacker holds no E3 key. */
-function forgedPacket(pseudonymHex: string): Uint8Array {
-  const p = randomBytes(96);
-  Buffer.from(pseudonymHex, 'hex').copy(p, 0);
-  p.writeUInt32BE(Math.floor(Date.now() / 1000), 16);
-  return p;
 }
 
 class LocalCredentialsRig implements CredentialsRig {
@@ -139,18 +127,11 @@ class LocalCredentialsRig implements CredentialsRig {
     const path = this.fleet.images.get(leakedDevice);
     if (!path) throw new Error(`credentials rig: no firmware image for ${leakedDevice}`);
     const leaked = readFirmwareImage(path);
-    const clones = targets.map((target) => {
-      const device = this.fleet.devices.find((d) => d.deviceId === target);
-      if (!device) throw new Error(`credentials rig: ${target} is not in the fleet`);
-      const session = new FirmwareSession(leaked, `${target}-clone`);
-      this.#attackers.push(session);
-      return { target, device, session };
-    });
-    // Every clone connects first, then each publishes: a broker that closes a session over a
-    // refused PUBLISH (Aedes) and one that acknowledges it silently (Mosquitto) see the same clones at once.
-    const connected = await Promise.all(clones.map((c) => c.session.connect(this.#endpoints())));
-    for (const [i, c] of clones.entries()) if (connected[i]?.connected) await c.session.publish(e3Topic(c.device.pseudonymHex), forgedPacket(c.device.pseudonymHex));
-    return clones.map((c, i) => ({ target: c.target, clientId: c.session.clientId, connected: connected[i]?.connected === true, ...(connected[i]?.error ? { error: connected[i]?.error } : {}) }));
+    return attackWithLeakedImage(leaked, targets.map((t) => {
+      const device = this.fleet.devices.find((d) => d.deviceId === t);
+      if (!device) throw new Error(`credentials rig: ${t} is not in the fleet`);
+      return device;
+    }), this.#endpoints(), this.#attackers);
   }
 
   async rotate(deviceId: string): Promise<string> {
@@ -203,6 +184,12 @@ class LocalCredentialsRig implements CredentialsRig {
 
 export async function startCredentialsRig(fleet: FleetFirmware, dir: string, placement: Placement = currentPlacement()): Promise<CredentialsRig> {
   requireRealizable(credentialsGraph({ broker: placement.defaultBroker, profile: fleet.profile, devices: fleet.devices.map((d) => d.deviceId) }), placement);
+  if (placement.defaultBroker === 'mosquitto') {
+    const { ContainersCredentialsRig } = await import('./containers-credentials.ts');
+    const rig = new ContainersCredentialsRig(fleet, dir);
+    await rig.start();
+    return rig;
+  }
   const rig = new LocalCredentialsRig(fleet, dir);
   await rig.start();
   return rig;

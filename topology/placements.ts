@@ -54,9 +54,8 @@ export const CONTAINERS_UNPLACED: Unplaced[] = [
   // The broker-policy graph is placed (probes, sslscan, a wearable straight to the broker): topology/containers-broker-policy.ts.
   // sslscan runs from the probe's container (topology/containers-broker-policy.ts).
   // mosquitto_pub and openssl s_client (plain and strict) are placed as victims (topology/containers-interception.ts).
-  // Hard-coded credentials (features/hardcoded-credentials.feature): the firmware scan runs on
-  // every placement (no role runs); the running fleet and its attacker do not, yet.
-  { what: 'the firmware fleet and the attacker with a leaked image are not placed in containers yet: Mosquitto would need a TLS listener without require_certificate checked against a password_file, an ACL for the shared fleet account and a CRL reload at rotation (topology/credentials-rig.ts runs them against Aedes); run them with --topology local', graph: (g) => g.recipe === 'credentials' && g.roles.length > 0 },
+  // Hard-coded credentials (features/hardcoded-credentials.feature): the firmware fleet and its
+  // attacker are placed (topology/containers-credentials.ts), against Mosquitto's password listener.
   { what: 'independent clients as victims are not placed in containers yet', role: (r) => r.kind === 'external-client' && !['sslscan', 'mosquitto_pub', 'openssl-s_client', 'openssl-strict', 'openssl-dtls'].includes(r.program) },
 ];
 

@@ -160,25 +160,6 @@ export function fleet(o: { broker: BrokerKind; wearables: number }): Graph {
   };
 }
 
-/**
- * Hard-coded and shared credentials (source chapter §17.5, features/hardcoded-credentials.feature):
- * a fleet booted from its firmware images, an attacker holding one image, the broker and the
- * cloud service (topology/credentials-rig.ts). `scanOnly`: the analyst's scan of the images, no role runs.
- */
-export function credentialsGraph(o: { broker: BrokerKind; profile: string; devices: readonly string[]; scanOnly?: boolean }): Graph {
-  if (o.scanOnly) return { recipe: 'credentials', roles: [], links: [] };
-  return {
-    recipe: 'credentials',
-    roles: [
-      { kind: 'wearable', name: 'wearables', devices: o.devices, profile: o.profile, transport: 'mqtt-tls' },
-      { kind: 'probe', name: 'attacker', offers: 'device-credential' },
-      { ...broker(o.broker, { sessionResumption: false }) },
-      cloudService,
-    ],
-    links: [link('wearables-cloud', 'wearables', 'cloud-broker'), link('attacker-cloud', 'attacker', 'cloud-broker')],
-  };
-}
-
 /** The energy model: arithmetic from the source chapter's tables, no role runs. */
 export function energyModel(): Graph {
   return { recipe: 'energy-model', roles: [], links: [] };
