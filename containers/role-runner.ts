@@ -145,13 +145,16 @@ async function startCloudService(config: CloudServiceRole, evidence: EvidenceSin
       });
     });
   });
-  if (config.commands) {
-    const { cloudCommandRole } = await import('./roles/command-routes.ts');
-    commands = await cloudCommandRole({ client, registry, cloudE3PrivateKey: createPrivateKey(readPem(pki.cloudE3.privateKey, 'the cloud E3 private key')), nowSec: () => clock.nowSec(), evidenceDir: EVIDENCE_DIR });
-  }
+  // Device commands (issue 13) come up beside the ready line, not before it: the start timeout
+  // judges what every cloud service needs, and the command routes wait for this promise.
+  const commandRole = config.commands
+    ? import('./roles/command-routes.ts').then(async ({ cloudCommandRole }) => (commands = await cloudCommandRole({ client, registry, cloudE3PrivateKey: createPrivateKey(readPem(pki.cloudE3.privateKey, 'the cloud E3 private key')), nowSec: () => clock.nowSec(), evidenceDir: EVIDENCE_DIR })))
+    : undefined;
+  commandRole?.catch(() => undefined); // reported by the routes below, not as an unhandled rejection
+  const commandRoute = (route: string): Handler => async (b, q) => ((await (commandRole as NonNullable<typeof commandRole>)).routes[route] as Handler)(b, q);
   return {
     routes: {
-      ...commands?.routes,
+      ...(commandRole ? { 'POST /commands': commandRoute('POST /commands'), 'GET /command-responses': commandRoute('GET /command-responses') } : {}),
       'GET /observations': async () => service.log.all(),
       'GET /audit': async () => service.audit(),
       'GET /gaps': async (_b, q) => service.sequenceGaps(q.get('device') ?? ''),

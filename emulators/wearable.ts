@@ -21,8 +21,7 @@ import type { VitalSigns } from './vital-signs.ts';
 import { deviceSealer, deviceVitals } from './device-sealer.ts';
 import { tlsClientOptions, type TlsClientProfile } from './tls-client-profile.ts';
 import { noEvidence, type EvidenceSink } from './evidence.ts';
-import { DeviceCommands } from './commands/device-commands.ts';
-import { serveDeviceCommands } from './commands/mqtt-device-commands.ts';
+import type { DeviceCommands } from './commands/device-commands.ts';
 import type { CommandHandlerName } from './commands/command-handlers.ts';
 
 export type WearableObservationKind = 'tls-handshake' | 'tls-error' | 'mqtt-connected' | 'mqtt-error' | 'reading-sent' | 'delivery-confirmed' | 'disconnected';
@@ -65,8 +64,7 @@ export class Wearable {
   readonly #config: WearableConfig;
   readonly #sealer: E3Sealer;
   readonly #vitals: VitalSigns;
-  /** The device's command processor and records, when it takes cloud commands. */
-  readonly commands: DeviceCommands | undefined;
+  #commands: DeviceCommands | undefined;
   #client: mqtt.MqttClient | undefined;
 
   constructor(config: WearableConfig) {
@@ -75,11 +73,15 @@ export class Wearable {
     this.log = new ObservationLog(p.deviceId);
     this.#sealer = deviceSealer(config);
     this.#vitals = deviceVitals(p);
-    this.commands = config.commands ? new DeviceCommands({ provisioning: p, deviceKeyPem: config.deviceKeyPem, cloudE3PublicKeyPem: config.cloudE3PublicKeyPem, handler: config.commands, clock: config.clock }) : undefined;
   }
 
   get deviceId(): string {
     return this.#config.provisioning.deviceId;
+  }
+
+  /** The device's command processor and records, once it connected taking cloud commands. */
+  get commands(): DeviceCommands | undefined {
+    return this.#commands;
   }
 
   get provisioning(): DeviceProvisioning {
@@ -155,7 +157,15 @@ export class Wearable {
       client.once('error', fail);
       client.once('close', closedEarly);
     });
-    if (this.commands) await serveDeviceCommands(client, this.commands, this.#config.provisioning.pseudonymHex);
+    const handler = this.#config.commands;
+    if (handler) {
+      // Loaded on first use: a wearable taking no commands never loads the handlers, and a
+      // container's role is ready sooner (tsx transpiles every module imported at start).
+      const [{ DeviceCommands }, { serveDeviceCommands }] = await Promise.all([import('./commands/device-commands.ts'), import('./commands/mqtt-device-commands.ts')]);
+      const c = this.#config;
+      this.#commands ??= new DeviceCommands({ provisioning: c.provisioning, deviceKeyPem: c.deviceKeyPem, cloudE3PublicKeyPem: c.cloudE3PublicKeyPem, handler, clock: c.clock });
+      await serveDeviceCommands(client, this.#commands, c.provisioning.pseudonymHex);
+    }
   }
 
   /** Measure, seal and publish one reading (QoS 1). Resolves once it is on the wire. */

@@ -223,14 +223,14 @@ export class LocalTopology implements Topology, CommandTopology {
 
   async sendCommand(deviceId: string, body: string): Promise<SentCommand> {
     const w = this.#wearable(deviceId);
-    if (!this.#commands || !w.commands) throw new Error('topology: this scenario\'s wearables take no commands; say which handler they run first');
+    if (!this.#commands) throw new Error('topology: this scenario\'s wearables take no commands; say which handler they run first');
     if (w.log.ofKind('mqtt-connected').length === 0) await w.connect();
     return this.#commands.send(deviceId, body);
   }
 
   async deviceCommandRecords(deviceId: string): Promise<DeviceCommandRecords> {
     const commands = this.#wearable(deviceId).commands;
-    if (!commands) throw new Error(`topology: ${deviceId} takes no commands in this scenario`);
+    if (!commands) throw new Error(`topology: ${deviceId} has no command records: it takes no commands in this scenario, or has not connected yet`);
     return { records: commands.log.all(), status: commands.state.status(), setPointsApplied: [...commands.state.setPointsApplied] };
   }
 
