@@ -32,6 +32,7 @@ Feature: DTLS 1.3 round trips on a 50 ms link, from the capture — full, with a
     And each counted round trip spans the link's delay on the wire
     And the resumed handshake's server flights carry at least 50 % fewer bytes than the full one's: no certificate
 
+  @zero-rtt
   Scenario: 0-RTT: the resumed reading leaves in the first flight, before any answer from the cloud
     Given wearable-0001 speaks DTLS 1.3 over a UDP link with a 50 ms round trip to the cloud's DTLS endpoint, the HelloRetryRequest cookie off, 0-RTT allowed
     When wearable-0001 completes a DTLS 1.3 handshake and sends a reading, closes the connection, and resumes with the next reading as early data
@@ -41,3 +42,11 @@ Feature: DTLS 1.3 round trips on a 50 ms link, from the capture — full, with a
     And the capture counts 2 round trips before the first reading of the full DTLS 1.3 handshake and 0 for the resumed one
     And each counted round trip spans the link's delay on the wire
     And the resumed reading left sooner after its ClientHello than the full one, in this run
+
+  @zero-rtt
+  Scenario: With the cookie on, the 0-RTT reading is dropped, although wolfSSL says it was accepted
+    Given wearable-0001 speaks DTLS 1.3 over a UDP link with a 50 ms round trip to the cloud's DTLS endpoint, the HelloRetryRequest cookie on, 0-RTT allowed
+    When wearable-0001 completes a DTLS 1.3 handshake and sends a reading, closes the connection, and resumes with the next reading as early data
+    Then the resumed handshake's first flight carried early data and the cloud answered with a HelloRetryRequest
+    And the second DTLS 1.3 handshake resumed with the ticket: its ServerHello accepted the pre-shared key
+    And the cloud's bridge says wolfSSL reported the early data "accepted" while 0 bytes of it arrived

@@ -22,6 +22,8 @@ interface RoundTripState {
   rig?: DtlsResumptionSpec;
   handshakes: DtlsHandshakeEvent[];
   analyses?: Dtls13HandshakeAnalysis[];
+  /** The cloud bridge's handshake events, read before the rig stops. */
+  serverHandshakes?: Readonly<Record<string, unknown>>[];
 }
 const states = new WeakMap<TestbedWorld, RoundTripState>();
 function state(world: TestbedWorld): RoundTripState {
@@ -55,6 +57,7 @@ async function twoHandshakes(world: TestbedWorld, earlyReading: boolean): Promis
   s.handshakes.push(await rig.handshake(15_000, earlyReading ? READING : undefined));
   if (!earlyReading) await sendReading(rig);
   await new Promise((r) => setTimeout(r, Math.max(200, s.rttMs * 2)));
+  s.serverHandshakes = (await rig.serverEvents()).filter((o) => o.kind === 'handshake').map((o) => o.detail);
   const capture = await rig.stop();
   s.analyses = udpFlows(readPcap(capture).packets).map((f) => analyseDtls13Flow(f));
   world.attach(s.analyses.map((a, i) => `handshake ${i + 1}:\n  ${describeDtls13Flights(a).join('\n  ')}`).join('\n'), { mediaType: 'text/plain', fileName: 'dtls13-flights.txt' });
@@ -132,4 +135,24 @@ Then('the resumed reading travelled as early data in the ClientHello\'s flight',
   const first = resumed.flights[0];
   // RFC 9147 §4 / §6.1: epoch 1 records are 0-RTT data; here they ride with the ClientHello.
   assert.ok(first?.messages.includes('ClientHello') && first.messages.includes('early data'), `the resumed handshake's first flight carries no early data:\n  ${shown(resumed)}`);
+});
+
+/**
+ * wolfSSL 5.5.4 reports the early data "accepted" after a cookie HelloRetryRequest made the server
+ * drop the records sent before it (RFC 8446 §4.2.10: after an HRR the server must skip early
+ * data). The bridge counts what really arrived; the capture shows the records that were sent.
+ */
+Then('the resumed handshake\'s first flight carried early data and the cloud answered with a HelloRetryRequest', function (this: TestbedWorld) {
+  const [, resumed] = analyses(this) as [Dtls13HandshakeAnalysis, Dtls13HandshakeAnalysis];
+  const [first, second] = resumed.flights;
+  assert.ok(first?.messages.includes('early data'), `the resumed handshake's first flight carries no early data:\n  ${shown(resumed)}`);
+  assert.ok(second?.messages.includes('HelloRetryRequest'), `the cloud's first answer is not a HelloRetryRequest:\n  ${shown(resumed)}`);
+});
+
+Then('the cloud\'s bridge says wolfSSL reported the early data {string} while {int} bytes of it arrived', function (this: TestbedWorld, status: string, bytes: number) {
+  const events = state(this).serverHandshakes ?? [];
+  const resumed = events.at(-1);
+  assert.ok(events.length === 2 && resumed, `the cloud's bridge reported ${events.length} handshakes, expected 2`);
+  assert.equal(resumed.earlyDataStatus, status, `wolfSSL reported the early data ${String(resumed.earlyDataStatus)}: ${JSON.stringify(resumed)}`);
+  assert.equal(resumed.earlyDataBytes, bytes, `${String(resumed.earlyDataBytes)} bytes of early data arrived at the cloud: ${JSON.stringify(resumed)}`);
 });

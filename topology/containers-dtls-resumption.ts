@@ -28,6 +28,7 @@ import { latency, symmetric } from '../links/impairments.ts';
 import { ContainersTopology, mergeKeyLogs } from './containers-topology.ts';
 import { dtlsResumptionPki, DtlsResumptionSpec, DTLS_CLOUD_NAME, type DtlsHandshakeEvent } from './dtls-resumption-rig.ts';
 import { resumption } from './recipes.ts';
+import type { Observation } from '../emulators/observation-log.ts';
 import { containersPlacement, requireRealizable } from './placements.ts';
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,6 +41,7 @@ interface Running {
   control: string;
   roles: { stopRole(): Promise<void> }[];
   device?: StartedDtlsSessionDevice;
+  server?: StartedRole;
   tcpdump?: Tcpdump;
 }
 
@@ -71,7 +73,7 @@ export class ContainersDtlsResumptionRig extends DtlsResumptionSpec {
         r.roles.push(role);
         return role;
       };
-      started(await new DtlsSessionServerContainer(images.gateway).withRun(runId).withInternalNetwork(network, DTLS_CLOUD_NAME).withMounts(mounts).withClientCertificate(this.clientCertificate).start());
+      r.server = started(await new DtlsSessionServerContainer(images.gateway).withRun(runId).withInternalNetwork(network, DTLS_CLOUD_NAME).withMounts(mounts).withClientCertificate(this.clientCertificate).start());
       const half = this.rttMs / 2;
       started(await new UdpLinkContainer(images.gateway).withRun(runId).withInternalNetwork(network, LINK_NAME).withMounts(mounts).withLinkName('device-cloud').withTarget(DTLS_CLOUD_NAME, DTLS_PORT).withImpairments(symmetric(latency({ ms: half }))).start() as StartedRole);
       r.device = started(await new DtlsSessionDeviceContainer(images.wearable).withRun(runId).withInternalNetwork(network, 'device.testbed.local').withMounts(mounts).withEndpoint(LINK_NAME, UDP_LINK_PORT).withClientCertificate(this.clientCertificate).start());
@@ -83,6 +85,13 @@ export class ContainersDtlsResumptionRig extends DtlsResumptionSpec {
       await this.stop().catch(() => undefined);
       throw new Error(`containers: the DTLS resumption rig did not come up: ${(err as Error).message}; nothing was left running`);
     }
+  }
+
+  /** The cloud bridge's own events (handshakes with their early-data counts), from its container. */
+  async serverEvents(): Promise<readonly Observation[]> {
+    const server = this.#running?.server;
+    if (!server) throw new Error('containers-dtls-resumption: not started');
+    return server.control.call('GET', '/observations');
   }
 
   /** One datagram through the device's current connection. */

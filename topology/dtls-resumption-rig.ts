@@ -14,6 +14,7 @@ import { generatePki } from '../certs/pki.ts';
 import { writePki, type PkiPaths } from '../certs/pki-files.ts';
 import { PcapWriter } from '../capture/pcap-writer.ts';
 import { DtlsBridgeProcess } from '../emulators/dtls/dtls-bridge-process.ts';
+import type { Observation } from '../emulators/observation-log.ts';
 import { UdpLink } from '../links/udp-link.ts';
 import { latency, symmetric } from '../links/impairments.ts';
 
@@ -118,6 +119,8 @@ export abstract class DtlsResumptionSpec {
 
   abstract start(): Promise<void>;
   abstract handshake(timeoutMs?: number, earlyData?: Uint8Array): Promise<DtlsHandshakeEvent>;
+  /** The cloud bridge's own events (its handshakes, with what early data it received). */
+  abstract serverEvents(): Promise<readonly Observation[]>;
   /** Stop everything and close the capture; returns its path. Safe to call twice. */
   abstract stop(): Promise<string>;
 }
@@ -145,6 +148,11 @@ export class DtlsResumptionRig extends DtlsResumptionSpec {
   send(payload: Uint8Array): void {
     if (!this.#client) throw new Error('dtls-resumption-rig: no handshake yet');
     this.#client.send(payload);
+  }
+
+  serverEvents(): Promise<readonly Observation[]> {
+    if (!this.#server) throw new Error('dtls-resumption-rig: not started');
+    return Promise.resolve(this.#server.log.all());
   }
 
   /** Stop everything and close the capture; returns its path. */
