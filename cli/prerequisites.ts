@@ -61,6 +61,7 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   // dockerd, not docker: a lone docker CLI (e.g. /usr/local/bin/docker) cannot run containers.
   { name: 'docker', binary: 'dockerd', versionArgs: ['--version'], debianPackages: ['docker.io'], neededFor: 'the containers topology (@needs-docker)' },
   { name: 'sslscan', binary: 'sslscan', versionArgs: ['--version'], debianPackages: ['sslscan'], neededFor: 'cross-checking the broker\'s TLS versions and cipher suites with an independent scanner (@needs-sslscan)' },
+  { name: 'testssl', binary: 'testssl', versionArgs: ['--help'], debianPackages: ['testssl.sh'], neededFor: 'scanning each broker policy\'s protocols with testssl.sh, an independent scanner, from this machine (@needs-testssl)' },
   { name: 'chromium', binary: 'chromium', versionArgs: ['--version'], debianPackages: ['chromium'], neededFor: 'the report test: opens the HTML report headless and checks every chart decodes (cli/html-report.test.ts)' },
   { name: 'debootstrap', binary: 'debootstrap', versionArgs: ['--version'], debianPackages: ['debootstrap'], neededFor: 'building the offline base image (@needs-debootstrap)' },
   { name: 'wolfssl', binary: 'gcc', versionArgs: ['--version'], debianPackages: WOLFSSL_BUILD_PACKAGES, neededFor: 'DTLS 1.3 and TLS 1.3 early data through wolfssl-bridge, built from Debian\'s wolfssl source package (@needs-wolfssl)', build: { command: WOLFSSL_BUILD_COMMAND, status: wolfsslBuildStatus, run: buildWolfssl } },
