@@ -404,11 +404,6 @@ const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { r
     },
     'a gateway role',
   ),
-  'fleet-shard': object<FleetShardRole>(
-    { role: oneOf(['fleet-shard']), devices: devices(1), endpoint, clock, queueCapacity: wholeNumber(1, 60_000, 256) },
-    'a fleet shard role',
-  ),
-  'fleet-cloud': object<FleetCloudRole>({ role: oneOf(['fleet-cloud']), devices: devices(1), broker: endpoint, clock }, 'a fleet cloud service role'),
   'cloud-service': object<CloudServiceRole>(
     {
       role: oneOf(['cloud-service']),
@@ -485,6 +480,11 @@ const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { r
   ),
   'dtls-session-server': object<DtlsSessionServerRole>({ role: oneOf(['dtls-session-server']), listenPort: port, clientCertificate: flag }, 'a DTLS session server role'),
   'dtls-session-device': object<DtlsSessionDeviceRole>({ role: oneOf(['dtls-session-device']), endpoint: udpAddress, clientCertificate: flag }, 'a DTLS session device role'),
+  'fleet-shard': object<FleetShardRole>(
+    { role: oneOf(['fleet-shard']), devices: devices(1), endpoint, clock, queueCapacity: wholeNumber(1, 60_000, 256) },
+    'a fleet shard role',
+  ),
+  'fleet-cloud': object<FleetCloudRole>({ role: oneOf(['fleet-cloud']), devices: devices(1), broker: endpoint, clock }, 'a fleet cloud service role'),
 };
 
 export const ROLE_KINDS = Object.keys(ROLE_VALIDATORS) as RoleKind[];
