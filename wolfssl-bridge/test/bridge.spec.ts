@@ -222,3 +222,59 @@ test('hostile datagrams (garbage, truncated, oversized, random, a bounded Client
   hostile.close();
   for (const f of flooders) f.close();
 });
+
+/** A UDP relay between a client and the server whose server-side socket can be replaced (a NAT rebinding). */
+async function rebindingRelay(target: { host: string; port: number }): Promise<{ address: { host: string; port: number }; rebind: () => Promise<void>; close: () => void }> {
+  const front = createSocket('udp4');
+  await new Promise<void>((r) => front.bind(0, LOOPBACK, () => r()));
+  let client: { address: string; port: number } | undefined;
+  const open = async (): Promise<ReturnType<typeof createSocket>> => {
+    const back = createSocket('udp4');
+    await new Promise<void>((r) => back.bind(0, LOOPBACK, () => r()));
+    back.on('message', (m) => client && front.send(m, client.port, client.address));
+    return back;
+  };
+  let back = await open();
+  front.on('message', (m, rinfo) => {
+    client = rinfo;
+    back.send(m, target.port, target.host);
+  });
+  return {
+    address: { host: LOOPBACK, port: front.address().port },
+    rebind: async () => {
+      const old = back;
+      back = await open();
+      old.close();
+    },
+    close: () => {
+      front.close();
+      back.close();
+    },
+  };
+}
+
+test('Connection ID: after the device\'s source port changes (NAT rebinding) the session goes on with no new handshake; without CID it does not', { skip }, async () => {
+  for (const cid of [true, false]) {
+    const s = await server({}, { connectionId: cid, hrrCookie: false });
+    const relay = await rebindingRelay(s.dtlsAddress);
+    const c = await client(s, { connect: relay.address }, { connectionId: cid });
+    assert.equal((await c.handshakeOutcome(5_000)).ok, true);
+    const first = nextDatagram(s);
+    c.send(Buffer.from('before'));
+    assert.equal((await first).payload.toString(), 'before');
+    await relay.rebind();
+    const after = nextDatagram(s, 1_500).then((d) => d.payload.toString(), () => 'nothing');
+    c.send(Buffer.from('after'));
+    const got = await after;
+    const stats = await s.stats();
+    if (cid) {
+      assert.equal(got, 'after', 'with CID the datagram from the new port did not reach the server');
+      assert.equal(stats.handshakesOk, 1, 'with CID the server saw a new handshake');
+      assert.equal(stats.addressesChanged, 1);
+    } else {
+      assert.equal(got, 'nothing', 'without CID a record from an unknown port was accepted');
+      assert.ok(Number(stats.recordsDropped) >= 1, 'without CID the server did not drop the record from the new port');
+    }
+    relay.close();
+  }
+});
