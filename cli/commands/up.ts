@@ -92,14 +92,18 @@ export const upCommand: Command = {
     // Stays up until `testbed down` (SIGTERM) or Ctrl-C (SIGINT). The state file goes first,
     // synchronously: the containers placement's own handler removes its containers and exits.
     await new Promise<void>((resolve) => {
+      let stopping = false;
       const stop = (signal: NodeJS.Signals) => {
+        // A second signal while the graph goes down is ignored (not the default: exit at once).
+        if (stopping) return;
+        stopping = true;
         removeUpState();
         say(`testbed up: ${signal}; taking the graph down`);
         resolve();
       };
       // Before the containers placement's own handler (containers/run-labels.ts), which exits.
-      process.prependOnceListener('SIGINT', stop);
-      process.prependOnceListener('SIGTERM', stop);
+      process.prependListener('SIGINT', stop);
+      process.prependListener('SIGTERM', stop);
     });
     await graph.down();
     say('testbed up: down; nothing left running');
