@@ -6,7 +6,7 @@
  *
  * 1. provisioning: certificate + key + E3 identity per device (certs/fleet-certificates.ts)
  *    against the @peculiar/x509 path (generatePki) per certificate;
- * 2. connect storm: N mutual-TLS connections (FleetDevice → Aedes, to CONNACK, 64 in flight)
+ * 2. connect storm: N mutual-TLS connections (FleetDevice → Aedes, to CONNACK, 16 in flight)
  *    against N raw node:tls connections (same certificates, same concurrency, raw server);
  *    RSS per connected wearable;
  * 3. one device's handshakes, sequential: full and resumed, to CONNACK, against raw node:tls;
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
     const devices = [...m.pki.wearables.values()];
 
     // 2. connect storm, fleet and raw node:tls, same certificates, same concurrency.
-    const raw = await rawConnectStorm(devices, tlsPki, 64);
+    const raw = await rawConnectStorm(devices, tlsPki, 16);
     globalThis.gc?.();
     const rssBefore = process.memoryUsage().rss;
     const { seconds: storm } = await rig.connectAll(600_000);

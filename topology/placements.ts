@@ -56,6 +56,11 @@ export const CONTAINERS_UNPLACED: Unplaced[] = [
   // mosquitto_pub and openssl s_client (plain and strict) are placed as victims (topology/containers-interception.ts).
   // Hard-coded credentials (features/hardcoded-credentials.feature): the firmware fleet and its
   // attacker are placed (topology/containers-credentials.ts), against Mosquitto's password listener.
+  // Measured on the 2-core host shared with other jobs (load 17-23): 4 fleet shards of 1,250 beside
+  // Mosquitto connected 1,288 of 5,000 before the connect storm collapsed into timeouts and
+  // retries, and in the next attempt the shards did not start within 30 s. One shard (300 in
+  // @fleet-restart) runs; the local placement runs the 5,000.
+  { what: 'a fleet of more than 1,250 wearables (more than one fleet shard) does not come up in containers on a 2-core host: 1,288 of 5,000 connected before the connect storm collapsed (docs/benchmarks.md, Fleet); run it with --topology local', graph: (g) => g.recipe === 'fleet' && g.roles.some((r) => r.kind === 'wearable' && r.devices.length > 1_250) },
   { what: 'independent clients as victims are not placed in containers yet', role: (r) => r.kind === 'external-client' && !['sslscan', 'mosquitto_pub', 'openssl-s_client', 'openssl-strict', 'openssl-dtls'].includes(r.program) },
 ];
 

@@ -190,7 +190,7 @@ export function graphForTags(tags: readonly string[], brokerKind: BrokerKind): G
     case 'nagle': return resumption({ broker: kind, transport: 'tls', rttMs: 0, noDelay: false });
     case 'independent-dtls-peer': return independentDtlsPeer();
     case 'energy-model': return energyModel();
-    case 'fleet': return fleet({ broker: kind, wearables: 1 });
+    case 'fleet': return fleet({ broker: kind, wearables: tags.includes('@fleet-full') ? 5000 : 1 });
     // features/external-peers.feature: the graph `testbed up` starts (api/up-graph.ts), one wearable
     // and the device reserved for external clients; @gateway-cloud adds the gateway→cloud MITM.
     case 'up': return reporting({ broker: kind, wearables: 2, path: 'terminating-gateway', profile: 'secure', speedup: 1, ...(tags.includes('@gateway-cloud') ? { gatewayCloudMitm: { forgedCase: 'self-signed', stolenGatewayIdentity: false } } : {}) });

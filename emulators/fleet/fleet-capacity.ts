@@ -19,10 +19,18 @@ export interface FleetEstimate {
   readonly totalSeconds: number;
 }
 
-/** Mutual-TLS connections per second one process sustains, broker included (bench/fleet.ts). */
-export const CONNECTIONS_PER_SECOND = 100;
-/** Readings per second end to end (seal, broker, cloud open) with zero loss (bench/fleet.ts). */
-export const MAX_READINGS_PER_SECOND = 4_000;
+/**
+ * Mutual-TLS connections per second one process sustains, broker included, on the shared 2-core
+ * host these scenarios run on in CI (bench/fleet.ts: 16-30/s at load 15-25 from other jobs).
+ */
+export const CONNECTIONS_PER_SECOND = 25;
+/**
+ * Readings per second end to end (seal, broker, cloud open) with zero loss when thousands of
+ * devices are connected, on that host: 5,000 wearables at 20× (3,333/s) fell behind to ~300/s at
+ * load 19 and 10,748 of 15,000 readings arrived outside the cloud's ±300 s window (bench/fleet.ts;
+ * 300 wearables reached 1,600/s).
+ */
+export const MAX_READINGS_PER_SECOND = 1_000;
 export const MAX_WEARABLES = 5_000;
 /** No fleet scenario may run longer than this. */
 export const MAX_RUN_SECONDS = 600;
