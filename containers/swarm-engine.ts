@@ -136,9 +136,10 @@ async function removeServices(services: readonly LabelledService[], run: DockerR
   await run(['service', 'rm', ...services.map((s) => s.id)], { timeoutMs: 60_000 });
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const left = await Promise.all(services.map(async (s) => (await run(['ps', '-aq', '--filter', `label=com.docker.swarm.service.id=${s.id}`], { timeoutMs: 20_000 })).stdout.trim()));
-    if (left.every((l) => l === '') || Date.now() > deadline) return services.length;
-    await new Promise((r) => setTimeout(r, 300));
+    // Filters on one key are OR-ed: one docker call asks for the tasks of every service.
+    const left = (await run(['ps', '-aq', ...services.flatMap((s) => ['--filter', `label=com.docker.swarm.service.id=${s.id}`])], { timeoutMs: 20_000 })).stdout.trim();
+    if (left === '' || Date.now() > deadline) return services.length;
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 

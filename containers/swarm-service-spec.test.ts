@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { interception, reporting } from '../topology/recipes.ts';
+import { fleet, interception, reporting } from '../topology/recipes.ts';
 import { swarmPlacement } from '../topology/placements.ts';
 import { RUN_LABEL } from './run-labels.ts';
 import { TASK_SLOT, overlayNetworkArgs, reportingServices, serviceCreateArgs, shardCount, splitIntoShards, type SwarmPlanContext, type SwarmServiceSpec } from './swarm-service-spec.ts';
@@ -14,7 +14,7 @@ const runId = 'tb-123-abcd';
 const ctx: SwarmPlanContext = {
   runId,
   images: { wearable: 'testbed-wearable:1', gateway: 'testbed-gateway:1', 'cloud-service': 'testbed-cloud-service:1', 'cloud-broker': 'testbed-cloud-broker:1' },
-  dirs: { project: '/work/main', pki: '/r/pki', evidence: '/r', shardEvidence: `/r/swarm/shards/${TASK_SLOT}`, configs: '/r/swarm/configs', control: '/tmp/tb-sw-x/roles', shardControl: `/tmp/tb-sw-x/${TASK_SLOT}`, broker: '/r/swarm/broker', identity: '/r/swarm/id' },
+  dirs: { project: '/work/main', pki: '/r/pki', evidence: '/r', shardEvidence: `/r/swarm/shards/${TASK_SLOT}`, configs: '/r/swarm/configs', control: '/tmp/tb-sw-x/roles', shardControl: `/tmp/tb-sw-x/${TASK_SLOT}`, broker: '/r/swarm/broker', identity: '/r/swarm/id', tsxCache: '/work/main/runs/.swarm-tsx-cache' },
   networks: { device: `${runId}-device`, cloud: `${runId}-cloud` },
   devicesPerShard: 2,
 };
@@ -91,5 +91,6 @@ test('the swarm placement realizes the reporting graph over TLS and skips, with 
   assert.equal(swarmPlacement.cannotRealize(reporting({ broker: 'mosquitto', wearables: 1, path: 'relay-gateway', profile: 'plaintext', plaintext: true })), undefined);
   assert.match(swarmPlacement.cannotRealize(reporting({ broker: 'mosquitto', wearables: 1, path: 'dtls-stripping-gateway', profile: 'secure' })) ?? '', /DTLS wearables.*no swarm service yet/);
   assert.match(swarmPlacement.cannotRealize(reporting({ broker: 'mosquitto', wearables: 1, path: 'terminating-gateway', profile: 'secure', gatewayCloudMitm: { forgedCase: 'expired', stolenGatewayIdentity: false } })) ?? '', /a MITM has no swarm service yet/);
+  assert.match(swarmPlacement.cannotRealize(fleet({ broker: 'mosquitto', wearables: 5000 })) ?? '', /the fleet has no swarm services yet/);
   assert.match(swarmPlacement.cannotRealize(reporting({ broker: 'aedes', wearables: 1, path: 'terminating-gateway', profile: 'secure' })) ?? '', /Aedes broker does not run on swarm/);
 });

@@ -70,7 +70,9 @@ export const CONTAINERS_UNPLACED: Unplaced[] = [
  */
 export const SWARM_UNPLACED: Unplaced[] = [
   { what: 'the in-process Aedes broker does not run on swarm; Mosquitto is the swarm broker (ask for broker "mosquitto")', role: (r) => r.kind === 'cloud-broker' && r.broker === 'aedes' },
-  { what: 'only the reporting graph (wearables, gateway, Mosquitto, cloud service) is placed on swarm; its other recipes run with --topology containers', graph: (g) => g.recipe !== 'reporting' && g.roles.length > 0 },
+  { what: 'only the reporting graph (wearables, gateway, Mosquitto, cloud service) is placed on swarm; its other recipes run with --topology containers', graph: (g) => g.recipe !== 'reporting' && g.recipe !== 'fleet' && g.roles.length > 0 },
+  // What it takes is listed in docs/scale-out.md ("The fleet on swarm: what remains").
+  { what: 'the fleet has no swarm services yet (fleet shards and the fleet cloud service as services, the broker restart as a task restart that keeps its persistent store); use --topology containers', graph: (g) => g.recipe === 'fleet' },
   { what: 'DTLS wearables, the DTLS-stripping gateway and the cloud\'s DTLS endpoint have no swarm service yet (UDP links over overlay networks untried); use --topology containers', role: (r) => (r.kind === 'wearable' && r.transport === 'dtls') || (r.kind === 'gateway' && r.mode === 'strip-dtls') || r.kind === 'dtls-endpoint' },
   { what: 'a MITM has no swarm service yet; use --topology containers', role: (r) => r.kind === 'mitm-proxy' },
   { what: 'probes and independent clients have no swarm service yet; use --topology containers', role: (r) => r.kind === 'probe' || r.kind === 'external-client' },

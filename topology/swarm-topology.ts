@@ -132,6 +132,7 @@ export class SwarmTopology implements Topology {
       shardControl: join(this.#controlDir, TASK_SLOT),
       broker: join(swarmDir, 'broker'),
       identity,
+      tsxCache: join(PROJECT_DIR, 'runs', '.swarm-tsx-cache'),
     };
     this.#release = [cleanUpOnInterrupt(this.runId), removeServicesOnInterrupt(this.runId)];
     try {
@@ -142,7 +143,7 @@ export class SwarmTopology implements Topology {
       for (let slot = 1; slot <= this.#shards.length; slot += 1) {
         for (const d of [dirs.shardEvidence, dirs.shardControl]) mkdirSync(d.replace(TASK_SLOT, String(slot)), { recursive: true, mode: 0o700 });
       }
-      mkdirSync(dirs.control, { recursive: true, mode: 0o700 });
+      for (const d of [dirs.control, dirs.tsxCache]) mkdirSync(d, { recursive: true, mode: 0o700 });
       const began = Date.now();
       await Promise.all(services.map((s) => docker(serviceCreateArgs(s, this.runId), { timeoutMs: 60_000 })));
       await this.#waitUntilUp(services, dirs);
@@ -204,11 +205,16 @@ export class SwarmTopology implements Topology {
       [serviceName(this.runId, 'cloud-service'), [controls.service.socketPath]],
       [serviceName(this.runId, 'wearables'), controls.shards.map((c) => c.socketPath)],
     ]);
-    while (pending.size > 0) {
+    // Sockets are polled in-process every 250 ms; the docker CLI (task states, Mosquitto's log)
+    // only every 2 s: on a loaded 2-core host each docker call costs real CPU.
+    for (let round = 0; pending.size > 0; round += 1) {
+      const viaDocker = round % 8 === 0;
       for (const name of [...pending]) {
-        const dead = deadTask(await taskStates(name));
-        if (dead) throw new Error(`service ${name} task ${dead.slot} ${dead.state.split(' ')[0]?.toLowerCase()}${dead.error ? ` (${dead.error})` : ''}; it said: ${(await serviceLogTail(name)) || 'nothing'}`);
-        const up = name === broker ? /Opening ipv4 listen socket on port 8883/.test(await this.#brokerLog().catch(() => '')) : (await Promise.all((sockets.get(name) ?? []).map(answers))).every(Boolean);
+        if (viaDocker) {
+          const dead = deadTask(await taskStates(name));
+          if (dead) throw new Error(`service ${name} task ${dead.slot} ${dead.state.split(' ')[0]?.toLowerCase()}${dead.error ? ` (${dead.error})` : ''}; it said: ${(await serviceLogTail(name)) || 'nothing'}`);
+        }
+        const up = name === broker ? viaDocker && /Opening ipv4 listen socket on port 8883/.test(await this.#brokerLog().catch(() => '')) : (await Promise.all((sockets.get(name) ?? []).map(answers))).every(Boolean);
         if (up) pending.delete(name);
       }
       if (pending.size === 0) break;
