@@ -346,6 +346,7 @@ const MALICE_OPTIONS: Readonly<Record<string, Check<Readonly<Record<string, unkn
   'forge-commands': object({ body: nonEmptyString('{"command":"set_temp","temp":35}') }, '{"body": "<command JSON>"}'),
   delay: object({ packets, heldSeconds: wholeNumber(1, 86_400, 600), speedup: wholeNumber(1, 10_000, 600) }, '{"packets": [2], "heldSeconds": 600, "speedup": 600}'),
   reorder: object({ packets }, '{"packets": [2]}'),
+  downgrade: object<Record<string, never>>({}, '{}'),
 };
 
 const malice: Check<GatewayRole['malice'][number]> = (v, field) => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { sealE3 } from '../crypto/e3-sealer.ts';
 import { parseE3Header } from '../crypto/e3-packet.ts';
-import { delay, drop, reorder, replay, tamper, type InterceptedPublish, type MaliceContext } from './gateway-malice.ts';
+import { delay, downgrade, drop, reorder, replay, tamper, type InterceptedPublish, type MaliceContext } from './gateway-malice.ts';
 
 const key = randomBytes(16);
 const pseudonym = randomBytes(16);
@@ -71,4 +71,12 @@ test('delay holds a chosen reading for heldSeconds/speedup of wall time, and ref
   assert.deepEqual(held, [1000]);
   assert.throws(() => delay({ packets: [3], heldSeconds: 600, speedup: 600 }).onPublish?.({ index: 1, topic: 't', payload: packet(3) }, { inject: () => undefined, note: () => undefined }), /cannot hold traffic/);
   assert.throws(() => delay({ packets: [3], heldSeconds: 0, speedup: 600 }), /heldSeconds/);
+});
+
+test('downgrade narrows the device-facing handshake to TLS 1.2 with one CBC suite, and is rebuilt from its data', async () => {
+  const m = downgrade();
+  assert.deepEqual(m.deviceTlsOffer, { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA' });
+  assert.equal(m.onPublish, undefined, 'it leaves the readings alone');
+  const { maliceFromData } = await import('../containers/roles/malice-data.ts');
+  assert.deepEqual(maliceFromData({ name: m.name, options: m.options ?? {} }).deviceTlsOffer, m.deviceTlsOffer);
 });

@@ -35,6 +35,15 @@ export interface GatewayMalice {
   readonly options?: Readonly<Record<string, unknown>>;
   explain(): string;
   onPublish?(publish: InterceptedPublish, ctx: MaliceContext): PublishVerdict;
+  /** What the gateway's device-facing TLS server offers instead of its defaults (malice `downgrade`). */
+  readonly deviceTlsOffer?: DeviceTlsOffer;
+}
+
+/** node:tls server options a malice narrows the device-facing handshake to. */
+export interface DeviceTlsOffer {
+  readonly minVersion: 'TLSv1.2';
+  readonly maxVersion: 'TLSv1.2';
+  readonly ciphers: string;
 }
 
 const forward = (p: InterceptedPublish): PublishVerdict => ({ action: 'forward', payload: p.payload });
@@ -212,5 +221,21 @@ export function reorder(options: { packets: readonly number[] }): GatewayMalice 
   };
 }
 
-export const maliceNames = ['sniff', 'tamper', 'replay', 'drop', 'delay', 'reorder'] as const;
+/**
+ * Offers the device TLS 1.2 with one weak suite only: ECDHE-ECDSA-AES128-SHA, CBC with
+ * HMAC-SHA1 and no AEAD (the gateway's ECDSA certificate serves it). RFC 9325 §4.1 says clients
+ * SHOULD NOT fall back to TLS 1.2 when 1.3 is possible and §4.2 lists CBC suites as not
+ * recommended; the source chapter (§17.3.1) puts CBC under "legacy only". A device whose floor
+ * is TLS 1.3 refuses the handshake; one that still accepts 1.2 and its default suites takes it.
+ */
+export function downgrade(): GatewayMalice {
+  return {
+    name: 'downgrade',
+    options: {},
+    explain: () => 'offers the device only TLS 1.2 with ECDHE-ECDSA-AES128-SHA (CBC, no AEAD) instead of TLS 1.3',
+    deviceTlsOffer: { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA' },
+  };
+}
+
+export const maliceNames = ['sniff', 'tamper', 'replay', 'drop', 'delay', 'reorder', 'downgrade'] as const;
 export type MaliceName = (typeof maliceNames)[number];

@@ -78,6 +78,8 @@ export class Gateway {
               requestCert: true,
               rejectUnauthorized: true,
               noDelay: true,
+              // A malice may narrow what the device is offered (gateway-malice.ts downgrade).
+              ...this.#config.malice?.find((m) => m.deviceTlsOffer)?.deviceTlsOffer,
             },
             (s) => this.#terminate(s),
           );

@@ -94,12 +94,25 @@ export const legacyTls12CbcProfile: TlsClientProfile = {
   ciphers: 'AES128-SHA',
 };
 
+/**
+ * An older firmware that still accepts TLS 1.2 and OpenSSL's default TLS 1.2 suites, CBC-SHA ones
+ * included: it prefers TLS 1.3 but takes whatever a server offers within that list, so a
+ * gateway that offers only TLS 1.2 with a CBC suite gets it (RFC 9325 §4.1 asks clients to
+ * negotiate TLS 1.3 when they can; nothing stops a server from not offering it).
+ */
+export const legacyTls12Profile: TlsClientProfile = {
+  ...secureProfile,
+  name: 'legacy-tls12',
+  explain: 'accepts TLS 1.2 and its default suites (CBC-SHA included) besides TLS 1.3: a server that offers only TLS 1.2 with CBC gets it',
+  minVersion: 'TLSv1.2',
+};
+
 export const clientProfiles: ReadonlyMap<string, TlsClientProfile> = new Map(
   [secureProfile, secureCrlProfile, noVerifyProfile, noHostnameCheckProfile, pinnedProfile].map((p) => [p.name, p]),
 );
 
 /** Every profile a wearable can use, including those that are not TLS client profiles. */
-export const wearableProfiles: ReadonlyMap<string, TlsClientProfile> = new Map([...clientProfiles, [plaintextProfile.name, plaintextProfile], [legacyTls12CbcProfile.name, legacyTls12CbcProfile]]);
+export const wearableProfiles: ReadonlyMap<string, TlsClientProfile> = new Map([...clientProfiles, [plaintextProfile.name, plaintextProfile], [legacyTls12CbcProfile.name, legacyTls12CbcProfile], [legacyTls12Profile.name, legacyTls12Profile]]);
 
 export function clientProfile(name: string): TlsClientProfile {
   const p = wearableProfiles.get(name);

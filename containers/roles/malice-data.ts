@@ -1,5 +1,5 @@
 /** A gateway's malice rebuilt from the data in a role config (role-config.ts validates it first). */
-import { delay, drop, reorder, replay, sniff, tamper, type GatewayMalice } from '../../emulators/gateway-malice.ts';
+import { delay, downgrade, drop, reorder, replay, sniff, tamper, type GatewayMalice } from '../../emulators/gateway-malice.ts';
 import type { GatewayRole } from '../role-config.ts';
 import { commandMaliceFromData } from '../../emulators/command-malice.ts';
 
@@ -11,7 +11,8 @@ export function maliceFromData(data: GatewayRole['malice'][number]): GatewayMali
   if (data.name === 'drop') return drop(o);
   if (data.name === 'delay') return delay(data.options as { packets: number[]; heldSeconds: number; speedup: number });
   if (data.name === 'reorder') return reorder(o);
+  if (data.name === 'downgrade') return downgrade();
   const command = commandMaliceFromData(data);
   if (command) return command;
-  throw new Error(`role-runner: unknown gateway malice "${data.name}"; known: sniff, tamper, replay, drop, delay, reorder`);
+  throw new Error(`role-runner: unknown gateway malice "${data.name}"; known: sniff, tamper, replay, drop, delay, reorder, downgrade`);
 }
