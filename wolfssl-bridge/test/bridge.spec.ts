@@ -278,3 +278,48 @@ test('Connection ID: after the device\'s source port changes (NAT rebinding) the
     relay.close();
   }
 });
+
+test('0-RTT replay (RFC 8446 §8): a copy of the resumed first flight is refused with single-use tickets and accepted again without them', { skip }, async () => {
+  for (const singleUse of [true, false]) {
+    const s = await server({ sessionStore: true }, { hrrCookie: false, earlyData: true, singleUseTickets: singleUse });
+    // A recording on-path relay: the attacker keeps the resumed connection's first flight.
+    const front = createSocket('udp4');
+    await new Promise<void>((r) => front.bind(0, LOOPBACK, () => r()));
+    const back = createSocket('udp4');
+    await new Promise<void>((r) => back.bind(0, LOOPBACK, () => r()));
+    let clientAddr: { address: string; port: number } | undefined;
+    let recording = false;
+    const recorded: Buffer[] = [];
+    front.on('message', (m, rinfo) => {
+      clientAddr = rinfo;
+      if (recording && recorded.length < 4) recorded.push(Buffer.from(m));
+      back.send(m, s.dtlsAddress.port, s.dtlsAddress.host);
+    });
+    back.on('message', (m) => clientAddr && front.send(m, clientAddr.port, clientAddr.address));
+    const c = await client(s, { sessionStore: true, connect: { host: LOOPBACK, port: front.address().port } }, { earlyData: true });
+    assert.equal((await c.handshakeOutcome(5_000)).ok, true);
+    await new Promise((r) => setTimeout(r, 300));
+    recording = true;
+    const before = c.log.all().length;
+    c.command({ cmd: 'reconnect', earlyData: Buffer.from('reading 7').toString('hex') });
+    assert.equal((await c.handshakeOutcome(5_000, before)).ok, true);
+    recording = false;
+    const copies: string[] = [];
+    s.onDatagram((p) => copies.push(Buffer.from(p).toString()));
+    // The replay: the recorded ClientHello and early data, from another socket.
+    const attacker = createSocket('udp4');
+    await new Promise<void>((r) => attacker.bind(0, LOOPBACK, () => r()));
+    for (const d of recorded) await new Promise<void>((r) => attacker.send(d, s.dtlsAddress.port, s.dtlsAddress.host, () => r()));
+    await new Promise((r) => setTimeout(r, 500));
+    const stats = await s.stats();
+    if (singleUse) {
+      assert.deepEqual(copies, [], `with single-use tickets the replayed early data reached the TS side: ${copies.join(', ')}`);
+      assert.ok(Number(stats.ticketsRefused) >= 1, 'the replayed ticket was not refused');
+    } else {
+      assert.deepEqual(copies, ['reading 7'], 'without single-use tickets the TLS layer should deliver the replayed early data again (the E3 replay window must catch it)');
+    }
+    attacker.close();
+    front.close();
+    back.close();
+  }
+});
