@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'runs/**', 'reports/**', 'dtls-bridge/**'] },
+  { ignores: ['node_modules/**', 'runs/**', 'reports/**', 'dtls-bridge/**', 'wolfssl-bridge/build/**', 'link-delay/bin/**', '.testbed/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
