@@ -5,6 +5,7 @@ export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(
   try {
     return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true });
   } catch (err) {
-    throw new Error(`${(err as Error).message}\nusage: testbed ${usage}`, { cause: err });
+    // node's messages can span lines (an option value that starts with a dash): one line each.
+    throw new Error(`${(err as Error).message.split('\n').join(' ')}\nusage: testbed ${usage}`, { cause: err });
   }
 }
