@@ -147,6 +147,11 @@ const section = (image: Buffer, i: number) => {
   return image.subarray(start, start + length);
 };
 
+/** Every PEM block of one label (RFC 7468 §2) in the image's credential section, in order. */
+function pemBlocks(text: string, label: string): string[] {
+  return text.match(new RegExp(`-----BEGIN ${label}-----[\\s\\S]*?-----END ${label}-----\\n?`, 'g')) ?? [];
+}
+
 /** What a device boots with: its configuration and credentials read back from its image. */
 export function parseFirmwareImage(image: Buffer, what = 'the image'): FirmwareConfig {
   if (image.length < HEADER_BYTES || !image.subarray(0, 4).equals(FIRMWARE_MAGIC)) throw new Error(`firmware: ${what} is not a wearable firmware image (no "WFW1" header); write one with writeFleetImages()`);
@@ -159,8 +164,8 @@ export function parseFirmwareImage(image: Buffer, what = 'the image'): FirmwareC
     if (eq > 0) config.set(entry.slice(0, eq), entry.slice(eq + 1));
   }
   const text = section(image, 2).toString('latin1');
-  const certs = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/g) ?? [];
-  const key = /-----BEGIN PRIVATE KEY-----[\s\S]*?-----END PRIVATE KEY-----\n?/.exec(text)?.[0];
+  const certs = pemBlocks(text, 'CERTIFICATE');
+  const key = pemBlocks(text, 'PRIVATE KEY')[0];
   const deviceId = config.get('DEVICE_ID') ?? image.subarray(8, 24).toString('latin1').replace(/\0+$/, '');
   // The first certificate is the trusted CA; a per-device image has its own chain next (leaf first).
   const certPem = profile === 'per-device-identity' && certs.length > 1 ? certs.slice(1).join('') : undefined;
