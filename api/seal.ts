@@ -1,5 +1,5 @@
 /**
- * Seal one reading (E3, DESIGN.md §4) for a device of a run's PKI, so an external publisher can
+ * Seal one reading (E3, docs/architecture.md §4 The E3 packet) for a device of a run's PKI, so an external publisher can
  * send a genuine 96-byte packet the cloud opens.
  *
  * The sequence number is the second half of the AES-GCM / ChaCha20-Poly1305 nonce (the first is

@@ -1,6 +1,6 @@
 /**
  * `up(graph, { placement })`: start a graph and keep it running for clients of your own
- * (DESIGN.md §8, §9). The graph is judged by the placement before anything starts; what it
+ * (docs/architecture.md §8 The graph and its placements, §9). The graph is judged by the placement before anything starts; what it
  * cannot realize is refused with the placement's reason and nothing is left running. The CLI's
  * `testbed up` calls this same function.
  */

@@ -1,4 +1,4 @@
-// A small wrapper around Debian's tcpdump (DESIGN.md §7; there is no such package on npm):
+// A small wrapper around Debian's tcpdump (docs/architecture.md §7 Evidence; there is no such package on npm):
 // spawn it packet-buffered into a pcap file, wait until it says "listening on", and stop it
 // with SIGINT so that it flushes the file and prints its packet count. The resulting file is
 // read with pcap-reader.ts, the same reader used for the relay's synthesized captures.

@@ -1,4 +1,4 @@
-// The CertificateProfile seam: each capability the forged-certificate catalogue (DESIGN.md §6)
+// The CertificateProfile seam: each capability the forged-certificate catalogue (docs/architecture.md §6 PKI and forged certificates)
 // will need, shown to produce a certificate that an independent verifier (openssl, node:crypto)
 // rejects for exactly the intended reason — while the same profile without the change verifies.
 import { before, describe, it } from 'node:test';

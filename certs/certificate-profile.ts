@@ -1,7 +1,7 @@
 // A certificate described as data, and the one function that issues it.
 //
 // Every certificate the testbed makes — the genuine chain and, later, each forged case of the
-// catalogue (DESIGN.md §6) — is a CertificateProfile: subject, names, validity offsets, key,
+// catalogue (docs/architecture.md §6 PKI and forged certificates) — is a CertificateProfile: subject, names, validity offsets, key,
 // signature hash, issuer, extensions, plus three deliberate escape hatches a forgery needs:
 // `signWith` (sign with another key than the named issuer's), `holderKey` (hand out another
 // private key than the certified one) and `postProcess` (edit the DER after signing, e.g.

@@ -1,4 +1,4 @@
-// The forged-certificate catalogue (DESIGN.md §6; case names from tlspretense, certmitm and
+// The forged-certificate catalogue (docs/architecture.md §6 PKI and forged certificates; case names from tlspretense, certmitm and
 // badssl): every certificate mistake a MITM can try on a TLS client, generated fresh per run
 // against the run's genuine PKI. Each case is a genuine profile with one thing broken, so a
 // client that refuses it refuses it for exactly that reason. certs/README.md has the table of

@@ -1,5 +1,5 @@
 // The genuine certificates of the testbed's PKI, each written as a CertificateProfile. The
-// forged catalogue (DESIGN.md §6) starts from these and changes a field or two.
+// forged catalogue (docs/architecture.md §6 PKI and forged certificates) starts from these and changes a field or two.
 import { DAY_MS, HOUR_MS, type CertificateProfile, type Issuer } from './certificate-profile.ts';
 import { keySpecFor, type KeyAlgorithm, type KeySpec } from './keys.ts';
 

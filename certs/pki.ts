@@ -1,4 +1,4 @@
-// The per-run PKI (DESIGN.md §6): root CA → intermediate CA → cloud server, gateway and one
+// The per-run PKI (docs/architecture.md §6 PKI and forged certificates): root CA → intermediate CA → cloud server, gateway and one
 // unique certificate and key per wearable, plus the cloud's E3 key pair. Generated fresh for
 // every run and held in memory; pki-files.ts writes it out. Nothing here is ever committed.
 import { isIP } from 'node:net';
@@ -53,7 +53,7 @@ export interface PkiOptions {
 }
 
 export const DEFAULT_VALIDITY_DAYS = 30;
-/** The most wearables one call issues; DESIGN.md §10's fleet scenario uses 5,000. */
+/** The most wearables one call issues; docs/architecture.md §10 The scenario catalogue's fleet scenario uses 5,000. */
 export const MAX_WEARABLES = 10_000;
 
 // Device ids become CNs and directory names: start with a letter or digit (so never "." or

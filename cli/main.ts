@@ -1,5 +1,5 @@
 /**
- * `testbed`: the command users drive (DESIGN.md §9). Each command lives in its own module;
+ * `testbed`: the command users drive (docs/architecture.md §9 The CLI). Each command lives in its own module;
  * this file only dispatches and turns errors into one clear line instead of a stack trace.
  */
 import { runCommand } from './commands/run.ts';

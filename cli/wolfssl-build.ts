@@ -8,7 +8,7 @@
  * silently load the wrong copy.
  *
  * The deb-src entries are derived from the machine's own `deb` entries at run time: no mirror
- * host is ever written into the project (DESIGN.md §8).
+ * host is ever written into the project (docs/architecture.md §8 The graph and its placements).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

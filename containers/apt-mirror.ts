@@ -2,7 +2,7 @@
  * The Debian mirror and suite this machine already uses, read from its apt sources (deb822
  * `/etc/apt/sources.list.d/*.sources` first, then one-line `/etc/apt/sources.list`). The base
  * image is bootstrapped from there, so no mirror or registry host is ever written into the
- * project (DESIGN.md §8).
+ * project (docs/architecture.md §8 The graph and its placements).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

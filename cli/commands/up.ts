@@ -1,5 +1,5 @@
 /**
- * `testbed up` / `testbed status` / `testbed down` (DESIGN.md §9): start a graph and keep it
+ * `testbed up` / `testbed status` / `testbed down` (docs/architecture.md §9 The CLI): start a graph and keep it
  * running for your own clients; the same api/up.ts `up()` the TypeScript API offers.
  */
 import type { Command } from '../main.ts';
