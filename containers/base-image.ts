@@ -1,5 +1,5 @@
 /**
- * The offline base image (DESIGN.md §8): no registry is reachable here, so the base is a minimal
+ * The offline base image (docs/architecture.md §8 The graph and its placements): no registry is reachable here, so the base is a minimal
  * Debian bootstrapped from the machine's own apt mirror, plus this machine's Node binary, and
  * `docker import`ed. Role images are built FROM it (see role-images.ts). The tag carries a hash
  * of every input, so the image is rebuilt only when the package list, the suite, the mirror's

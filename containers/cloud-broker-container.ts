@@ -1,9 +1,9 @@
 /**
- * The cloud broker in containers: Mosquitto, a real broker (DESIGN.md §3, §5), configured like
+ * The cloud broker in containers: Mosquitto, a real broker (docs/architecture.md §3 Roles, §5), configured like
  * the in-process Aedes broker it replaces: TLS 1.3 with mutual TLS (RFC 8446 §4.3.2
  * CertificateRequest; `require_certificate`), the client's certificate CN as its username
  * (`use_identity_as_username`, so no client can claim another identity in CONNECT), Nagle off
- * (`set_tcp_nodelay`: otherwise ~40 ms per small packet, DESIGN.md §5), and an ACL mirroring
+ * (`set_tcp_nodelay`: otherwise ~40 ms per small packet, docs/architecture.md §5 Transports), and an ACL mirroring
  * cloud-broker.ts: each wearable writes only its own E3 topic, the gateway any wearable's
  * E3 topic, and only the cloud service reads them.
  *

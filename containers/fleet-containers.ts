@@ -1,5 +1,5 @@
 /**
- * The fleet's Node roles as containers (DESIGN.md §8): FleetShardContainer hosts a shard of the
+ * The fleet's Node roles as containers (docs/architecture.md §8 The graph and its placements): FleetShardContainer hosts a shard of the
  * wearables, FleetCloudContainer the cloud service with its delivery ledger. Both run the role
  * code of emulators/fleet/ through role-runner.ts; topology/containers-fleet.ts wires them to
  * Mosquitto (CloudBrokerContainer). A placement on another engine (swarm) runs the same roles

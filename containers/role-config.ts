@@ -309,7 +309,7 @@ const endpoint: Check<Endpoint> = object<Endpoint>(
 
 const clock: Check<SimClockSpec> = object<SimClockSpec>(
   {
-    // The E3 timestamp is a u32 of seconds (DESIGN.md §4).
+    // The E3 timestamp is a u32 of seconds (docs/architecture.md §4 The E3 packet).
     startSec: wholeNumber(0, 0xffff_ffff, 1_700_000_000),
     speedup: number((n) => n > 0 && n <= 1_000_000, 'simulated seconds per wall-clock second, a number in (0, 1000000], e.g. 60'),
     wallStartMs: number((n) => n >= 0, 'wall-clock milliseconds since 1970 (Date.now()), e.g. 1700000000000'),

@@ -1,5 +1,5 @@
 /**
- * The `swarm` placement's plan as data (DESIGN.md §8, issue 11 item 6): a graph's roles become
+ * The `swarm` placement's plan as data (docs/architecture.md §8 The graph and its placements, issue 11 item 6): a graph's roles become
  * Docker Swarm services, and each service becomes one `docker service create` argument list.
  * Nothing here runs docker; topology/swarm-topology.ts does, with these lists.
  *
@@ -123,7 +123,7 @@ export function serviceName(runId: string, role: string): string {
 
 /**
  * `docker network create` for one of the run's overlay networks: `--internal` (no route out of
- * it: DESIGN.md §8), `--attachable` so a capture sidecar or a test container started with
+ * it: docs/architecture.md §8 The graph and its placements), `--attachable` so a capture sidecar or a test container started with
  * `docker run` can join it too.
  */
 export function overlayNetworkArgs(runId: string, purpose: string): string[] {

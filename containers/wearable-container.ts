@@ -1,4 +1,4 @@
-/** The wearable fleet in one container (one Node process hosts many wearables: DESIGN.md §3). */
+/** The wearable fleet in one container (one Node process hosts many wearables: docs/architecture.md §3 Roles). */
 import { AbstractStartedContainer, type StartedTestContainer } from 'testcontainers';
 import type { DeviceProvisioning } from '../emulators/provisioning.ts';
 import type { SimClockSpec } from '../emulators/sim-clock.ts';

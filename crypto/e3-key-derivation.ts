@@ -1,5 +1,5 @@
 /**
- * Per-device, per-epoch E3 key (DESIGN.md §4; source chapter §17.6 step 2: "Key exchange:
+ * Per-device, per-epoch E3 key (docs/architecture.md §4 The E3 packet; source chapter §17.6 step 2: "Key exchange:
  * ECDH P-256 via device X.509 certificate", "Key rotation: Every 24 hours").
  *
  *   Z    = ECDH-P256(device key, cloud E3 key)            x-coordinate, 32 bytes (SEC 1 §3.3.1)

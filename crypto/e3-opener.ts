@@ -1,6 +1,6 @@
 /**
  * Cloud side of E3: opens 96-byte packets with node:crypto (OpenSSL) and decides, for every
- * packet, accept or reject-with-a-reason (DESIGN.md §4). It never throws: a packet is input from
+ * packet, accept or reject-with-a-reason (docs/architecture.md §4 The E3 packet). It never throws: a packet is input from
  * an untrusted network, and the audit log needs a verdict for each one.
  *
  * Order of checks, and why:
@@ -9,7 +9,7 @@
  *     record there is no key to verify with.
  *  3. timestamp outside ±maxSkew — 'stale timestamp', decided on the header as received, BEFORE
  *     any key is derived. The timestamp selects the 24 h key epoch (source chapter §17.6,
- *     DESIGN.md §4), and it is attacker-chosen until the tag verifies: were the window checked
+ *     docs/architecture.md §4 The E3 packet), and it is attacker-chosen until the tag verifies: were the window checked
  *     after the tag, anyone could make the cloud run ECDH + HKDF for any epoch they write into
  *     the header, one derivation per packet, and churn the key cache. Checked first, only the
  *     epochs the window touches (at most two for a skew under 12 h) are ever derived. Nothing is

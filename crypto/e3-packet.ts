@@ -1,6 +1,6 @@
 /**
  * E3 packet layout: the 96-byte device-to-cloud packet of the source chapter's worked example
- * (§17.6 step 2; DESIGN.md §4). This module only knows where the fields are; sealing and
+ * (§17.6 step 2; docs/architecture.md §4 The E3 packet). This module only knows where the fields are; sealing and
  * opening live in e3-sealer.ts (device, @noble/ciphers) and e3-opener.ts (cloud, node:crypto).
  *
  * | offset | size | field                                   | protection                |

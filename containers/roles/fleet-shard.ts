@@ -1,5 +1,5 @@
 /**
- * A shard of the fleet in one container (DESIGN.md §8: "a wearable container hosts a shard of the
+ * A shard of the fleet in one container (docs/architecture.md §8 The graph and its placements: "a wearable container hosts a shard of the
  * fleet"): the same Fleet the local placement runs, its devices' keys read from the mounted PKI.
  *
  *   POST /connect {deadlineMs}          connect every device (mutual TLS); {seconds}

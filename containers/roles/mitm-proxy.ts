@@ -1,5 +1,5 @@
 /**
- * The MITM proxy as a long-lived role (DESIGN.md §3, §8): emulators/mitm-proxy.ts with its
+ * The MITM proxy as a long-lived role (docs/architecture.md §3 Roles, §8): emulators/mitm-proxy.ts with its
  * attacks, told per attempt which certificate to present, so one container serves a whole
  * forged-certificate matrix and every attempt still gets a fresh proxy, a fresh observation log
  * and its own key log. It always listens on `listenPort`; an armed proxy sits behind that port
