@@ -1,5 +1,5 @@
 /**
- * The device side of E3 as a wearable holds it (DESIGN.md §4): a sealer keyed from the device's
+ * The device side of E3 as a wearable holds it (docs/architecture.md §4 The E3 packet): a sealer keyed from the device's
  * provisioned key and the cloud's E3 public key, and the vital-signs source seeded from its
  * pseudonym. Every transport (MQTT/TLS in wearable.ts, DTLS in dtls/dtls-wearable.ts, external
  * clients in the rigs) seals the same way, so the cloud cannot tell them apart.

@@ -1,6 +1,6 @@
 /**
  * Where roles hand the evidence that only they can produce: TLS sockets whose session keys go
- * into the run's SSLKEYLOGFILE (DESIGN.md §7). Roles do not know where the key log lives or
+ * into the run's SSLKEYLOGFILE (docs/architecture.md §7 Evidence). Roles do not know where the key log lives or
  * whether one is kept; the topology decides.
  */
 import type { Server, TLSSocket } from 'node:tls';

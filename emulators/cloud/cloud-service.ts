@@ -4,7 +4,7 @@
  * timestamp window, and writes an audit entry for every packet, accepted or rejected, with the
  * reason (source chapter §17.6 step 4: "Audit trail (164.312(b)) — sequence numbers in E3").
  *
- * It never throws on a payload: any byte string becomes an audit entry (DESIGN.md §11).
+ * It never throws on a payload: any byte string becomes an audit entry (docs/architecture.md §11 Non-negotiables).
  */
 import { appendFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';

@@ -1,6 +1,6 @@
 /**
  * Device registry and key store: the cloud's record of every provisioned wearable (the KMS
- * stand-in of DESIGN.md §4). It binds a pseudonym to a device, its certificate's public key (the
+ * stand-in of docs/architecture.md §4 The E3 packet). It binds a pseudonym to a device, its certificate's public key (the
  * ECDH half of the E3 key agreement) and the real patient identity, which only the cloud knows.
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';

@@ -6,7 +6,7 @@
  * a record in the device's own log: that log and the device's state are what scenarios judge.
  *
  * Never throws on a received payload: a forged, replayed or malformed command is one refused
- * record, and the device carries on with the next (DESIGN.md §11).
+ * record, and the device carries on with the next (docs/architecture.md §11 Non-negotiables).
  */
 import { deriveDeviceKeyNoble, rawP256PrivateKey, rawP256PublicKey } from '../../crypto/e3-key-derivation.ts';
 import { commandChannelEnd, E3_MESSAGE_CHANNEL, E3MessageReceiver, E3MessageSender, type E3MessageKind, type E3MessageRejection } from '../../crypto/e3-message.ts';

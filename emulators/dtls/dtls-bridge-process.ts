@@ -1,7 +1,7 @@
 /**
  * Drives one dtls-bridge process (dtls-bridge/README.md): the project's pion/dtls v2 program that
  * gives TypeScript roles real DTLS 1.2 (RFC 6347). Node has no DTLS and npm has no sound one
- * (DESIGN.md §5), so a role spawns the bridge, exchanges plaintext datagrams with it over a
+ * (docs/architecture.md §5 Transports), so a role spawns the bridge, exchanges plaintext datagrams with it over a
  * loopback UDP socket, reads its JSON-line events into an observation log and steers it with
  * JSON control lines on stdin.
  *

@@ -1,5 +1,5 @@
 /**
- * The cloud's DTLS 1.2 endpoint (DESIGN.md §3, §5): a dtls-bridge server in front of the cloud
+ * The cloud's DTLS 1.2 endpoint (docs/architecture.md §3 Roles, §5): a dtls-bridge server in front of the cloud
  * service. Every reading datagram goes to the service's E3 ingest (the audit decides), and the
  * sequence numbers the cloud holds as accepted are acknowledged on the same DTLS connection
  * (cloud-acks.ts). Anything else a peer sends is recorded and refused, never ingested.

@@ -1,5 +1,5 @@
 /**
- * Gateway mode `dtls-terminate` (DESIGN.md §2, §3): the patient's home router terminates the
+ * Gateway mode `dtls-terminate` (docs/architecture.md §2 The modelled system, §3): the patient's home router terminates the
  * wearable's DTLS 1.2 (E2 link) with its own certificate through a dtls-bridge server, reads each
  * datagram in the clear, applies its malice, and forwards the inner E3 packet upstream as an MQTT
  * PUBLISH over its own mutual-TLS session (E4). The cloud's acknowledgements come back on
@@ -132,7 +132,7 @@ export class DtlsGateway {
       this.log.record('datagram-refused', `not forwarded: ${decoded instanceof Error ? decoded.message : 'an ack from a device'}`, { peerId });
       return;
     }
-    // The pseudonym is clear AAD (DESIGN.md §4): enough to route acks, not to read anything.
+    // The pseudonym is clear AAD (docs/architecture.md §4 The E3 packet): enough to route acks, not to read anything.
     const pseudonymHex = Buffer.from(decoded.packet.subarray(0, E3_PSEUDONYM_BYTES)).toString('hex');
     this.#peerOf.set(pseudonymHex, peerId);
     const topic = e3Topic(pseudonymHex);

@@ -1,5 +1,5 @@
 /**
- * A DTLS man in the middle (DESIGN.md §3 mitm-proxy, over DTLS): a dtls-bridge server that
+ * A DTLS man in the middle (docs/architecture.md §3 Roles mitm-proxy, over DTLS): a dtls-bridge server that
  * presents one forged credential from the catalogue (certs/forged-catalogue.ts) to whoever
  * connects, and records whether the victim's handshake completed and every plaintext datagram it
  * got. It never answers: an interception shows what the attacker can read, nothing more.

@@ -1,5 +1,5 @@
 /**
- * Wearable over transport `dtls` (DESIGN.md §3, §5): the source chapter's worked example, where
+ * Wearable over transport `dtls` (docs/architecture.md §3 Roles, §5): the source chapter's worked example, where
  * the 96-byte E3 packet travels as a UDP datagram inside DTLS 1.2 (§17.6). DTLS comes from the
  * project's pion bridge (client mode); this object seals readings and keeps them until the cloud
  * acknowledges their sequence numbers, resending on a timer — UDP loses datagrams, and a resend

@@ -1,5 +1,5 @@
 /**
- * `openssl s_client -dtls1_2` as an independent DTLS peer (DESIGN.md §5): Debian's OpenSSL 3.0
+ * `openssl s_client -dtls1_2` as an independent DTLS peer (docs/architecture.md §5 Transports): Debian's OpenSSL 3.0
  * checks what pion checks, with its own code. Without `-verify_return_error` s_client reports a
  * failed verification and carries on, so the strict line always carries it, together with the
  * host name check and, when given, the CRL. stdin is sent after the handshake as one datagram per

@@ -1,9 +1,9 @@
 /**
- * The tiny application protocol inside DTLS between a wearable and the cloud (DESIGN.md §5):
+ * The tiny application protocol inside DTLS between a wearable and the cloud (docs/architecture.md §5 Transports):
  * UDP has no delivery guarantee, so the cloud acknowledges the E3 sequence numbers it has
  * accepted and the wearable resends what stays unacknowledged.
  *
- *   reading: 0x01 ‖ E3 packet (96 bytes, DESIGN.md §4)
+ *   reading: 0x01 ‖ E3 packet (96 bytes, docs/architecture.md §4 The E3 packet)
  *   ack:     0x02 ‖ pseudonym (16 bytes) ‖ count (u8, 1..MAX_ACKED) ‖ count × sequence (u64 BE)
  *
  * An ack is not authenticated end to end (a gateway could forge one and hide a drop from the
