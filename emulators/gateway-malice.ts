@@ -1,5 +1,5 @@
 /**
- * What an untrusted gateway does to the readings it forwards (DESIGN.md §3). Each malice is a
+ * What an untrusted gateway does to the readings it forwards (docs/architecture.md §3 Roles). Each malice is a
  * small object with an optional hook and a one-sentence explain() for the report, so a new
  * attack never touches the gateway core (STYLE.md: mitmproxy addons).
  *
@@ -50,7 +50,7 @@ const forward = (p: InterceptedPublish): PublishVerdict => ({ action: 'forward',
 
 /**
  * Which reading a payload carries. An E3 packet shows its sequence number in clear (the nonce,
- * DESIGN.md §4), and an attacker picks readings by it: a count of packets would shift whenever a
+ * docs/architecture.md §4 The E3 packet), and an attacker picks readings by it: a count of packets would shift whenever a
  * device resends (DTLS readings are resent until acknowledged). Anything else is counted.
  */
 function readingOf(p: InterceptedPublish): { reading: number; device: string } {
@@ -94,7 +94,7 @@ export function sniff(): GatewayMalice {
 
 /**
  * Flips one bit of chosen readings. The default bit lies in the encrypted readings field (byte
- * 30 of the 96-byte packet, DESIGN.md §4); GCM's tag covers it (NIST SP 800-38D §7.2).
+ * 30 of the 96-byte packet, docs/architecture.md §4 The E3 packet); GCM's tag covers it (NIST SP 800-38D §7.2).
  */
 export function tamper(options: { packets: readonly number[]; byteOffset?: number; bit?: number }): GatewayMalice {
   checkIndices('tamper', options.packets);
@@ -159,8 +159,8 @@ export function drop(options: { packets: readonly number[] }): GatewayMalice {
 
 /**
  * Holds chosen readings for `heldSeconds` of simulated time, acknowledging them to the device at
- * once, then forwards them. The cloud judges the E3 timestamp (authenticated as AAD, DESIGN.md
- * §4) against its own clock: past its skew window the reading is "stale timestamp", within it
+ * once, then forwards them. The cloud judges the E3 timestamp (authenticated as AAD, docs/architecture.md
+ * §4 The E3 packet) against its own clock: past its skew window the reading is "stale timestamp", within it
  * the reading is accepted late (source chapter §17.6: the timestamp bounds how long an
  * intermediary can sit on a reading). `speedup` converts simulated to wall time (sim-clock.ts).
  */

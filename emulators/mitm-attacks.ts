@@ -1,5 +1,5 @@
 /**
- * What a man-in-the-middle does with a connection it intercepts (DESIGN.md §3). Each attack is
+ * What a man-in-the-middle does with a connection it intercepts (docs/architecture.md §3 Roles). Each attack is
  * a small object implementing only the hooks it needs, with a one-sentence explain() for the
  * report, so a new attack never touches the proxy core (STYLE.md: mitmproxy addons).
  */

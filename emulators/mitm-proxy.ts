@@ -2,7 +2,7 @@
  * MITM proxy role: sits on a link (wearable→cloud, gateway→cloud), accepts the victim's TLS with
  * a certificate an attack supplies (a forged one from certs/forged-catalogue.ts), and records
  * everything: the ClientHello, the handshake outcome with the client's alert, and every
- * plaintext byte it obtained (DESIGN.md §3).
+ * plaintext byte it obtained (docs/architecture.md §3 Roles).
  *
  * Without a genuine client identity for the cloud (mutual TLS), it cannot connect upstream, so it
  * impersonates the broker: it answers CONNECT, PUBLISH and PING itself — enough for the victim

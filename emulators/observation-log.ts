@@ -2,7 +2,7 @@
  * Observation log: what one role saw on the wire and in the clear.
  *
  * Every role keeps one, and scenarios assert only on these entries (and on captures), never on a
- * role's configuration: DESIGN.md §3 and §11 ("a scenario asserts what an observer would see").
+ * role's configuration: docs/architecture.md §3 Roles and §11 ("a scenario asserts what an observer would see").
  */
 export interface Observation<K extends string = string> {
   /** Wall-clock time the role recorded it, ms since the Unix epoch. */

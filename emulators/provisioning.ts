@@ -1,6 +1,6 @@
 /**
  * Device provisioning: what a wearable's secure element holds and what the cloud registry learns,
- * written once per run (the "secure element" and "KMS" stand-ins of DESIGN.md §4).
+ * written once per run (the "secure element" and "KMS" stand-ins of docs/architecture.md §4 The E3 packet).
  *
  * The real patient identity stays here and in the cloud registry: it never crosses a link. On the
  * wire the device is known only by a random 16-byte pseudonym (source chapter §17.6 step 2).

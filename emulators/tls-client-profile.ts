@@ -2,7 +2,7 @@
  * Client security profiles: how a device or the gateway's upstream client configures TLS.
  *
  * A profile is data; `tlsClientOptions` turns it into node:tls options. Named insecure profiles
- * exist to demonstrate attacks (DESIGN.md §3); `secure` is what the source chapter prescribes
+ * exist to demonstrate attacks (docs/architecture.md §3 Roles); `secure` is what the source chapter prescribes
  * (§17.3.1/§17.4): CA chain and hostname verified, TLS 1.3, mutual TLS.
  */
 import { createHash, X509Certificate } from 'node:crypto';

@@ -2,7 +2,7 @@
  * Open a TLS client connection over a TCP socket with Nagle disabled.
  *
  * MQTT packets are small; with Nagle on, a CONNECT or PUBLISH waits for the peer's delayed ACK
- * (~40 ms on Linux) — the penalty DESIGN.md §5 warns about. node:tls has no noDelay option of
+ * (~40 ms on Linux) — the penalty docs/architecture.md §5 Transports warns about. node:tls has no noDelay option of
  * its own, so we make the TCP socket ourselves and hand it to tls.connect.
  */
 import { connect as netConnect } from 'node:net';

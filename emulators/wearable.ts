@@ -3,7 +3,7 @@
  * reading into a 96-byte E3 packet for the cloud (source chapter §17.6 step 2), and publishes it
  * over MQTT 3.1.1 over TLS 1.3 with mutual TLS (E4).
  *
- * A wearable is an object, not a process: one Node process hosts a fleet of them (DESIGN.md §3).
+ * A wearable is an object, not a process: one Node process hosts a fleet of them (docs/architecture.md §3 Roles).
  * It knows only the endpoint it is told to connect to, never whether that is a gateway, a relay,
  * a MITM or the cloud itself.
  */

@@ -1,7 +1,7 @@
 @recipe-reporting @e3 @gateway-malice
 Feature: A gateway that holds back and reorders readings cannot make the cloud accept a stale one
   The patient's home router decides when each reading moves on (source chapter §17.6). E3 puts an
-  authenticated timestamp and sequence number in every packet (DESIGN.md §4), so the cloud judges
+  authenticated timestamp and sequence number in every packet (docs/architecture.md §4 The E3 packet), so the cloud judges
   a reading by when the wearable sealed it, not by when the gateway let it go: held past the
   cloud's skew window (±300 s) it is rejected as stale; held within it, or swapped with the next
   reading, it is accepted, and the audit log shows the order it arrived in. Time is compressed
@@ -33,7 +33,7 @@ Feature: A gateway that holds back and reorders readings cannot make the cloud a
     Then the cloud opens 6 of 6 readings from wearable-0001 with the values the wearable sent
     And the audit log shows reading 4 of wearable-0001 arriving after reading 5
 
-  # The malice `downgrade` (DESIGN.md §3): the gateway offers the device only TLS 1.2 with
+  # The malice `downgrade` (docs/architecture.md §3 Roles): the gateway offers the device only TLS 1.2 with
   # ECDHE-ECDSA-AES128-SHA, a CBC suite without AEAD (RFC 9325 §4.1-4.2; source chapter §17.3.1).
   @gateway-downgrade
   Scenario: A device whose floor is TLS 1.3 refuses a gateway that offers only TLS 1.2 with a CBC suite

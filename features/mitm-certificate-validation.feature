@@ -1,7 +1,7 @@
 @recipe-interception @mitm @certificate-validation
 Feature: Certificate validation blocks a man-in-the-middle presenting forged certificates
   A MITM on the wearable's path to the cloud presents, case by case, every forged certificate of
-  the catalogue (DESIGN.md §6: tlspretense, certmitm, badssl) to every client, and we judge from
+  the catalogue (docs/architecture.md §6 PKI and forged certificates: tlspretense, certmitm, badssl) to every client, and we judge from
   both ends: the client's own error or the alert it sent, and every byte the MITM obtained.
   "blocked": the handshake failed at the client for the stated reason and the MITM got zero
   application bytes. "intercepted": the MITM read the MQTT CONNECT and the publishes, and still

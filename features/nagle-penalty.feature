@@ -1,6 +1,6 @@
 @recipe-nagle @penalty @nagle
 Feature: A broker that leaves Nagle's algorithm on stalls CONNACK by about one delayed-ACK period
-  DESIGN.md §5 and the source chapter: set noDelay on MQTT sockets, "otherwise Nagle adds ~44 ms
+  docs/architecture.md §5 Transports and the source chapter: set noDelay on MQTT sockets, "otherwise Nagle adds ~44 ms
   to CONNACK". In a full TLS 1.3 handshake the broker sends its session tickets as soon as it
   reads the device's Finished, and CONNACK a few milliseconds later, once MQTT has handled the
   CONNECT that came with it. The device has nothing more to send, so it acknowledges the tickets

@@ -42,7 +42,7 @@ export interface FirmwareSpec {
   readonly deviceId: string;
   readonly profile: FirmwareProfile;
   readonly mqttHost: string;
-  /** The device's E3 topic (not a secret: its pseudonym is in clear in every E3 packet, DESIGN.md §4). */
+  /** The device's E3 topic (not a secret: its pseudonym is in clear in every E3 packet, docs/architecture.md §4 The E3 packet). */
   readonly topic?: string;
   /** The CA the device trusts (public; every image holds it in either profile). */
   readonly caPem: string;

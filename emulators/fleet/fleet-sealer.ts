@@ -1,6 +1,6 @@
 /**
  * The fleet device's E3 sealer. Same packet, same nonce rule and same 24 h key rotation as
- * crypto/e3-sealer.ts (source chapter §17.6; DESIGN.md §4), with one difference: the ECDH of the
+ * crypto/e3-sealer.ts (source chapter §17.6; docs/architecture.md §4 The E3 packet), with one difference: the ECDH of the
  * key agreement runs in node:crypto (OpenSSL, ~0.1 ms) instead of @noble/curves (~17 ms in
  * JavaScript). A single wearable derives one key a day; a fleet of 5,000 in one process would
  * spend 85 s of CPU on it at start and again at every epoch roll-over. The AEAD still seals with

@@ -1,5 +1,5 @@
 /**
- * A fleet of wearables in one process (DESIGN.md §3: a wearable is an object): thousands of
+ * A fleet of wearables in one process (docs/architecture.md §3 Roles: a wearable is an object): thousands of
  * FleetDevices, each with its own identity, connected through a bounded connect pool and
  * reporting on the source chapter's 30 s interval (§17.6), compressed by the SimClock.
  *
