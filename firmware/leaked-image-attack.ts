@@ -11,7 +11,7 @@ import type { FirmwareConfig } from './firmware-image.ts';
 
 export interface AttackTarget {
   readonly deviceId: string;
-  /** Not a secret: it is in clear in every E3 packet the device sends (DESIGN.md §4). */
+  /** Not a secret: it is in clear in every E3 packet the device sends (docs/architecture.md §4 The E3 packet). */
   readonly pseudonymHex: string;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Link impairments as data (STYLE.md: Toxiproxy's toxics), composed in order on one direction of
- * a link. The kernel here has no netem (DESIGN.md §3), so impairments live in userspace: the
+ * a link. The kernel here has no netem (docs/architecture.md §3 Roles), so impairments live in userspace: the
  * relay asks an `ImpairmentPipeline` what to do with each chunk (TCP) or datagram (UDP) and
  * when, and carries it out.
  *

@@ -1,6 +1,6 @@
 /**
  * A TCP link between two roles: a relay that passes every byte on, and records what crossed it
- * into the run's pcap (DESIGN.md §7: "a tap in the relay writes pcap for any topology").
+ * into the run's pcap (docs/architecture.md §7 Evidence: "a tap in the relay writes pcap for any topology").
  *
  * Impairments (latency, loss, bandwidth, reset…, see impairments.ts) compose on this link per
  * direction; the relay itself never alters a byte (Toxiproxy's rule: every byte read is passed

@@ -1,6 +1,6 @@
 /**
  * A UDP link between two roles: a relay for datagrams, with per-direction impairments
- * (impairments.ts) and a pcap tap. Toxiproxy has no UDP; DTLS needs one (DESIGN.md §3).
+ * (impairments.ts) and a pcap tap. Toxiproxy has no UDP; DTLS needs one (docs/architecture.md §3 Roles).
  *
  * Each client address gets its own upstream socket (a flow), as a NAT would: the server answers
  * that socket and the relay returns the answer to the client it belongs to. A `reset`

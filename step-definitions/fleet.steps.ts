@@ -163,7 +163,7 @@ Then('the cloud opened readings under {int} key epochs and rejected none', async
 });
 
 Then('no nonce was used twice under one key', async function (this: TestbedWorld) {
-  // Nonce = salt ‖ sequence (DESIGN.md §4): a nonce repeats under one key only if a device's
+  // Nonce = salt ‖ sequence (docs/architecture.md §4 The E3 packet): a nonce repeats under one key only if a device's
   // sequence repeats within an epoch. The ledger counts, per device, readings opened and the
   // highest sequence: equal and with nothing out of order means every sequence once.
   const f = fleetOf(this);

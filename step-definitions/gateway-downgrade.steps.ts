@@ -1,5 +1,5 @@
 /**
- * The gateway malice `downgrade` (DESIGN.md §3): a TLS-terminating gateway offers the device
+ * The gateway malice `downgrade` (docs/architecture.md §3 Roles): a TLS-terminating gateway offers the device
  * only TLS 1.2 with a CBC suite. Judged from what each party saw: the device's own records, the
  * gateway's records, and the device-gateway capture (ClientHello, ServerHello, alerts).
  */

@@ -1,5 +1,5 @@
 /**
- * The gateway malices of DESIGN.md §3 that play with time and order (`delay`, `reorder`), judged
+ * The gateway malices of docs/architecture.md §3 Roles that play with time and order (`delay`, `reorder`), judged
  * from the cloud's audit log: what arrived, in which order, and with which verdict.
  */
 import { Given, Then, When } from '@cucumber/cucumber';

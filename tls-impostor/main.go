@@ -1,6 +1,6 @@
 // tls-impostor: a TLS server that presents a certificate chain with a private key that does NOT
 // belong to it — the forged-certificate case `replaced-key` (a genuine certificate, the
-// attacker's key; DESIGN.md §6). OpenSSL refuses to load such a pair (key values mismatch), so
+// attacker's key; docs/architecture.md §6 PKI and forged certificates). OpenSSL refuses to load such a pair (key values mismatch), so
 // node:tls and `openssl s_server` cannot play this attacker; Go's crypto/tls, given the pair by
 // hand, signs CertificateVerify with whatever key it holds and lets the client decide.
 //

@@ -1,5 +1,5 @@
 /**
- * The cloud side every local topology and rig stands up the same way (DESIGN.md §3 cloud): the
+ * The cloud side every local topology and rig stands up the same way (docs/architecture.md §3 Roles cloud): the
  * device registry filled from the provisioning records and their certificates, the cloud service
  * with the cloud's E3 key and an audit file, and the options of the mTLS broker in front of it.
  */

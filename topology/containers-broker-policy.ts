@@ -1,5 +1,5 @@
 /**
- * The brokerPolicy() graph on the containers placement (DESIGN.md §8): Mosquitto as the cloud
+ * The brokerPolicy() graph on the containers placement (docs/architecture.md §8 The graph and its placements): Mosquitto as the cloud
  * broker, a probe container and the cloud service as Mosquitto's subscriber, all on one internal
  * cloud network; each probe captured by a tcpdump sidecar in the probe's own network namespace.
  *

@@ -64,7 +64,7 @@ export class ContainersDtlsResumptionRig extends DtlsResumptionSpec {
     this.#running = r;
     try {
       const network = `${runId}-device-cloud`;
-      // --internal: no route out (DESIGN.md §8); jumbo MTU: see the file's comment.
+      // --internal: no route out (docs/architecture.md §8 The graph and its placements); jumbo MTU: see the file's comment.
       await docker(['network', 'create', '--internal', '--opt', `com.docker.network.driver.mtu=${JUMBO_MTU}`, ...labelArgs(runId), network]);
       const { stdout } = await docker(['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', network]);
       const subnet = stdout.trim();

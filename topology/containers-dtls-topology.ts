@@ -1,5 +1,5 @@
 /**
- * The `containers` placement of the DTLS paths (DESIGN.md §8): the roles of
+ * The `containers` placement of the DTLS paths (docs/architecture.md §8 The graph and its placements): the roles of
  * topology/local-dtls-topology.ts, one container each, on internal Docker networks, every DTLS
  * end a pion bridge run from the project mount. Mosquitto carries E3 between the node that
  * strips DTLS and the cloud service, and carries the cloud's acknowledgements back.

@@ -1,5 +1,5 @@
 /**
- * The fleet graph on the containers placement (DESIGN.md §8): the wearables sharded over fleet
+ * The fleet graph on the containers placement (docs/architecture.md §8 The graph and its placements): the wearables sharded over fleet
  * containers (containers/roles/fleet-shard.ts), Mosquitto as the broker with persistent sessions,
  * and the cloud service with its delivery ledger (containers/roles/fleet-cloud.ts), all on one
  * internal network; a tcpdump sidecar beside each shard captures its handshakes (beside the

@@ -67,7 +67,7 @@ async function startRig(runDir: string, m: RunMaterial): Promise<Rig> {
   const releaseInterrupt = cleanUpOnInterrupt(runId);
   const controlDirs: string[] = [];
   try {
-    // Internal: no route out; only the victim and the MITM are on it (DESIGN.md §8).
+    // Internal: no route out; only the victim and the MITM are on it (docs/architecture.md §8 The graph and its placements).
     const { name: network, subnet } = await internalNetwork(runId, 'interception');
     const control = mkdtempSync('/tmp/tb-ctl-');
     controlDirs.push(control);
