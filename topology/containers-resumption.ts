@@ -1,5 +1,5 @@
 /**
- * The handshake scenarios on the containers placement (DESIGN.md §8): the rig of
+ * The handshake scenarios on the containers placement (docs/architecture.md §8 The graph and its placements): the rig of
  * topology/resumption-rig.ts with Mosquitto on OpenSSL as the broker, one container per role on
  * internal Docker networks, and the capture taken by a tcpdump sidecar in the device's own
  * network namespace — the real packets the device sent and received.
@@ -187,7 +187,7 @@ export class ContainersResumptionRig implements HandshakeRig {
 
   async #network(purpose: string): Promise<{ name: string; subnet: string }> {
     const name = `${this.runId}-${purpose}`;
-    // --internal: no route out, only the roles wired onto it (DESIGN.md §8).
+    // --internal: no route out, only the roles wired onto it (docs/architecture.md §8 The graph and its placements).
     await docker(['network', 'create', '--internal', ...labelArgs(this.runId), name]);
     const { stdout } = await docker(['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', name]);
     return { name, subnet: stdout.trim() };

@@ -1,5 +1,5 @@
 /**
- * The `containers` placement (DESIGN.md §8): the same role code as the local topology, one
+ * The `containers` placement (docs/architecture.md §8 The graph and its placements): the same role code as the local topology, one
  * container per role, on internal Docker networks (no route out), captured by tcpdump sidecars
  * on the gateway's real interfaces, with Mosquitto as the real cloud broker.
  *
@@ -347,7 +347,7 @@ export class ContainersTopology implements Topology, CommandTopology {
 /** An internal network of the run (labelled for cleanup) and its subnet. */
 export async function internalNetwork(runId: string, purpose: string): Promise<{ name: string; subnet: string }> {
   const name = `${runId}-${purpose}`;
-  // --internal: no route out of the network, only the roles wired onto it (DESIGN.md §8).
+  // --internal: no route out of the network, only the roles wired onto it (docs/architecture.md §8 The graph and its placements).
   await docker(['network', 'create', '--internal', ...labelArgs(runId), name]);
   const { stdout } = await docker(['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', name]);
   return { name, subnet: stdout.trim() };

@@ -1,5 +1,5 @@
 /**
- * The fleet graph's handle (DESIGN.md §8): what the fleet steps hold, whatever placement runs it.
+ * The fleet graph's handle (docs/architecture.md §8 The graph and its placements): what the fleet steps hold, whatever placement runs it.
  * `local` (topology/local-fleet.ts): the fleet, Aedes and the cloud service in this process on
  * loopback. `containers` (topology/containers-fleet.ts): the fleet sharded over wearable
  * containers, Mosquitto, and the cloud service in its own container. A further placement (swarm)

@@ -1,5 +1,5 @@
 /**
- * The testbed as a graph (DESIGN.md §8): roles and the links between them, as plain data that
+ * The testbed as a graph (docs/architecture.md §8 The graph and its placements): roles and the links between them, as plain data that
  * survives JSON. A feature's set-up is a recipe (topology/recipes.ts) that builds one; a
  * placement (topology/placements.ts) realizes it or says, before anything starts, why it cannot.
  * Nothing here runs anything: a graph is what an analyst would draw on a whiteboard.

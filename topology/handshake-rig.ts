@@ -1,7 +1,7 @@
 /**
  * What the handshake steps (step-definitions/resumption.steps.ts) hold: a rig with one device,
  * an emulated link captured beside the device, and a broker — realized by the run's placement
- * (DESIGN.md §8): in-process on loopback with Aedes on node:tls (topology/resumption-rig.ts), or
+ * (docs/architecture.md §8 The graph and its placements): in-process on loopback with Aedes on node:tls (topology/resumption-rig.ts), or
  * one container per role with Mosquitto on OpenSSL (topology/containers-resumption.ts). The
  * steps talk only to this surface, so both are judged by the same Then steps from the same
  * capture shapes.

@@ -1,5 +1,5 @@
 /**
- * The `local` placement of the DTLS paths (DESIGN.md §2, §8): the source chapter's worked
+ * The `local` placement of the DTLS paths (docs/architecture.md §2 The modelled system, §8): the source chapter's worked
  * example, where the wearable speaks DTLS 1.2 over UDP (E2) and E3 rides inside it.
  *
  *   dtls-stripping-gateway:

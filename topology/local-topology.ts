@@ -1,6 +1,6 @@
 /**
  * The `local` placement: every role in this process, wired over loopback, with a capturing link
- * on each hop (DESIGN.md §8). No Docker, no root: the embedded default.
+ * on each hop (docs/architecture.md §8 The graph and its placements). No Docker, no root: the embedded default.
  *
  *   wearable(s) ──link device-gateway──▶ gateway ──link gateway-cloud──▶ cloud broker ─▶ cloud service
  */

@@ -1,5 +1,5 @@
 /**
- * Placements (DESIGN.md §8): where a graph's roles run. A placement judges a graph before
+ * Placements (docs/architecture.md §8 The graph and its placements): where a graph's roles run. A placement judges a graph before
  * anything starts and either realizes it or gives the reason it cannot — the reason a skipped
  * scenario shows on the console, in the HTML report and in JUnit. The reasons come from the
  * graph's roles and links, not from a hand-kept tag.

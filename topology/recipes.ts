@@ -35,7 +35,7 @@ export interface ReportingOptions {
 }
 
 /**
- * Wearables report readings to the cloud (DESIGN.md §2): through a gateway that relays TCP,
+ * Wearables report readings to the cloud (docs/architecture.md §2 The modelled system): through a gateway that relays TCP,
  * terminates TLS or strips DTLS, or through an on-path attacker holding the DTLS PSK; optionally
  * with a MITM between the gateway and the cloud.
  */

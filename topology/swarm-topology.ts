@@ -1,5 +1,5 @@
 /**
- * The `swarm` placement (DESIGN.md §8, issue 11 item 6): the reporting graph as Docker Swarm
+ * The `swarm` placement (docs/architecture.md §8 The graph and its placements, issue 11 item 6): the reporting graph as Docker Swarm
  * services from the same locally built images as the containers placement, on the run's two
  * `--internal --attachable` overlay networks.
  *
@@ -224,7 +224,7 @@ export class SwarmTopology implements Topology {
     this.#running = { ...this.#running, ...controls, broker };
   }
 
-  /** tcpdump sidecars in the gateway task's network namespace, one per link (DESIGN.md §7). */
+  /** tcpdump sidecars in the gateway task's network namespace, one per link (docs/architecture.md §7 Evidence). */
   async #startCaptures(gatewayService: string, links: readonly (readonly [string, string])[], image: string): Promise<void> {
     const target = (await taskContainers(gatewayService)).get(1);
     if (!target) throw new Error(`no container of ${gatewayService} on this node to capture beside (a one-node swarm runs every task here)`);

@@ -1,5 +1,5 @@
 /**
- * One interface for every placement of the roles (DESIGN.md §8): `local` runs them in this
+ * One interface for every placement of the roles (docs/architecture.md §8 The graph and its placements): `local` runs them in this
  * process on loopback; `containers` (a later stage) runs the same role code in containers.
  * Steps talk only to this interface, so the same feature files run on both. Every query is
  * async because on other placements the roles' observation logs live in other processes.
