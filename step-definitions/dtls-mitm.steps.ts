@@ -16,6 +16,7 @@ import { attemptDtlsInterception, checkDtlsClientName, opensslToCloudDtls, type 
 import { attemptDtlsInterceptionInContainers, opensslToCloudDtlsInContainers } from '../topology/containers-dtls-interception.ts';
 import { currentPlacement } from '../topology/placements.ts';
 import { runDirectory } from './run-context.ts';
+import { attachEvidenceFiles, attachInterceptionCell, inRun } from './evidence.ts';
 import type { TestbedWorld } from './world.ts';
 
 defineParameterType({
@@ -70,7 +71,9 @@ When('the {dtls client} sends readings through it', async function (this: Testbe
   const o = await attempt({ runDir: runDirectory(), dir: this.dir, forgedCase, client, readings: 2, timeoutMs: 5_000 });
   of(this).outcome = o;
   this.attach(summary(o), { mediaType: 'text/plain', fileName: 'dtls-interception.txt' });
-  this.attach(readFileSync(o.capture), { mediaType: 'application/vnd.tcpdump.pcap', fileName: basename(o.capture) });
+  attachEvidenceFiles(this, this.dir, { captures: [{ link: 'victim-mitm', path: o.capture }] });
+  const read = o.plaintextBytes > 0 || o.mitm.some((p) => p.kind === 'datagram');
+  attachInterceptionCell(this, { forgedCase: o.forgedCase, client: o.client, observed: read ? 'intercepted' : 'blocked', reason: o.attempt.error ?? (read ? 'connected to the MITM' : '(no reason given)'), ...(inRun(o.capture) ? { capture: inRun(o.capture) } : {}) });
 });
 
 Then('the DTLS interception is {interception result}', function (this: TestbedWorld, expected: 'blocked' | 'intercepted') {

@@ -3,13 +3,12 @@
  * every role — also after a failure — and attach the evidence an analyst opens in Wireshark.
  */
 import { After, Before, setDefaultTimeout, Status } from '@cucumber/cucumber';
-import { readFileSync, existsSync } from 'node:fs';
-import { basename } from 'node:path';
 import { TestbedWorld } from './world.ts';
 import { isCi, prerequisite } from '../cli/prerequisites.ts';
 import { currentPlacement } from '../topology/placements.ts';
 import { graphForTags, RECIPE_NAMES } from '../topology/recipes.ts';
 import { skip } from './skip.ts';
+import { finishAndAttachEvidence } from './evidence.hooks.ts';
 
 // A role that hangs fails its step; nothing waits longer than this.
 setDefaultTimeout(60_000);
@@ -43,15 +42,6 @@ Before(async function (this: TestbedWorld, { pickle }) {
 });
 
 After(async function (this: TestbedWorld, { result }) {
-  const evidence = await this.finish();
-  if (!evidence) return;
-  for (const capture of evidence.captures) {
-    if (existsSync(capture.path)) this.attach(readFileSync(capture.path), { mediaType: 'application/vnd.tcpdump.pcap', fileName: basename(capture.path) });
-  }
-  const note = [`evidence directory: ${this.dir}`, `TLS key log (SSLKEYLOGFILE): ${evidence.keyLog}`, `audit log: ${evidence.auditLog}`];
-  for (const c of evidence.captures) note.push(`capture ${c.link}: ${c.path}  (wireshark -o tls.keylog_file:${evidence.keyLog} ${c.path})`);
-  this.attach(note.join('\n'), { mediaType: 'text/plain', fileName: 'evidence.txt' });
-  if (result?.status === Status.FAILED && existsSync(evidence.auditLog)) {
-    this.attach(readFileSync(evidence.auditLog, 'utf8'), { mediaType: 'text/plain', fileName: 'audit.jsonl' });
-  }
+  // Normally attached under the last step already (evidence.hooks.ts); this stops what is left.
+  await finishAndAttachEvidence(this, result?.status === Status.FAILED);
 });

@@ -4,8 +4,6 @@
  */
 import { Given, Then, When } from '@cucumber/cucumber';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import { findLeaks } from '../analysis/leak-search.ts';
 import { E3_PACKET_BYTES } from '../crypto/e3-packet.ts';
 import { attemptInterception, type InterceptionOutcome } from '../topology/mitm-rig.ts';
@@ -14,6 +12,7 @@ import { isCi, prerequisite } from '../cli/prerequisites.ts';
 import type { TestbedWorld } from './world.ts';
 import { scenarioState } from './scenario-state.ts';
 import { skip } from './skip.ts';
+import { attachEvidenceFiles, attachInterceptionCell, inRun } from './evidence.ts';
 
 const of = scenarioState<{ forgedCase?: string; outcome?: InterceptionOutcome }>(() => ({}));
 
@@ -54,7 +53,9 @@ When('the {client} publishes readings through it', async function (this: Testbed
   const o = await attemptInterception({ runDir: runDirectory(), dir: this.dir, forgedCase, client, readings: 2, timeoutMs: 5_000 });
   of(this).outcome = o;
   this.attach(summary(o), { mediaType: 'text/plain', fileName: 'interception.txt' });
-  this.attach(readFileSync(o.capture), { mediaType: 'application/vnd.tcpdump.pcap', fileName: basename(o.capture) });
+  attachEvidenceFiles(this, this.dir, { captures: [{ link: 'victim-mitm', path: o.capture }], keyLog: o.keyLog });
+  const read = o.plaintextBytes > 0 || o.proxy.some((p) => p.kind === 'mqtt-packet');
+  attachInterceptionCell(this, { forgedCase: o.forgedCase, client: o.client, observed: read ? 'intercepted' : 'blocked', reason: [o.attempt.error, o.alertSeenByMitm].filter(Boolean).join(' | ') || (read ? 'connected to the MITM' : '(no reason given)'), ...(inRun(o.capture) ? { capture: inRun(o.capture) } : {}), ...(inRun(o.keyLog) ? { keyLog: inRun(o.keyLog) } : {}) });
 });
 
 Then('the interception is {interception result}', function (this: TestbedWorld, expected: 'blocked' | 'intercepted') {

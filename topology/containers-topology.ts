@@ -374,6 +374,9 @@ export function lastHostAddress(cidr: string): string {
 
 /** One SSLKEYLOGFILE for the run from each role's key log (0600: it decrypts every record). */
 export function mergeKeyLogs(dir: string, into: string): void {
+  // A topology whose start failed before it made its directory is still stopped (and merged) by
+  // the After hook: without this, its ENOENT replaced the failed step's error in JUnit.
+  mkdirSync(dirname(into), { recursive: true, mode: 0o700 });
   const parts = existsSync(dir) ? readdirSync(dir).sort().map((f) => readFileSync(join(dir, f), 'latin1')) : [];
   writeFileSync(into, parts.join(''), { mode: 0o600, encoding: 'latin1' });
   chmodSync(into, 0o600);
