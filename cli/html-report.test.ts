@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { loadConfiguration, runCucumber } from '@cucumber/cucumber/api';
 import { chromium } from 'playwright-core';
 import { addSkipReasons } from './junit-skip-reasons.ts';
+import { writeRunSummary } from './run-summary.ts';
 import { skipForMissingTool } from './prerequisites.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -45,6 +46,20 @@ test('the HTML report shows attached charts as pictures and a skipped scenario w
     assert.ok(images.some((i) => i.src.startsWith('data:image/svg+xml')), `the report shows no SVG picture (images: ${JSON.stringify(images)}); screenshot: ${join(dir, 'report.png')}`);
     assert.deepEqual(images.filter((i) => !i.ok), [], `pictures that do not decode (broken-image boxes); screenshot: ${join(dir, 'report.png')}`);
     assert.ok(await page.getByText('a fixture reason', { exact: false }).count() > 0, 'the skip reason is not on the page');
+
+    const summary = writeRunSummary(dir, ndjson, 'local');
+    assert.ok(summary, 'no summary page was written');
+    await page.goto(`file://${summary}`);
+    await page.locator('img').first().waitFor({ state: 'visible', timeout: 5_000 });
+    const pictures = await page.locator('img').evaluateAll((imgs) => (imgs as unknown as { alt: string; complete: boolean; naturalWidth: number }[]).map((i) => ({ alt: i.alt, ok: i.complete && i.naturalWidth > 0 })));
+    await page.screenshot({ path: join(dir, 'summary.png'), fullPage: true });
+    assert.deepEqual(pictures.map((p) => p.alt), ['chart.svg'], `the summary page does not show the attached chart; screenshot: ${join(dir, 'summary.png')}`);
+    assert.deepEqual(pictures.filter((p) => !p.ok), [], `pictures on the summary page that do not decode; screenshot: ${join(dir, 'summary.png')}`);
+    const cells = await page.locator('table.matrix td.blocked, table.matrix td.intercepted').evaluateAll((tds) => tds.map((td) => ({ text: (td as unknown as { innerText: string }).innerText, title: (td as unknown as { title: string }).title })));
+    assert.equal(cells.length, 1, `the forged-certificate grid has ${cells.length} cells, expected 1; screenshot: ${join(dir, 'summary.png')}`);
+    assert.match(cells[0]?.text ?? '', /blocked/);
+    assert.match(cells[0]?.title ?? '', /self-signed certificate/, 'the client\'s reason is not on the cell (title)');
+    assert.ok(await page.getByText('a fixture reason', { exact: false }).count() > 0, 'the skip reason is not in the summary page\'s scenario list');
   } finally {
     await browser.close();
   }

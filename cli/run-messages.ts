@@ -72,7 +72,7 @@ export function scenarioRuns(ndjson: string): ScenarioRun[] {
       pickles.set(e.pickle.id, e.pickle);
       for (const s of e.pickle.steps) stepText.set(s.id, s.text);
     }
-    if (e.hook) hookName.set(e.hook.id, e.hook.name ?? 'hook');
+    if (e.hook) hookName.set(e.hook.id, hookLabel(e.hook));
     if (e.testCase) {
       caseOfPickle.set(e.testCase.id, e.testCase);
       for (const s of e.testCase.testSteps) stepCaseId.set(s.id, e.testCase.id);
@@ -107,7 +107,7 @@ export function scenarioRuns(ndjson: string): ScenarioRun[] {
       if (status === 'failed') {
         const testCase = caseOfPickle.get(stepCaseId.get(finished.testStepId) ?? '');
         const testStep = testCase?.testSteps.find((s) => s.id === finished.testStepId);
-        const where = testStep?.pickleStepId ? stepText.get(testStep.pickleStepId) ?? 'a step' : `${hookName.get(testStep?.hookId ?? '') ?? 'a'} hook`;
+        const where = testStep?.pickleStepId ? stepText.get(testStep.pickleStepId) ?? 'a step' : hookName.get(testStep?.hookId ?? '') ?? 'a hook';
         const ex = finished.testStepResult.exception;
         stepRun.failures.push({
           step: where, message: ex?.message ?? firstLine(finished.testStepResult.message ?? 'failed'),
@@ -122,6 +122,13 @@ export function scenarioRuns(ndjson: string): ScenarioRun[] {
     }
   }
   return order.filter((id) => !retried.has(id)).map((id) => started.get(id) as ScenarioRun);
+}
+
+/** "the After hook (step-definitions/hooks.ts:44)": its kind, name if any, and where it is defined. */
+function hookLabel(hook: messages.Hook): string {
+  const kind = String(hook.type ?? '').toLowerCase().startsWith('before') ? 'Before' : String(hook.type ?? '').toLowerCase().startsWith('after') ? 'After' : '';
+  const where = hook.sourceReference.uri ? ` (${hook.sourceReference.uri}:${hook.sourceReference.location?.line ?? '?'})` : '';
+  return `the ${kind ? `${kind} ` : ''}hook${hook.name ? ` "${hook.name}"` : ''}${where}`;
 }
 
 export function firstLine(s: string): string {
