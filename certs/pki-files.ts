@@ -4,6 +4,7 @@
 // readable by others even for a moment, nor half-written.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { makeDirectories } from './output-directory.ts';
 import { join, resolve } from 'node:path';
 import { fingerprintSha256 } from './certificate-profile.ts';
 import { x509 } from './x509.ts';
@@ -202,7 +203,7 @@ function pathsFor(dir: string, wearableIds: string[]): PkiPaths {
  */
 function claimDirectory(dir: string): PkiManifest | null {
   if (!existsSync(dir)) {
-    mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+    makeDirectories(dir, DIR_MODE); // not mkdirSync's recursive mode: it spins forever under /proc (certs/output-directory.ts)
     chmodSync(dir, DIR_MODE);
     return null;
   }

@@ -12,6 +12,8 @@ import { upCommand, statusCommand, downCommand } from './commands/up.ts';
 import { tailCommand } from './commands/tail.ts';
 import { sealCommand } from './commands/seal.ts';
 import { scanCommand } from './commands/scan.ts';
+import { UsageError } from './commands/options.ts';
+import { packageVersion } from './package-version.ts';
 
 export interface Command {
   readonly summary: string;
@@ -37,12 +39,16 @@ const COMMANDS: Record<string, Command> = {
 function help(): string {
   const lines = ['testbed — end-to-end testbed for IoT transport encryption (E3/E4)', '', 'Commands:'];
   for (const c of Object.values(COMMANDS)) lines.push(`  ${c.usage.padEnd(52)} ${c.summary}`);
-  lines.push('', 'Run `testbed <command> --help` for a command\'s options.');
+  lines.push('', 'Run `testbed <command> --help` for a command\'s options; `testbed --version` prints the version.');
   return lines.join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    console.log(packageVersion());
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(help());
     return name ? 0 : 2;
@@ -57,6 +63,6 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     console.error(`testbed ${name}: ${(err as Error).message}`);
     if (process.env.TESTBED_DEBUG) console.error(err);
-    return 1;
+    return err instanceof UsageError ? 2 : 1; // 2: the command line needs changing, as parseArgs-style tools do
   }
 }

@@ -5,7 +5,8 @@
  */
 import { resolve, join } from 'node:path';
 import type { Command } from '../main.ts';
-import { parseOptions } from './options.ts';
+import { parseOptions, UsageError } from './options.ts';
+import { demoEvidenceLines } from '../demo-evidence.ts';
 import { FORGED_CASE_NAMES } from '../../certs/forged-catalogue.ts';
 import { attemptInterception, checkClientName, checkForgedCaseName, matrixClientNames, type InterceptionOutcome } from '../../topology/mitm-rig.ts';
 import { clientProfiles } from '../../emulators/tls-client-profile.ts';
@@ -45,38 +46,61 @@ export function narrate(o: InterceptionOutcome): string[] {
   return lines;
 }
 
+/** A name check's error as a usage error: the fix is on the command line. */
+function checked(check: (name: string) => string, flag: string, name: string): string {
+  try {
+    return check(name);
+  } catch (error) {
+    throw new UsageError(`${flag}: ${(error as Error).message}`);
+  }
+}
+
 export const demoCommand: Command = {
   summary: 'narrated attack demonstration (mitm: one forged certificate against one client)',
-  usage: 'demo mitm --cert CASE --client CLIENT',
+  usage: 'demo mitm --cert CASE --client CLIENT [--verbose]',
   async run(args) {
     const [attack, ...rest] = args;
+    const help = () => `usage: testbed ${this.usage}\nforged certificates: ${FORGED_CASE_NAMES.join(', ')}\nclients: ${matrixClientNames().join(', ')}`;
     if (!attack || attack === '--help' || attack === '-h') {
-      console.log(`usage: testbed ${this.usage}\nforged certificates: ${FORGED_CASE_NAMES.join(', ')}\nclients: ${matrixClientNames().join(', ')}`);
-      return attack ? 0 : 2;
-    }
-    if (!(ATTACKS as readonly string[]).includes(attack)) throw new Error(`unknown attack "${attack}"; attacks: ${ATTACKS.join(', ')}`);
-    const { values } = parseOptions('demo', this.usage, rest, { cert: { type: 'string', default: 'self-signed' }, client: { type: 'string', default: 'no-verify' } });
-    if (values.help) {
-      console.log(`usage: testbed ${this.usage}\nforged certificates: ${FORGED_CASE_NAMES.join(', ')}\nclients: ${matrixClientNames().join(', ')}`);
+      if (!attack) {
+        console.error(`testbed demo: name the attack to demonstrate (attacks: ${ATTACKS.join(', ')})\nusage: testbed ${this.usage}`);
+        return 2;
+      }
+      console.log(help());
       return 0;
     }
-    const forgedCase = checkForgedCaseName(values.cert as string);
-    const client = checkClientName(values.client as string);
+    if (!(ATTACKS as readonly string[]).includes(attack)) throw new UsageError(`unknown attack "${attack}"; attacks: ${ATTACKS.join(', ')}\nusage: testbed ${this.usage}`);
+    const { values } = parseOptions('demo', this.usage, rest, {
+      cert: { type: 'string', default: 'self-signed' },
+      client: { type: 'string', default: 'no-verify' },
+      verbose: { type: 'boolean', default: false },
+    });
+    if (values.help) {
+      console.log(help());
+      return 0;
+    }
+    const forgedCase = checked(checkForgedCaseName, '--cert', values.cert);
+    const client = checked(checkClientName, '--client', values.client);
     const runDir = resolve('runs', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-    console.log(`Demo: a man-in-the-middle presents the "${forgedCase}" certificate to the "${client}" client.`);
-    console.log(`  client: ${clientProfiles.get(client)?.explain ?? EXTERNAL_EXPLAIN[client] ?? client}`);
-    console.log('  preparing a fresh PKI and the forged-certificate catalogue …');
+    // Progress on stderr: stdout opens with the verdict, so `| head -1` answers "did it hold?".
+    console.error(`preparing a fresh PKI and the forged-certificate catalogue, then the "${forgedCase}" MITM against "${client}" …`);
     const o = await attemptInterception({ runDir, dir: join(runDir, `${forgedCase}-${client}`), forgedCase, client, readings: 2 });
-    console.log(`  the forgery: ${o.explain}\n`);
-    for (const line of narrate(o)) console.log(line);
     const intercepted = o.proxy.some((p) => p.kind === 'handshake-complete') && o.plaintextBytes > 0;
     console.log(
       intercepted
-        ? `\nINTERCEPTED: the attacker read ${o.plaintextBytes} plaintext bytes — the device's MQTT identity and every topic — yet no reading: E3 kept them sealed.`
-        : `\nBLOCKED: the client refused the forged certificate${o.attempt.error ? ` (${o.attempt.error})` : ''}${o.alertSeenByMitm ? `, sending "${o.alertSeenByMitm}"` : ''}; the attacker obtained ${o.plaintextBytes} application bytes.`,
+        ? `INTERCEPTED: the "${client}" client accepted the "${forgedCase}" certificate; the attacker read ${o.plaintextBytes} plaintext bytes — the device's MQTT identity and every topic — yet no reading: E3 kept them sealed.`
+        : `BLOCKED: the "${client}" client refused the "${forgedCase}" certificate${o.attempt.error ? ` (${o.attempt.error.split('\n')[0]})` : ''}${o.alertSeenByMitm ? `, sending "${o.alertSeenByMitm}"` : ''}; the attacker obtained ${o.plaintextBytes} application bytes.`,
     );
-    if (o.attempt.transcript) console.log(`\nwhat the client printed:\n${o.attempt.transcript.split('\n').map((l) => `  ${l}`).join('\n')}`);
-    console.log(`\nevidence:\n  capture: ${o.capture}\n  key log: ${o.keyLog}\n  open:    wireshark -o tls.keylog_file:${o.keyLog} ${o.capture}`);
+    console.log(`\nDemo: a man-in-the-middle presents the "${forgedCase}" certificate to the "${client}" client.`);
+    console.log(`  client: ${clientProfiles.get(client)?.explain ?? EXTERNAL_EXPLAIN[client] ?? client}`);
+    console.log(`  the forgery: ${o.explain}\n`);
+    for (const line of narrate(o)) console.log(line);
+    console.log(`\n${demoEvidenceLines(o.capture, o.keyLog).join('\n')}`);
+    if (o.attempt.transcript) {
+      console.log(values.verbose
+        ? `\nwhat the client printed:\n${o.attempt.transcript.split('\n').map((l) => `  ${l}`).join('\n')}`
+        : '\n(the client\'s own output: add --verbose)');
+    }
     return 0;
   },
 };

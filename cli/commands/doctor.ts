@@ -3,6 +3,7 @@ import type { Command } from '../main.ts';
 import { PREREQUISITES, checkPrerequisite, installCommand } from '../prerequisites.ts';
 import { parseOptions } from './options.ts';
 import { dockerDaemonStatus } from '../../containers/docker-daemon.ts';
+import { colourWanted, painter, plainText } from '../terminal-colour.ts';
 
 export const doctorCommand: Command = {
   summary: 'report missing prerequisites and how to install them',
@@ -13,16 +14,19 @@ export const doctorCommand: Command = {
       console.log(`usage: testbed ${this.usage}\n${this.summary}`);
       return 0;
     }
+    const paint = painter(colourWanted(process.stdout));
+    const ok = paint('green', 'ok     ');
     console.log(`node ${process.version} (needs >= 20.19)`);
     const statuses = await Promise.all(PREREQUISITES.map(checkPrerequisite));
     for (const s of statuses) {
-      const mark = s.available ? 'ok     ' : 'MISSING';
-      console.log(`${mark} ${s.prerequisite.name.padEnd(18)} ${s.available ? (s.version ?? '') : `needed for ${s.prerequisite.neededFor}`}`);
+      const mark = s.available ? ok : paint('red', 'MISSING');
+      // A tool's version line is its own text (sslscan colours it): printed plain.
+      console.log(`${mark} ${s.prerequisite.name.padEnd(18)} ${s.available ? plainText(s.version ?? '') : `needed for ${s.prerequisite.neededFor}`}`);
     }
     // docker.io installed is not enough for the containers topology: the daemon must answer.
     if (statuses.find((s) => s.prerequisite.name === 'docker')?.available) {
       const daemon = await dockerDaemonStatus();
-      console.log(`${daemon.running ? 'ok     ' : 'DOWN   '} ${'dockerd (running)'.padEnd(18)} ${daemon.running ? (daemon.serverVersion ?? '') : (daemon.reason ?? '')}`);
+      console.log(`${daemon.running ? ok : paint('red', 'DOWN   ')} ${'dockerd (running)'.padEnd(18)} ${plainText(daemon.running ? (daemon.serverVersion ?? '') : (daemon.reason ?? ''))}`);
     }
     const missing = statuses.filter((s) => !s.available).map((s) => s.prerequisite);
     if (missing.length === 0) {

@@ -1,7 +1,8 @@
 /** `testbed energy --profile NAME [--rtt MS]`: the device energy model with the source chapter's figures. */
-import { DEVICE_PROFILES, deviceProfile, energyReport } from '../../emulators/energy-model.ts';
+import { DEVICE_PROFILES } from '../../emulators/energy-model.ts';
+import { energyReportLines } from '../energy-report.ts';
 import type { Command } from '../main.ts';
-import { parseOptions } from './options.ts';
+import { parseOptions, UsageError } from './options.ts';
 
 export const energyCommand: Command = {
   summary: 'energy per reading, per day and per TLS handshake for a device profile',
@@ -15,10 +16,13 @@ export const energyCommand: Command = {
       console.log(`usage: testbed ${this.usage}\n${this.summary}`);
       return 0;
     }
-    if (!values.profile) throw new Error(`--profile is required (one of ${DEVICE_PROFILES.map((p) => p.name).join(', ')})\nusage: testbed ${this.usage}`);
+    const names = DEVICE_PROFILES.map((p) => p.name).join(', ');
+    if (!values.profile) throw new UsageError(`--profile is required (one of ${names})\nusage: testbed ${this.usage}`);
+    const profile = DEVICE_PROFILES.find((p) => p.name === values.profile);
+    if (!profile) throw new UsageError(`--profile: unknown device profile "${values.profile}"; profiles: ${names}`);
     const rtt = Number(values.rtt);
-    if (!Number.isFinite(rtt) || rtt < 0 || rtt > 10_000) throw new Error(`--rtt must be a number of milliseconds in 0..10000, got "${values.rtt}"`);
-    console.log(energyReport(deviceProfile(values.profile), rtt).join('\n'));
+    if (values.rtt.trim() === '' || !Number.isFinite(rtt) || rtt < 0 || rtt > 10_000) throw new UsageError(`--rtt must be a number of milliseconds in 0..10000, got "${values.rtt}"`);
+    console.log(energyReportLines(profile, rtt).join('\n'));
     return 0;
   },
 };
