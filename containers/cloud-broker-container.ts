@@ -109,6 +109,11 @@ export class CloudBrokerContainer extends TestbedContainer {
     return this;
   }
 
+  /** withCrl when there is a CRL (the fleet checks one only when its scenario revokes). */
+  withCrlIf(crlPem: string | undefined): this {
+    return crlPem === undefined ? this : this.withCrl(crlPem);
+  }
+
   /** Revoked client certificates: the mTLS listener checks them against these CRLs (`crlfile`). */
   withCrl(crlPem: string): this {
     if (!crlPem.includes('-----BEGIN X509 CRL-----')) throw new Error('CloudBrokerContainer: withCrl takes PEM CRLs ("-----BEGIN X509 CRL-----")');

@@ -11,6 +11,8 @@ import type { SimClockSpec } from '../emulators/sim-clock.ts';
 import type { FleetStats } from '../emulators/fleet/fleet-counters.ts';
 import type { LedgerReport } from '../emulators/fleet/fleet-ledger.ts';
 import { MAX_FLEET_PER_PROCESS } from '../emulators/fleet/fleet.ts';
+import type { FleetDeviceRecord } from '../emulators/fleet/fleet-device-record.ts';
+import type { ProbeResult } from '../emulators/device-credentials.ts';
 import { NodeRoleContainer, stopRole } from './node-role-container.ts';
 import type { RoleControl } from './role-control.ts';
 import { IDENTITY_DIR, type Endpoint } from './role-config.ts';
@@ -92,6 +94,16 @@ export class StartedFleetShardContainer extends AbstractStartedContainer {
 
   sealed(): Promise<Record<string, number>> {
     return this.control.call('GET', '/sealed');
+  }
+
+  /** One device's own record, or null when the device is in another shard. */
+  device(deviceId: string): Promise<FleetDeviceRecord | null> {
+    return this.control.call('POST', '/device', { deviceId });
+  }
+
+  /** Present a device's certificate once more; its TLS secrets go to keylogs/<keyLog> under the evidence directory. */
+  present(deviceId: string, keyLog: string): Promise<ProbeResult> {
+    return this.control.call('POST', '/present', { deviceId, keyLog }, 20_000 + CALL_MARGIN_MS);
   }
 
   async stopRole(): Promise<void> {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { TestbedWorld } from './world.ts';
 import { attachSvg } from './attachments.ts';
 import { createFleetRig } from '../topology/fleet-rigs.ts';
-import type { FleetRig } from '../topology/fleet-rig.ts';
+import type { FleetRig, FleetSpec } from '../topology/fleet-rig.ts';
 import { checkFleetPlan, estimateFleet } from '../emulators/fleet/fleet-capacity.ts';
 import { FleetProgress, summaryTable } from '../emulators/fleet/fleet-progress.ts';
 import type { FleetStats } from '../emulators/fleet/fleet-counters.ts';
@@ -17,7 +17,7 @@ import { ratePoints, timeSeriesSvg } from '../analysis/fleet-charts.ts';
 import { barChartSvg } from '../analysis/ladder-svg.ts';
 import { E3_EPOCH_SECONDS } from '../crypto/e3-packet.ts';
 
-interface FleetScenario {
+export interface FleetScenario {
   readonly rig: FleetRig;
   readonly wearables: number;
   readonly speedup: number;
@@ -35,7 +35,7 @@ interface FleetScenario {
 
 const scenarios = new WeakMap<TestbedWorld, FleetScenario>();
 
-function fleetOf(world: TestbedWorld): FleetScenario {
+export function fleetOf(world: TestbedWorld): FleetScenario {
   const s = scenarios.get(world);
   if (!s) throw new Error('no fleet in this scenario; start with "Given a fleet of N wearables reporting every 30 s at S× speed"');
   return s;
@@ -45,16 +45,16 @@ function fleetOf(world: TestbedWorld): FleetScenario {
  * Bounds from the machine's estimate (fleet-capacity.ts, figures of a loaded shared host), three
  * times over: generous, never open-ended.
  */
-function deadlineMs(seconds: number): number {
+export function deadlineMs(seconds: number): number {
   return Math.ceil(Math.max(120, seconds * 3) * 1000);
 }
 
-async function startFleet(world: TestbedWorld, wearables: number, speedup: number, reportFromSec?: number): Promise<void> {
+export async function startFleet(world: TestbedWorld, wearables: number, speedup: number, reportFromSec?: number, extra: Pick<FleetSpec, 'revocable' | 'capture'> = {}): Promise<void> {
   checkFleetPlan({ wearables, readingsPerDevice: 1, speedup });
   const rig = createFleetRig(world.dir, wearables);
   const scenario: FleetScenario = { rig, wearables, speedup, ...(reportFromSec !== undefined ? { reportFromSec } : {}) };
   scenarios.set(world, scenario);
-  await rig.start({ wearables, speedup });
+  await rig.start({ wearables, speedup, ...extra });
   scenario.progress = new FleetProgress(() => rig.fleetStats());
 }
 
@@ -83,8 +83,11 @@ When('every wearable reports {int} readings', { timeout: 600_000 }, async functi
   await f.rig.report(count, deadlineMs(e.reportSeconds));
 });
 
-When('every wearable reports {int} readings while the broker restarts once half of them are sealed', { timeout: 600_000 }, async function (this: TestbedWorld, count: number) {
-  const f = fleetOf(this);
+/**
+ * Every wearable reports `count` readings; once half of them are sealed, `midway` runs (a broker
+ * restart, a revocation) with the fleet's counters at that moment. Bounded by the plan's estimate.
+ */
+export async function reportWithEventAtHalf(f: FleetScenario, count: number, what: string, midway: (s: FleetStats) => Promise<void>): Promise<void> {
   const e = checkFleetPlan({ wearables: f.wearables, readingsPerDevice: count, speedup: f.speedup });
   const reporting = f.rig.report(count, deadlineMs(e.reportSeconds));
   reporting.catch(() => undefined);
@@ -93,16 +96,23 @@ When('every wearable reports {int} readings while the broker restarts once half 
   for (;;) {
     const s = await f.rig.fleetStats();
     if (s.sealed >= half) {
-      f.restartAtMs = s.samples[s.samples.length - 1]?.tMs ?? 0;
-      f.reconnectsBefore = s.reconnects;
-      f.resumedBefore = s.resumedHandshakes;
+      await midway(s);
       break;
     }
-    if (performance.now() > until) throw new Error(`only ${s.sealed} of ${half} readings were sealed before the restart was due`);
+    if (performance.now() > until) throw new Error(`only ${s.sealed} of ${half} readings were sealed before ${what} was due`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  await f.rig.restartBroker();
   await reporting;
+}
+
+When('every wearable reports {int} readings while the broker restarts once half of them are sealed', { timeout: 600_000 }, async function (this: TestbedWorld, count: number) {
+  const f = fleetOf(this);
+  await reportWithEventAtHalf(f, count, 'the restart', async (s) => {
+    f.restartAtMs = s.samples[s.samples.length - 1]?.tMs ?? 0;
+    f.reconnectsBefore = s.reconnects;
+    f.resumedBefore = s.resumedHandshakes;
+    await f.rig.restartBroker();
+  });
 });
 
 Then('the cloud opens every reading exactly once and in order for every wearable', { timeout: 300_000 }, async function (this: TestbedWorld) {

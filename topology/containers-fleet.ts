@@ -35,13 +35,30 @@ import { handBackCapture, startTcpdumpSidecar } from '../containers/tcpdump-side
 import { MQTT_TLS_PORT } from '../containers/role-config.ts';
 import { ContainersTopology, internalNetwork } from './containers-topology.ts';
 import { fleetDeviceIds, type BrokerHandshakes, type FleetRig, type FleetSpec } from './fleet-rig.ts';
+import { writeFileSync } from 'node:fs';
+import type { Pki } from '../certs/pki.ts';
+import type { FleetDeviceRecord } from '../emulators/fleet/fleet-device-record.ts';
+import type { Observation } from '../emulators/observation-log.ts';
+import { parseMosquittoLog } from '../containers/cloud-broker-container.ts';
+import { fleetCrl, presenterAlerts, serialOf, type FleetRevocation, type PresentedCredential, type RevocationRecord } from './fleet-revocation.ts';
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Wearables per fleet container: 4 shards carry the worked example's 5,000 on 2 cores. */
 export const SHARD_SIZE = 1_250;
 const BROKER_READY = /Opening ipv4 listen socket on port 8883/g;
+/**
+ * How Mosquitto takes in a new CRL mid-run (features/fleet-revocation.feature). Measured on
+ * bookworm's 2.0.11: SIGHUP ("Reloading config.") does load the new crlfile for new handshakes
+ * (the revoked certificate presented afresh got an encrypted certificate_revoked alert and "OpenSSL
+ * Error[0]: ... certificate verify failed" in the log), as 2.0.0's changelog says of server
+ * certificates, but it leaves live sessions alone: the revoked wearable kept its connection and
+ * the cloud opened every reading it sealed after the reload. So the broker is restarted, as the
+ * restart scenario does (persistent sessions kept; OpenSSL's ticket keys die with the process, so
+ * no device can resume a session from before the revocation, RFC 8446 §2.2).
+ */
+const REVOCATION_RELOAD: 'sighup' | 'restart' = 'restart';
 
-export class ContainersFleet implements FleetRig {
+export class ContainersFleet implements FleetRig, FleetRevocation {
   readonly placement = 'containers' as const;
   readonly runId = `tb-${process.pid}-${randomBytes(4).toString('hex')}`;
   #devices: DeviceProvisioning[] = [];
@@ -53,6 +70,9 @@ export class ContainersFleet implements FleetRig {
   #controlDirs: string[] = [];
   #releaseInterrupt: (() => void) | undefined;
   #speedup = 1;
+  #pki: Pki | undefined;
+  readonly #revoked: string[] = [];
+  #presented = 0;
 
   constructor(readonly dir: string) {}
 
@@ -68,6 +88,8 @@ export class ContainersFleet implements FleetRig {
     const identityDir = join(this.dir, 'cloud-service-identity');
     await writeCloudServiceIdentity(pki, identityDir);
     this.#speedup = spec.speedup;
+    this.#pki = generated;
+    const crl = spec.revocable ? (await fleetCrl(generated, [])).join('') : undefined;
     const clock = { startSec: spec.startSec ?? Math.floor(Date.now() / 1000), speedup: spec.speedup, wallStartMs: Date.now() };
     const mounts = (control: string) => ({ project: PROJECT_DIR, pki: pki.dir, evidence: resolve(this.dir), control });
     const controlDir = () => {
@@ -87,6 +109,7 @@ export class ContainersFleet implements FleetRig {
       .withSubscriber(CLOUD_SERVICE_CN)
       .withPersistentSessions()
       .withoutPacketLog()
+      .withCrlIf(crl)
       .start();
     this.#cloud = await new FleetCloudContainer(images['cloud-service'])
       .withRun(this.runId)
@@ -201,6 +224,65 @@ export class ContainersFleet implements FleetRig {
       resumed += counted.resumed;
     }
     return { source: `Mosquitto's ServerHellos in the captures beside the fleet shards (${this.#captures.map((c) => c.path).join(', ')})`, full, resumed, unreadable: 0 };
+  }
+
+  /**
+   * The CA's new CRL replaces crl.pem in the broker's (read-only mounted) config directory and
+   * Mosquitto is told to take it in; see REVOCATION_RELOAD for how, and why.
+   */
+  async revokeCertificate(deviceId: string): Promise<RevocationRecord> {
+    const pki = this.#pki;
+    if (!pki) throw new Error('containers fleet: not started; a Given step starts it');
+    const serialHex = serialOf(pki, deviceId);
+    this.#revoked.push(serialHex);
+    const crl = await fleetCrl(pki, this.#revoked);
+    const brokerRecordsBefore = (await this.brokerRecords()).length;
+    writeFileSync(join(this.dir, 'broker', 'crl.pem'), crl.join(''), { mode: 0o644 });
+    let how: string;
+    if (REVOCATION_RELOAD === 'sighup') {
+      await docker(['kill', '--signal', 'HUP', this.#started().broker.getId()], { timeoutMs: 20_000 });
+      how = 'Mosquitto was sent SIGHUP to reload its configuration and CRL';
+    } else {
+      await this.restartBroker();
+      how = "Mosquitto was restarted to read the new CRL (docker restart; persistent sessions kept, its ticket keys lost with the process)";
+    }
+    return { deviceId, serialHex, atMs: Date.now(), how, deviceAtRevocation: await this.deviceRecord(deviceId), brokerRecordsBefore };
+  }
+
+  async deviceRecord(deviceId: string): Promise<FleetDeviceRecord> {
+    for (const shard of this.#started().shards) {
+      const record = await shard.device(deviceId);
+      if (record) return record;
+    }
+    throw new Error(`containers fleet: no shard hosts ${deviceId}`);
+  }
+
+  /** The device's certificate presented once more from its own shard, captured beside that shard, its key log under keylogs/. */
+  async presentCertificate(deviceId: string): Promise<PresentedCredential> {
+    const { shards } = this.#started();
+    let shard: StartedFleetShardContainer | undefined;
+    for (const s of shards) if (await s.device(deviceId)) shard = s;
+    if (!shard) throw new Error(`containers fleet: no shard hosts ${deviceId}`);
+    const n = ++this.#presented;
+    const capturesDir = resolve(this.dir, 'captures');
+    for (const d of [capturesDir, resolve(this.dir, 'keylogs')]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    const file = `${deviceId}-presented-${n}.pcap`;
+    const keyLog = `${deviceId}-presented-${n}.keylog`;
+    const images = await ContainersTopology.prepare();
+    const tcpdump = await startTcpdumpSidecar({ image: images.tcpdump, runId: this.runId, target: shard.getId(), hostDir: capturesDir, file, filter: `tcp port ${MQTT_TLS_PORT}` });
+    let result;
+    try {
+      result = await shard.present(deviceId, keyLog);
+    } finally {
+      await tcpdump.stop().catch(() => undefined);
+    }
+    const capture = join(capturesDir, file);
+    handBackCapture(capture);
+    return { result, wire: presenterAlerts(capture, join(this.dir, 'keylogs', keyLog)), capture };
+  }
+
+  async brokerRecords(): Promise<readonly Observation[]> {
+    return parseMosquittoLog(await this.#started().broker.log());
   }
 
   async stop(): Promise<void> {

@@ -18,6 +18,8 @@ export interface FleetSpec {
   readonly queueCapacity?: number;
   /** Capture the broker's link (containers: a tcpdump sidecar beside the broker). */
   readonly capture?: boolean;
+  /** The broker checks client certificates against the CA's CRL from the start (an empty one), so the CA can revoke mid-run. */
+  readonly revocable?: boolean;
 }
 
 /**

@@ -25,8 +25,17 @@ import { Fleet } from '../emulators/fleet/fleet.ts';
 import type { FleetStats } from '../emulators/fleet/fleet-counters.ts';
 import { FleetLedger, type LedgerReport } from '../emulators/fleet/fleet-ledger.ts';
 import { fleetDeviceIds, type BrokerHandshakes, type FleetRig, type FleetSpec } from './fleet-rig.ts';
+import { fleetDeviceRecord, type FleetDeviceRecord } from '../emulators/fleet/fleet-device-record.ts';
+import type { Observation } from '../emulators/observation-log.ts';
+import { probeBroker } from '../emulators/device-credentials.ts';
+import { PcapWriter } from '../capture/pcap-writer.ts';
+import { TcpLink } from '../links/tcp-link.ts';
+import { fleetCrl, presenterAlerts, serialOf, type FleetRevocation, type PresentedCredential, type RevocationRecord } from './fleet-revocation.ts';
 
-export class LocalFleet implements FleetRig {
+/** Bound on one presentation of a credential to the broker. */
+const PRESENT_TIMEOUT_MS = 10_000;
+
+export class LocalFleet implements FleetRig, FleetRevocation {
   readonly placement = 'local' as const;
   readonly ledgerOfCloud = new FleetLedger();
   #fleet: Fleet | undefined;
@@ -34,6 +43,9 @@ export class LocalFleet implements FleetRig {
   #brokerConfig: CloudBrokerConfig | undefined;
   #service: CloudService | undefined;
   #clock: SimClock | undefined;
+  readonly #revoked: string[] = [];
+  /** Records of brokers replaced by a restart, so the broker's record spans the whole run. */
+  readonly #earlierRecords: Observation[] = [];
   /** The fleet and its broker endpoint, for benchmarks that drive devices one by one (bench/fleet.ts). */
   materials: { readonly fleet: Fleet; readonly pki: Pki; readonly endpoint: { host: string; port: number } } | undefined;
 
@@ -63,7 +75,7 @@ export class LocalFleet implements FleetRig {
       clientCaPem: pki.rootCa.certPem + pki.intermediateCa.certPem,
       ownTopicOf: (id) => topics.get(id),
       minVersion: 'TLSv1.3',
-      tlsServerOptions: { ticketKeys: randomBytes(48) },
+      tlsServerOptions: { ticketKeys: randomBytes(48), ...(spec.revocable ? { crl: [...(await fleetCrl(pki, []))] } : {}) },
     };
     const endpoint = await this.#startBroker();
     this.#brokerConfig = { ...this.#brokerConfig, port: endpoint.port };
@@ -111,6 +123,7 @@ export class LocalFleet implements FleetRig {
   }
 
   async restartBroker(): Promise<void> {
+    this.#earlierRecords.push(...(this.#broker?.log.all() ?? []));
     await this.#broker?.stop();
     await this.#startBroker();
   }
@@ -136,6 +149,53 @@ export class LocalFleet implements FleetRig {
     const handshakes = this.#broker?.log.ofKind('tls-handshake') ?? [];
     const resumed = handshakes.filter((o) => o.detail.sessionReused === true).length;
     return { source: "the restarted broker's own log (Aedes on node:tls: isSessionReused per handshake)", full: handshakes.length - resumed, resumed, unreadable: 0 };
+  }
+
+  /** Aedes takes the new CRL in place (CloudBroker.reloadCrl): no restart, no other device disturbed. */
+  async revokeCertificate(deviceId: string): Promise<RevocationRecord> {
+    const pki = this.materials?.pki;
+    const broker = this.#broker;
+    if (!pki || !broker) throw new Error('local fleet: not started; a Given step starts it');
+    const serialHex = serialOf(pki, deviceId);
+    this.#revoked.push(serialHex);
+    const crl = await fleetCrl(pki, this.#revoked);
+    const brokerRecordsBefore = (await this.brokerRecords()).length;
+    const { closed } = broker.reloadCrl([...crl], this.#revoked);
+    const atMs = Date.now();
+    return { deviceId, serialHex, atMs, how: `Aedes reloaded the CRL in place (node:tls setSecureContext), rotated its ticket keys and closed ${closed} live session(s) of the revoked certificate`, deviceAtRevocation: await this.deviceRecord(deviceId), brokerRecordsBefore };
+  }
+
+  async deviceRecord(deviceId: string): Promise<FleetDeviceRecord> {
+    const record = fleetDeviceRecord(this.#requireFleet(), deviceId);
+    if (!record) throw new Error(`local fleet: ${deviceId} is not in this fleet`);
+    return record;
+  }
+
+  /** The device's own certificate and key, once more, through a captured loopback link with a key log. */
+  async presentCertificate(deviceId: string): Promise<PresentedCredential> {
+    const pki = this.materials?.pki;
+    const target = this.materials?.endpoint;
+    const issued = pki?.wearables.get(deviceId);
+    if (!pki || !target || !issued) throw new Error(`local fleet: cannot present ${deviceId}'s certificate (not started, or not in this fleet)`);
+    for (const d of ['captures', 'keylogs']) mkdirSync(join(this.dir, d), { recursive: true, mode: 0o700 });
+    const capture = join(this.dir, 'captures', `${deviceId}-presented.pcap`);
+    const keyLogFile = join(this.dir, 'keylogs', `${deviceId}-presented.keylog`);
+    const writer = PcapWriter.open(capture);
+    const link = new TcpLink({ name: `${deviceId}-presented`, listen: { host: '127.0.0.1', port: 0 }, target, capture: writer });
+    const endpoint = await link.start();
+    const device = this.#requireFleet().devices.find((d) => d.deviceId === deviceId);
+    let result;
+    try {
+      result = await probeBroker({ credential: { kind: 'genuine', certChainPem: issued.chainPem, keyPem: issued.keyPem }, caPem: pki.rootCa.certPem, ...endpoint, serverName: CLOUD_NAME, clientId: `${deviceId}-presented`, topic: device?.topic ?? 'wearables/unknown/e3', payload: new Uint8Array(96), timeoutMs: PRESENT_TIMEOUT_MS, keyLogFile });
+    } finally {
+      await link.stop();
+      await writer.close();
+    }
+    return { result, wire: presenterAlerts(capture, keyLogFile), capture };
+  }
+
+  async brokerRecords(): Promise<readonly Observation[]> {
+    return [...this.#earlierRecords, ...(this.#broker?.log.all() ?? [])];
   }
 
   async stop(): Promise<void> {

@@ -7,21 +7,29 @@
  *   POST /settle {deadlineMs}           wait until every reading is acknowledged
  *   GET  /stats                         FleetStats (counters, latency, 250 ms samples)
  *   GET  /sealed                        readings sealed per device
+ *   POST /device {deviceId}             one device's own record (fleet-device-record.ts), or null
+ *   POST /present {deviceId, keyLog}    present that device's certificate and key once more (a probe
+ *                                       with its key log under the evidence directory's keylogs/)
  */
+import { basename, join } from 'node:path';
+import { probeBroker } from '../../emulators/device-credentials.ts';
+import { fleetDeviceRecord } from '../../emulators/fleet/fleet-device-record.ts';
 import { pkiPaths, readPem } from '../../certs/pki-files.ts';
 import { SimClock, type SimClockSpec } from '../../emulators/sim-clock.ts';
 import { Fleet } from '../../emulators/fleet/fleet.ts';
-import { PKI_DIR, type FleetShardRole } from '../role-config.ts';
+import { EVIDENCE_DIR, PKI_DIR, type FleetShardRole } from '../role-config.ts';
 import type { ServedRole } from './resumption-device.ts';
 
 export function startFleetShard(config: FleetShardRole): ServedRole {
   const pki = pkiPaths(PKI_DIR);
+  const members = config.devices.map((d) => {
+    const files = pki.wearable(d.deviceId);
+    return { provisioning: d, keyPem: readPem(files.key, `the ${d.deviceId} device key`), certChainPem: readPem(files.chain, `the ${d.deviceId} certificate chain`) };
+  });
+  const caPem = readPem(pki.caBundle, 'the testbed CA bundle');
   const fleet = new Fleet({
-    members: config.devices.map((d) => {
-      const files = pki.wearable(d.deviceId);
-      return { provisioning: d, keyPem: readPem(files.key, `the ${d.deviceId} device key`), certChainPem: readPem(files.chain, `the ${d.deviceId} certificate chain`) };
-    }),
-    caPem: readPem(pki.caBundle, 'the testbed CA bundle'),
+    members,
+    caPem,
     cloudE3PublicKeyPem: readPem(pki.cloudE3.publicKey, 'the cloud E3 public key'),
     endpoint: config.endpoint,
     clock: new SimClock(config.clock),
@@ -49,6 +57,15 @@ export function startFleetShard(config: FleetShardRole): ServedRole {
       },
       'GET /stats': async () => fleet.stats(),
       'GET /sealed': async () => fleet.sealedPerDevice(),
+      'POST /device': async (b) => fleetDeviceRecord(fleet, String(b.deviceId)) ?? null,
+      'POST /present': async (b) => {
+        const m = members.find((x) => x.provisioning.deviceId === b.deviceId);
+        if (!m) throw new Error(`fleet-shard: ${String(b.deviceId)} is not in this shard`);
+        const keyLog = String(b.keyLog);
+        if (basename(keyLog) !== keyLog || !keyLog.endsWith('.keylog')) throw new Error(`fleet-shard: "keyLog" must be a plain file name ending in .keylog, got "${keyLog}"`);
+        const device = fleet.devices.find((d) => d.deviceId === b.deviceId);
+        return probeBroker({ credential: { kind: 'genuine', certChainPem: m.certChainPem, keyPem: m.keyPem }, caPem, ...config.endpoint, clientId: `${m.provisioning.deviceId}-presented`, topic: device?.topic ?? 'wearables/unknown/e3', payload: new Uint8Array(96), timeoutMs: 10_000, keyLogFile: join(EVIDENCE_DIR, 'keylogs', keyLog) });
+      },
     },
     stop: async () => fleet.stop(),
   };

@@ -9,13 +9,13 @@
 import { createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
 import type { TlsServerSessionStore } from '../tls-session-cache.ts';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Aedes } from 'aedes';
 import { ObservationLog } from '../observation-log.ts';
 import { noEvidence, type EvidenceSink } from '../evidence.ts';
 import { peerIdentity, type PeerIdentity } from './tls-identity.ts';
 
-export type BrokerObservationKind = 'listening' | 'tls-handshake' | 'tls-error' | 'mqtt-connect' | 'publish' | 'publish-refused' | 'client-disconnect' | 'subscribe-refused';
+export type BrokerObservationKind = 'listening' | 'tls-handshake' | 'tls-error' | 'mqtt-connect' | 'publish' | 'publish-refused' | 'client-disconnect' | 'subscribe-refused' | 'crl-reload' | 'revoked-session-closed';
 
 export interface CloudBrokerConfig {
   readonly host: string;
@@ -67,6 +67,8 @@ export class CloudBroker {
   #plainEndpoint: { host: string; port: number } | undefined;
   #passwordTls: Server | undefined;
   #passwordTlsEndpoint: { host: string; port: number } | undefined;
+  /** Live mutual-TLS sessions, so a CRL reload can close those of revoked certificates (reloadCrl). */
+  readonly #sessions = new Set<TLSSocket>();
 
   constructor(config: CloudBrokerConfig) {
     this.#config = config;
@@ -135,6 +137,8 @@ export class CloudBroker {
     evidence.tlsEndpoint('cloud-broker', server);
     this.#config.sessionIds?.attachTo(server);
     server.on('secureConnection', (socket: TLSSocket) => {
+      this.#sessions.add(socket);
+      socket.once('close', () => this.#sessions.delete(socket));
       const id = peerIdentity(socket);
       this.log.record('tls-handshake', `TLS ${socket.getProtocol()} ${socket.getCipher().standardName} with ${id ? `${id.unit}/${id.commonName}` : 'an unauthenticated peer'}`, {
         protocol: socket.getProtocol(),
@@ -184,6 +188,38 @@ export class CloudBroker {
       this.log.record('listening', `MQTT over TLS with username and password (no client certificate) on ${p.address}:${p.port}`, { host: p.address, port: p.port, passwordTls: true });
     }
     return { host: address.address, port: address.port };
+  }
+
+  /**
+   * The CA published a new CRL (features/fleet-revocation.feature): new handshakes on the mTLS
+   * listener are checked against it (node:tls `crl`; with any CRL OpenSSL checks every CA in the
+   * chain, so `crlPems` holds the root's CRL too, certs/crl.ts; node reads one CRL per PEM element). Two more things a reload must do,
+   * because a CRL is consulted only when a certificate chain is verified:
+   * - rotate the session-ticket keys: a resumed TLS 1.3 handshake presents no certificate (RFC
+   *   8446 §2.2, §4.6.1: the ticket stands for the earlier authentication), so a ticket issued
+   *   before the revocation would let the revoked device back in;
+   * - close the live sessions whose client certificate is now revoked (RFC 5280 §3.3: revoked
+   *   before its expiry; a session opened earlier is not re-verified by TLS).
+   */
+  reloadCrl(crlPems: string[], revokedSerialsHex: readonly string[]): { closed: number } {
+    const server = this.#server;
+    if (!server) throw new Error('cloud-broker: not started; call start() before reloading its CRL');
+    if (crlPems.length === 0 || !crlPems.every((p) => p.includes('-----BEGIN X509 CRL-----'))) throw new Error('cloud-broker: reloadCrl takes PEM CRLs, one per element ("-----BEGIN X509 CRL-----")');
+    const { ticketKeys: _keepNone, ...options } = this.#config.tlsServerOptions ?? {};
+    server.setSecureContext({ cert: this.#config.serverCertChainPem, key: this.#config.serverKeyPem, ca: this.#config.clientCaPem, minVersion: this.#config.minVersion ?? 'TLSv1.2', ...options, crl: crlPems });
+    server.setTicketKeys(randomBytes(48));
+    const revoked = new Set(revokedSerialsHex.map((s) => s.toUpperCase()));
+    this.log.record('crl-reload', `CRL reloaded: ${revoked.size} revoked serial(s); session-ticket keys rotated`, { revoked: [...revoked] });
+    let closed = 0;
+    for (const socket of this.#sessions) {
+      const cert = socket.getPeerCertificate();
+      if (!cert?.serialNumber || !revoked.has(cert.serialNumber.toUpperCase())) continue;
+      const id = peerIdentity(socket);
+      this.log.record('revoked-session-closed', `closed the session of ${id ? `${id.unit}/${id.commonName}` : 'a peer'}: certificate serial ${cert.serialNumber} is revoked`, { peer: id?.commonName, serial: cert.serialNumber });
+      socket.destroy();
+      closed++;
+    }
+    return { closed };
   }
 
   /** The password MQTT/TLS endpoint (hard-coded credentials), when one was configured. */

@@ -85,6 +85,11 @@ export class FleetDevice {
     return this.#state === 'stopped';
   }
 
+  /** Why the broker last refused this device (TLS alert, close before CONNACK, …); undefined if never. */
+  get lastRefusal(): string | undefined {
+    return this.refusals > 0 ? this.#lastError : undefined;
+  }
+
   /** Sequence the next sealed reading will carry (the readings sealed so far are 1..this-1). */
   get nextSequence(): bigint {
     return this.config.sealer.nextSequence;
