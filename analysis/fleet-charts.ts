@@ -7,7 +7,7 @@ import type { FleetSample } from '../emulators/fleet/fleet-counters.ts';
 
 const W = 640;
 const H = 240;
-const LEFT = 60;
+const LEFT = 70;
 const RIGHT = 20;
 const TOP = 36;
 const BOTTOM = 36;
@@ -16,8 +16,11 @@ function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** One line over time; `markerMs` draws a vertical line (e.g. the broker restart). */
-export function timeSeriesSvg(title: string, unit: string, points: readonly { tMs: number; value: number }[], markerMs?: { tMs: number; label: string }): string {
+/**
+ * One line over time; `markerMs` draws a vertical line (e.g. the broker restart). `axes` names
+ * both axes with their units, e.g. { x: 'time since the fleet started (s)', y: 'readings/s' }.
+ */
+export function timeSeriesSvg(title: string, axes: { readonly x: string; readonly y: string }, points: readonly { tMs: number; value: number }[], markerMs?: { tMs: number; label: string }): string {
   const t0 = points[0]?.tMs ?? 0;
   const t1 = Math.max(t0 + 1, points[points.length - 1]?.tMs ?? 1);
   const max = Math.max(1, ...points.map((p) => p.value));
@@ -32,7 +35,8 @@ export function timeSeriesSvg(title: string, unit: string, points: readonly { tM
     + `<line x1="${LEFT}" y1="${H - BOTTOM}" x2="${W - RIGHT}" y2="${H - BOTTOM}" stroke="#888"/><line x1="${LEFT}" y1="${TOP}" x2="${LEFT}" y2="${H - BOTTOM}" stroke="#888"/>`
     + `<text x="${LEFT - 6}" y="${TOP + 4}" font-size="11" text-anchor="end">${max.toFixed(0)}</text><text x="${LEFT - 6}" y="${H - BOTTOM}" font-size="11" text-anchor="end">0</text>`
     + `<text x="${LEFT}" y="${H - 12}" font-size="11">0 s</text><text x="${W - RIGHT}" y="${H - 12}" font-size="11" text-anchor="end">${((t1 - t0) / 1000).toFixed(1)} s</text>`
-    + `<text x="${W / 2}" y="${H - 12}" font-size="11" text-anchor="middle">${escape(unit)}</text>`
+    + `<text x="${W / 2}" y="${H - 12}" font-size="11" text-anchor="middle">${escape(axes.x)}</text>`
+    + `<text x="14" y="${(TOP + H - BOTTOM) / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 14 ${(TOP + H - BOTTOM) / 2})">${escape(axes.y)}</text>`
     + `<path d="${path}" fill="none" stroke="#1f5fa8" stroke-width="1.5"/>${marker}</svg>`;
 }
 

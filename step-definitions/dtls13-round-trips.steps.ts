@@ -9,6 +9,8 @@ import { Given, Then, When } from '@cucumber/cucumber';
 import assert from 'node:assert/strict';
 import { readPcap, udpFlows } from '../capture/pcap-reader.ts';
 import { analyseDtls13Flow, describeDtls13Flights, type Dtls13HandshakeAnalysis } from '../analysis/dtls13-handshake.ts';
+import { dtls13LadderSvg } from '../analysis/ladder-svg.ts';
+import { attachSvg } from './attachments.ts';
 import { useDtlsVersion } from '../emulators/dtls/dtls-version.ts';
 import { ensureWolfsslBridge } from '../emulators/dtls/wolfssl-bridge.ts';
 import { DtlsResumptionRig, type DtlsHandshakeEvent, type DtlsResumptionSpec } from '../topology/dtls-resumption-rig.ts';
@@ -61,6 +63,7 @@ async function twoHandshakes(world: TestbedWorld, earlyReading: boolean): Promis
   const capture = await rig.stop();
   s.analyses = udpFlows(readPcap(capture).packets).map((f) => analyseDtls13Flow(f));
   world.attach(s.analyses.map((a, i) => `handshake ${i + 1}:\n  ${describeDtls13Flights(a).join('\n  ')}`).join('\n'), { mediaType: 'text/plain', fileName: 'dtls13-flights.txt' });
+  s.analyses.forEach((a, i) => attachSvg(world, dtls13LadderSvg(`Handshake ${i + 1}: DTLS 1.3 ${a.resumed ? 'resumed' : 'full'} over a ${s.rttMs} ms RTT link`, a), `dtls13-ladder-${i + 1}.svg`));
 }
 
 async function sendReading(rig: DtlsResumptionSpec): Promise<void> {

@@ -13,8 +13,8 @@ import type { FleetRig, FleetSpec } from '../topology/fleet-rig.ts';
 import { checkFleetPlan, estimateFleet } from '../emulators/fleet/fleet-capacity.ts';
 import { FleetProgress, summaryTable } from '../emulators/fleet/fleet-progress.ts';
 import type { FleetStats } from '../emulators/fleet/fleet-counters.ts';
-import { ratePoints, timeSeriesSvg } from '../analysis/fleet-charts.ts';
-import { barChartSvg } from '../analysis/ladder-svg.ts';
+import { ratePoints } from '../analysis/fleet-charts.ts';
+import { fleetConnectionsChart, fleetLatencyChart, fleetReadingRateChart, fleetReconnectsChart } from '../analysis/report-charts.ts';
 import { E3_EPOCH_SECONDS } from '../crypto/e3-packet.ts';
 
 export interface FleetScenario {
@@ -190,11 +190,11 @@ After({ tags: '@fleet' }, async function (this: TestbedWorld) {
   const stats = await f.rig.fleetStats().catch(() => undefined);
   if (stats && stats.samples.length > 1) {
     const marker = f.restartAtMs !== undefined ? { tMs: f.restartAtMs, label: 'broker restart' } : undefined;
-    attachSvg(this, timeSeriesSvg('connected wearables', 'time since the fleet started', stats.samples.map((s) => ({ tMs: s.tMs, value: s.connected })), marker), 'fleet-connections.svg');
-    attachSvg(this, timeSeriesSvg('readings acknowledged per second', 'time since the fleet started', ratePoints(stats.samples), marker), 'fleet-readings-per-second.svg');
-    attachSvg(this, timeSeriesSvg('reconnects (cumulative): the restart storm', 'time since the fleet started', stats.samples.map((s) => ({ tMs: s.tMs, value: s.reconnects })), marker), 'fleet-reconnects.svg');
+    attachSvg(this, fleetConnectionsChart(stats.samples.map((s) => ({ tMs: s.tMs, value: s.connected })), marker), 'fleet-connections.svg');
+    attachSvg(this, fleetReadingRateChart(ratePoints(stats.samples), marker), 'fleet-readings-per-second.svg');
+    attachSvg(this, fleetReconnectsChart(stats.samples.map((s) => ({ tMs: s.tMs, value: s.reconnects })), marker), 'fleet-reconnects.svg');
     const l = stats.latencyMs;
-    attachSvg(this, barChartSvg('latency, seal to PUBACK', [{ label: 'p50', ms: l.p50 }, { label: 'p90', ms: l.p90 }, { label: 'p99', ms: l.p99 }, { label: 'max', ms: l.max }]), 'fleet-latency.svg');
+    attachSvg(this, fleetLatencyChart(l), 'fleet-latency.svg');
   }
   await f.rig.stop();
 });

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { readPcap } from '../capture/pcap-reader.ts';
 import { HANDSHAKE_TYPES, analyseCapture, describeFlights, type HandshakeAnalysis } from '../analysis/handshake-analyser.ts';
-import { barChartSvg, ladderSvg } from '../analysis/ladder-svg.ts';
+import { ladderSvg } from '../analysis/ladder-svg.ts';
+import { nagleConnectTimesChart, resumptionConnectTimesChart } from '../analysis/report-charts.ts';
 import { serverHandshakeMessagesPerConnection, sessionTicketsPerConnection } from '../analysis/session-tickets.ts';
 import { deviceProfile, handshakeCost, round, type HandshakeKind } from '../emulators/energy-model.ts';
 import { connackHold, median, type ConnackHold } from '../analysis/nagle-hold.ts';
@@ -99,7 +100,7 @@ async function analyses(world: TestbedWorld): Promise<HandshakeAnalysis[]> {
   assert.deepEqual(pcap.problems, [], `capture ${path} is damaged`);
   s.analyses = analyseCapture(pcap.packets);
   s.analyses.forEach((a, i) => {
-    attachSvg(world, ladderSvg(`connection ${i + 1} (${s.rttMs} ms RTT link)`, a), `ladder-${i + 1}.svg`);
+    attachSvg(world, ladderSvg(`Connection ${i + 1}: ${a.protocol} ${a.kind} handshake over a ${s.rttMs} ms RTT link`, a), `ladder-${i + 1}.svg`);
     world.attach(describeFlights(a).join('\n'), { mediaType: 'text/plain', fileName: `flights-${i + 1}.txt` });
   });
   world.attach(`capture: ${path}\nkey log: ${s.rig.keyLogPath}\n(wireshark -o tls.keylog_file:${s.rig.keyLogPath} ${path})`, { mediaType: 'text/plain', fileName: 'evidence.txt' });
@@ -214,7 +215,7 @@ Then('the resumed connection saves {int} round trip(s) of connect time, measured
   const full = first?.timeToFirstApplicationByteMs ?? Number.NaN;
   const resumed = second?.timeToFirstApplicationByteMs ?? Number.NaN;
   const rtt = state(this).rttMs;
-  attachSvg(this, barChartSvg('time to CONNACK, from the capture', [{ label: 'full handshake', ms: full }, { label: 'resumed handshake', ms: resumed }]), 'connect-times.svg');
+  attachSvg(this, resumptionConnectTimesChart({ fullMs: full, resumedMs: resumed, rttMs: rtt }), 'connect-times.svg');
   this.attach(`full ${full.toFixed(1)} ms, resumed ${resumed.toFixed(1)} ms: resumed is ${(full / resumed).toFixed(2)}× faster (${(full - resumed).toFixed(1)} ms saved)`, { mediaType: 'text/plain' });
   // The saving is counted from the packet order; the times, from the same run, only have to
   // agree in direction (a bound in ms would fail on a loaded machine, not on a wrong claim).
@@ -413,7 +414,7 @@ Then('the time to CONNACK grows by the hold, measured in this run and reported a
   const fast = median(noDelay.map((h) => h.timeToConnackMs));
   const slow = median(nagle.map((h) => h.timeToConnackMs));
   const hold = median(nagle.map((h) => h.heldMs)) - median(noDelay.map((h) => h.heldMs));
-  attachSvg(this, barChartSvg('time to CONNACK, from the capture (median)', [{ label: 'broker with noDelay', ms: fast }, { label: 'broker with Nagle on', ms: slow }]), 'nagle-connect-times.svg');
+  attachSvg(this, nagleConnectTimesChart({ noDelayMs: fast, nagleMs: slow }), 'nagle-connect-times.svg');
   this.attach(`time to CONNACK (median): noDelay ${fast.toFixed(1)} ms, Nagle on ${slow.toFixed(1)} ms: ${(slow / fast).toFixed(2)}× slower (+${(slow - fast).toFixed(1)} ms; CONNACK held ${hold.toFixed(1)} ms longer)`, { mediaType: 'text/plain' });
   // The rest of the connection is the same handshake, so the growth is the hold; loopback
   // handshakes spread by several ms from one connection to the next, hence the wide band.
