@@ -21,7 +21,8 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = {
+/** Every subcommand by name (README.md lists each with its flags: cli/readme-catalogue.test.ts). */
+export const COMMANDS: Record<string, Command> = {
   run: runCommand,
   pki: pkiCommand,
   doctor: doctorCommand,
