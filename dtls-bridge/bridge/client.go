@@ -41,7 +41,7 @@ type Client struct {
 	current *clientConn
 	nextID  uint32
 
-	handshakesOK, handshakesFailed, plainDropped, recordsDropped uint64
+	counters
 
 	conns     sync.WaitGroup
 	loops     sync.WaitGroup
@@ -59,54 +59,78 @@ type clientConn struct {
 
 // NewClient validates options and prepares the pion configuration.
 func NewClient(opts ClientOptions, events *Emitter, log *Logger) (*Client, error) {
-	if opts.Connect == "" || opts.Plain == "" {
-		return nil, fmt.Errorf("dtls-bridge: client mode needs --connect HOST:PORT and --plain 127.0.0.1:PORT")
-	}
-	raddr, err := net.ResolveUDPAddr("udp", opts.Connect)
+	raddr, peer, err := opts.addresses("client")
 	if err != nil {
-		return nil, fmt.Errorf("dtls-bridge: --connect %q is not a UDP address: %w", opts.Connect, err)
+		return nil, err
 	}
 	c := &Client{opts: opts, events: events, log: log, raddr: raddr}
+	if peer != nil {
+		c.plainPeer.Store(peer)
+	}
 	if opts.Local != "" {
 		if c.laddr, err = net.ResolveUDPAddr("udp", opts.Local); err != nil {
 			return nil, fmt.Errorf("dtls-bridge: --local %q is not a UDP address: %w", opts.Local, err)
 		}
 	}
-	if _, err := requireLoopback("--plain", opts.Plain); err != nil {
-		return nil, err
-	}
-	if opts.PlainPeer != "" {
-		peer, err := requireLoopback("--plain-peer", opts.PlainPeer)
-		if err != nil {
-			return nil, err
-		}
-		c.plainPeer.Store(peer)
-	}
 	if c.config, c.store, err = c.opts.baseConfig(); err != nil {
 		return nil, err
 	}
-	certificateSuites := c.config.PSK == nil || len(c.config.Certificates) > 0
-	switch {
-	case opts.InsecureSkipVerify:
-		c.config.InsecureSkipVerify = true
-	case !certificateSuites:
-		// PSK only: the PSK authenticates the server (RFC 4279 §2); no certificate to check.
-	case opts.CAFile == "":
-		return nil, fmt.Errorf("dtls-bridge: client mode verifies the server: give --ca (trust anchors), or --insecure-skip-verify for the no-verify profile")
-	case opts.ServerName == "" || net.ParseIP(opts.ServerName) != nil:
-		// pion drops an IP literal from ServerName (RFC 6066 §3 forbids it in SNI) and then
-		// checks no name at all, so an IP here would silently disable hostname verification.
-		return nil, fmt.Errorf("dtls-bridge: --server-name must be the DNS name expected in the server certificate (e.g. cloud.testbed.local), got %q", opts.ServerName)
-	default:
-		if c.config.RootCAs, err = loadPool(opts.CAFile); err != nil {
-			return nil, err
-		}
+	if err = opts.verifyServer(c.config); err != nil {
+		return nil, err
 	}
-	c.config.ServerName = opts.ServerName
 	if c.config.PSK != nil && len(c.config.PSKIdentityHint) == 0 {
 		return nil, fmt.Errorf("dtls-bridge: client PSK mode needs --psk-identity (the identity sent to the server)")
 	}
 	return c, nil
+}
+
+// addresses checks --connect, --plain and --plain-peer (loopback only: plaintext never leaves the
+// host) and returns the server's address and the fixed plaintext peer (nil: the last sender).
+func (opts ClientOptions) addresses(mode string) (*net.UDPAddr, *net.UDPAddr, error) {
+	if opts.Connect == "" || opts.Plain == "" {
+		return nil, nil, fmt.Errorf("dtls-bridge: %s mode needs --connect HOST:PORT and --plain 127.0.0.1:PORT", mode)
+	}
+	raddr, err := net.ResolveUDPAddr("udp", opts.Connect)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dtls-bridge: --connect %q is not a UDP address: %w", opts.Connect, err)
+	}
+	if _, err := requireLoopback("--plain", opts.Plain); err != nil {
+		return nil, nil, err
+	}
+	if opts.PlainPeer == "" {
+		return raddr, nil, nil
+	}
+	peer, err := requireLoopback("--plain-peer", opts.PlainPeer)
+	if err != nil {
+		return nil, nil, err
+	}
+	return raddr, peer, nil
+}
+
+// verifyServer sets how cfg checks the server: its certificate chain and name, nothing for a
+// PSK-only client (the PSK authenticates the server), or nothing at all for --insecure-skip-verify.
+func (opts ClientOptions) verifyServer(cfg *dtls.Config) error {
+	certificateSuites := cfg.PSK == nil || len(cfg.Certificates) > 0
+	switch {
+	case opts.InsecureSkipVerify:
+		cfg.InsecureSkipVerify = true
+	case !certificateSuites:
+		// PSK only: the PSK authenticates the server (RFC 4279 §2); no certificate to check.
+	case opts.CAFile == "":
+		return fmt.Errorf("dtls-bridge: client mode verifies the server: give --ca (trust anchors), or --insecure-skip-verify for the no-verify profile")
+	case opts.ServerName == "" || net.ParseIP(opts.ServerName) != nil:
+		// pion drops an IP literal from ServerName (RFC 6066 §3 forbids it in SNI) and then
+		// checks no name at all, so an IP here would silently disable hostname verification.
+		return fmt.Errorf("dtls-bridge: --server-name must be the DNS name expected in the server certificate (e.g. cloud.testbed.local), got %q", opts.ServerName)
+	default:
+		pool, err := loadPool(opts.CAFile)
+		if err != nil {
+			return err
+		}
+		cfg.RootCAs = pool
+	}
+	cfg.ServerName = opts.ServerName
+	return nil
 }
 
 // Start binds the plaintext socket, emits "listening" and makes the first connection. A failed
@@ -208,42 +232,21 @@ func (c *Client) Reconnect() bool {
 // plainLoop encrypts datagrams from the TypeScript role onto the current connection.
 func (c *Client) plainLoop() {
 	defer c.loops.Done()
-	buf := make([]byte, maxDatagram)
-	fixed := c.opts.PlainPeer != ""
-	for {
-		n, src, err := c.plain.ReadFromUDP(buf)
-		if err != nil {
-			if atomic.LoadInt32(&c.closed) == 0 {
-				c.events.Emit("error", Event{"scope": "plain", "error": "dtls-bridge: plaintext socket failed: " + err.Error()})
-			}
-			return
-		}
-		if peer, _ := c.plainPeer.Load().(*net.UDPAddr); fixed && (!src.IP.Equal(peer.IP) || src.Port != peer.Port) {
-			atomic.AddUint64(&c.plainDropped, 1)
-			c.log.Logf(LogWarn, "dropping plaintext from %s: only --plain-peer %s may send", src, peer)
-			continue
-		}
-		if !src.IP.IsLoopback() {
-			atomic.AddUint64(&c.plainDropped, 1)
-			continue
-		}
-		if !fixed {
-			c.plainPeer.Store(src)
-		}
+	readPlain(c.plain, &c.plainPeer, c.opts.PlainPeer != "", &c.counters, &c.closed, c.events, c.log, func(datagram []byte) {
 		c.connMu.Lock()
 		cc := c.current
 		c.connMu.Unlock()
 		if cc == nil {
 			atomic.AddUint64(&c.plainDropped, 1)
 			c.log.Logf(LogWarn, "dropping plaintext: no established DTLS connection")
-			continue
+			return
 		}
-		if _, err := cc.conn.Write(buf[:n]); err != nil {
+		if _, err := cc.conn.Write(datagram); err != nil {
 			c.log.Logf(LogWarn, "connection %d: encrypt/send failed: %v", cc.id, err)
-			continue
+			return
 		}
-		cc.traffic.out(n)
-	}
+		cc.traffic.out(len(datagram))
+	})
 }
 
 // Stats is the body of the "stats" event.
@@ -255,16 +258,7 @@ func (c *Client) Stats() Event {
 	if cc != nil {
 		peers = append(peers, cc.traffic.fields(Event{"peerId": cc.id, "remote": c.raddr.String()}))
 	}
-	return Event{
-		"mode":             "client",
-		"peers":            peers,
-		"handshakesOk":     atomic.LoadUint64(&c.handshakesOK),
-		"handshakesFailed": atomic.LoadUint64(&c.handshakesFailed),
-		"plainDropped":     atomic.LoadUint64(&c.plainDropped),
-		"recordsDropped":   atomic.LoadUint64(&c.recordsDropped),
-		"sessionsStored":   c.store.Len(),
-		"uptimeMs":         millis(time.Since(c.started)),
-	}
+	return c.statsFields(Event{"mode": "client", "peers": peers}, c.store, c.started)
 }
 
 // ClosePeer closes the current connection if its id matches.

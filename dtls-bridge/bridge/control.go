@@ -69,6 +69,15 @@ type Role interface {
 type Command struct {
 	Cmd    string `json:"cmd"`
 	PeerID uint32 `json:"peerId"`
+	// Fleet mode's "open" (fleet.go): the session's PSK identity, or its certificate and key files.
+	Identity string `json:"identity,omitempty"`
+	CertFile string `json:"certFile,omitempty"`
+	KeyFile  string `json:"keyFile,omitempty"`
+}
+
+// SessionOpener is a role that opens DTLS sessions on command (fleet mode).
+type SessionOpener interface {
+	Open(cmd Command) error
 }
 
 // HandleCommand runs one control line and reports the outcome as events. It returns true
@@ -93,10 +102,19 @@ func HandleCommand(role Role, line []byte, events *Emitter) bool {
 			return false
 		}
 		client.Reconnect()
+	case "open":
+		opener, ok := role.(SessionOpener)
+		if !ok {
+			events.Emit("error", Event{"scope": "control", "error": "dtls-bridge: open is a fleet-mode command (dtls-bridge fleet)"})
+			return false
+		}
+		if err := opener.Open(cmd); err != nil {
+			events.Emit("error", Event{"scope": "control", "peerId": cmd.PeerID, "error": err.Error()})
+		}
 	case "shutdown":
 		return true
 	default:
-		events.Emit("error", Event{"scope": "control", "error": fmt.Sprintf("dtls-bridge: unknown control command %q; use stats, close, reconnect or shutdown", cmd.Cmd)})
+		events.Emit("error", Event{"scope": "control", "error": fmt.Sprintf("dtls-bridge: unknown control command %q; use stats, open, close, reconnect or shutdown", cmd.Cmd)})
 	}
 	return false
 }

@@ -20,7 +20,7 @@ func main() {
 }
 
 func usage(stderr io.Writer) int {
-	fmt.Fprintln(stderr, "usage: dtls-bridge server|client|bench [flags]   (dtls-bridge server -h lists the flags)")
+	fmt.Fprintln(stderr, "usage: dtls-bridge server|client|fleet|bench [flags]   (dtls-bridge server -h lists the flags)")
 	return 2
 }
 
@@ -28,7 +28,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "bench" {
 		return runBench(args[1:], stdout, stderr)
 	}
-	if len(args) == 0 || (args[0] != "server" && args[0] != "client") {
+	if len(args) == 0 || (args[0] != "server" && args[0] != "client" && args[0] != "fleet") {
 		return usage(stderr)
 	}
 	mode := args[0]
@@ -38,6 +38,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var common bridge.Common
 	var server bridge.ServerOptions
 	var client bridge.ClientOptions
+	maxSessions := bridge.DefaultMaxSessions
 	logLevel := fs.String("log-level", "warn", "stderr verbosity: error, warn, info, debug, trace")
 	fs.StringVar(&common.CertFile, "cert", "", "PEM certificate chain, leaf first")
 	fs.StringVar(&common.KeyFile, "key", "", "PEM private key (PKCS#8, PKCS#1 RSA or SEC 1 EC)")
@@ -59,7 +60,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fs.IntVar(&server.MaxPeers, "max-peers", bridge.DefaultMaxPeers, "connections handshaking or established at once")
 	} else {
 		fs.StringVar(&common.CAFile, "ca", "", "PEM CA certificates trusted for the server")
-		fs.StringVar(&common.PSKIdentity, "psk-identity", "", "PSK identity sent to the server")
+		if mode == "client" {
+			fs.StringVar(&common.PSKIdentity, "psk-identity", "", "PSK identity sent to the server")
+		} else {
+			fs.IntVar(&maxSessions, "max-sessions", bridge.DefaultMaxSessions, fmt.Sprintf("fleet: sessions handshaking or established at once (1..%d); each opened by {\"cmd\":\"open\",...}", bridge.MaxFleetSessions))
+		}
 		fs.StringVar(&client.Connect, "connect", "", "DTLS server UDP address")
 		fs.StringVar(&client.Local, "local", "", "local UDP address for the DTLS side (default: any free port)")
 		fs.StringVar(&client.Plain, "plain", "", "the bridge's loopback plaintext socket; the TS role sends to and receives from it")
@@ -86,6 +91,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if mode == "server" {
 		server.Common = common
 		role, err = bridge.NewServer(server, events, log)
+	} else if mode == "fleet" {
+		client.Common = common
+		role, err = bridge.NewFleet(bridge.FleetOptions{ClientOptions: client, MaxSessions: maxSessions}, events, log)
 	} else {
 		client.Common = common
 		role, err = bridge.NewClient(client, events, log)
