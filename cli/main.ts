@@ -2,16 +2,6 @@
  * `testbed`: the command users drive (docs/architecture.md §9 The CLI). Each command lives in its own module;
  * this file only dispatches and turns errors into one clear line instead of a stack trace.
  */
-import { runCommand } from './commands/run.ts';
-import { pkiCommand } from './commands/pki.ts';
-import { doctorCommand } from './commands/doctor.ts';
-import { energyCommand } from './commands/energy.ts';
-import { setupCommand } from './commands/setup.ts';
-import { demoCommand } from './commands/demo.ts';
-import { upCommand, statusCommand, downCommand } from './commands/up.ts';
-import { tailCommand } from './commands/tail.ts';
-import { sealCommand } from './commands/seal.ts';
-import { scanCommand } from './commands/scan.ts';
 import { UsageError } from './commands/options.ts';
 import { packageVersion } from './package-version.ts';
 
@@ -21,25 +11,37 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-/** Every subcommand by name (README.md lists each with its flags: cli/readme-catalogue.test.ts). */
-export const COMMANDS: Record<string, Command> = {
-  run: runCommand,
-  pki: pkiCommand,
-  doctor: doctorCommand,
-  energy: energyCommand,
-  setup: setupCommand,
-  demo: demoCommand,
-  up: upCommand,
-  status: statusCommand,
-  down: downCommand,
-  tail: tailCommand,
-  seal: sealCommand,
-  scan: scanCommand,
+/**
+ * Every subcommand by name, loaded only when used: `testbed energy` or `--version` need not load
+ * Cucumber, Docker clients and the topology code of `run` and `up` (bench/cli-startup.ts).
+ * README.md lists each with its flags (cli/readme-catalogue.test.ts).
+ */
+const COMMAND_LOADERS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./commands/run.ts')).runCommand,
+  pki: async () => (await import('./commands/pki.ts')).pkiCommand,
+  doctor: async () => (await import('./commands/doctor.ts')).doctorCommand,
+  energy: async () => (await import('./commands/energy.ts')).energyCommand,
+  setup: async () => (await import('./commands/setup.ts')).setupCommand,
+  demo: async () => (await import('./commands/demo.ts')).demoCommand,
+  up: async () => (await import('./commands/up.ts')).upCommand,
+  status: async () => (await import('./commands/up.ts')).statusCommand,
+  down: async () => (await import('./commands/up.ts')).downCommand,
+  tail: async () => (await import('./commands/tail.ts')).tailCommand,
+  seal: async () => (await import('./commands/seal.ts')).sealCommand,
+  scan: async () => (await import('./commands/scan.ts')).scanCommand,
 };
 
-function help(): string {
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMAND_LOADERS);
+
+/** All commands, loaded (for the help text and the README check). */
+export async function loadCommands(): Promise<Record<string, Command>> {
+  const loaded = await Promise.all(Object.entries(COMMAND_LOADERS).map(async ([name, load]) => [name, await load()] as const));
+  return Object.fromEntries(loaded);
+}
+
+async function help(): Promise<string> {
   const lines = ['testbed — end-to-end testbed for IoT transport encryption (E3/E4)', '', 'Commands:'];
-  for (const c of Object.values(COMMANDS)) lines.push(`  ${c.usage.padEnd(52)} ${c.summary}`);
+  for (const c of Object.values(await loadCommands())) lines.push(`  ${c.usage.padEnd(52)} ${c.summary}`);
   lines.push('', 'Run `testbed <command> --help` for a command\'s options; `testbed --version` prints the version.');
   return lines.join('\n');
 }
@@ -51,16 +53,16 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(help());
+    console.log(await help());
     return name ? 0 : 2;
   }
-  const command = COMMANDS[name];
-  if (!command) {
-    console.error(`testbed: unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
+  const load = COMMAND_LOADERS[name];
+  if (!load) {
+    console.error(`testbed: unknown command "${name}"; commands: ${COMMAND_NAMES.join(', ')}`);
     return 2;
   }
   try {
-    return await command.run(rest);
+    return await (await load()).run(rest);
   } catch (err) {
     console.error(`testbed ${name}: ${(err as Error).message}`);
     if (process.env.TESTBED_DEBUG) console.error(err);

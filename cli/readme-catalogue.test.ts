@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { COMMANDS } from './main.ts';
+import { loadCommands } from './main.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -21,6 +21,7 @@ function section(title: string): string {
 }
 
 const CLI = section('The CLI');
+const COMMANDS = await loadCommands();
 const CLI_BLOCK = /```\n([\s\S]*?)```/.exec(CLI)?.[1] ?? '';
 
 test('the README CLI block lists every testbed subcommand', () => {
