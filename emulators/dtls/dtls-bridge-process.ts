@@ -83,18 +83,35 @@ export interface DtlsClientOptions extends CommonOptions {
 
 export type DtlsBridgeOptions = DtlsServerOptions | DtlsClientOptions;
 
+/**
+ * Fleet mode (dtls-bridge/README.md "Fleet mode"): many client sessions in one pion process, each
+ * opened with an `open` command naming its id and credential; plaintext framed as in server mode.
+ */
+export interface DtlsFleetOptions extends Omit<CommonOptions, 'certFile' | 'keyFile' | 'version' | 'dtls13'> {
+  readonly mode: 'fleet';
+  readonly connect: UdpAddress;
+  readonly serverName?: string;
+  readonly insecureSkipVerify?: boolean;
+  /** Sessions handshaking or established at once (the bridge's default 1000, at most 10000). */
+  readonly maxSessions?: number;
+}
+
+export type AnyDtlsBridgeOptions = DtlsBridgeOptions | DtlsFleetOptions;
+
 const addr = (a: UdpAddress) => `${a.host}:${a.port}`;
 
 /** The bridge's command line for these options (plaintext addresses added by the caller). */
-export function dtlsBridgeArgs(o: DtlsBridgeOptions, plain: { own: UdpAddress }): string[] {
-  if ((o.certFile === undefined) !== (o.keyFile === undefined)) throw new Error('dtls-bridge-process: certFile and keyFile go together; give both or neither');
+export function dtlsBridgeArgs(o: AnyDtlsBridgeOptions, plain: { own: UdpAddress }): string[] {
+  if (o.mode !== 'fleet' && (o.certFile === undefined) !== (o.keyFile === undefined)) throw new Error('dtls-bridge-process: certFile and keyFile go together; give both or neither');
   if (o.pskHex !== undefined && !/^(?:[0-9a-fA-F]{2}){1,64}$/.test(o.pskHex)) throw new Error('dtls-bridge-process: pskHex must be 1..64 bytes of hex, e.g. "000102…"');
   const args: string[] = [o.mode];
   const flag = (name: string, value: string | number | undefined) => {
     if (value !== undefined) args.push(`--${name}`, String(value));
   };
-  flag('cert', o.certFile);
-  flag('key', o.keyFile);
+  if (o.mode !== 'fleet') {
+    flag('cert', o.certFile);
+    flag('key', o.keyFile);
+  }
   flag('ca', o.caFile);
   flag('psk', o.pskHex);
   flag('ciphers', o.ciphers?.join(','));
@@ -112,6 +129,7 @@ export function dtlsBridgeArgs(o: DtlsBridgeOptions, plain: { own: UdpAddress })
     flag('max-peers', o.maxPeers);
     if (o.uncheckedKeyPair) args.push('--unchecked-key-pair');
   } else {
+    // Client and fleet: the same server side (and its verification), one or many sessions.
     if (o.caFile !== undefined && !o.insecureSkipVerify && !o.serverName) {
       throw new Error('dtls-bridge-process: a client with caFile needs serverName (a DNS name the server certificate carries)');
     }
@@ -120,7 +138,11 @@ export function dtlsBridgeArgs(o: DtlsBridgeOptions, plain: { own: UdpAddress })
     flag('plain-peer', addr(plain.own));
     flag('server-name', o.serverName);
     if (o.insecureSkipVerify) args.push('--insecure-skip-verify');
-    flag('psk-identity', o.pskIdentity);
+    if (o.mode === 'client') flag('psk-identity', o.pskIdentity);
+    else {
+      if (o.maxSessions !== undefined && (!Number.isInteger(o.maxSessions) || o.maxSessions < 1 || o.maxSessions > 10_000)) throw new Error(`dtls-bridge-process: maxSessions must be 1..10000, got ${o.maxSessions}`);
+      flag('max-sessions', o.maxSessions);
+    }
   }
   return args;
 }
@@ -141,6 +163,8 @@ export function unframePlaintext(datagram: Uint8Array): { peerId: number; payloa
 
 /** A control command (dtls-bridge/README.md "Control"). */
 export type BridgeCommand = { cmd: 'stats' | 'reconnect' | 'shutdown' } | { cmd: 'close'; peerId: number }
+  /** Fleet mode: open session `peerId` with a PSK identity, or a certificate chain and key file. */
+  | { cmd: 'open'; peerId: number; identity: string } | { cmd: 'open'; peerId: number; certFile: string; keyFile: string }
   /** DTLS 1.3 (wolfssl-bridge): resume and send these bytes (hex) as 0-RTT early data in the first flight. */
   | { cmd: 'reconnect'; earlyData: string };
 
@@ -216,7 +240,7 @@ export interface StartOptions {
 
 export class DtlsBridgeProcess {
   readonly log: ObservationLog<BridgeEventName>;
-  readonly mode: 'server' | 'client';
+  readonly mode: 'server' | 'client' | 'fleet';
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #socket: UdpSocket;
   #bridgePlain: UdpAddress | undefined;
@@ -226,7 +250,7 @@ export class DtlsBridgeProcess {
   #stderrTail = '';
   #exited: Promise<number | null>;
 
-  private constructor(name: string, mode: 'server' | 'client', child: ChildProcessWithoutNullStreams, socket: UdpSocket) {
+  private constructor(name: string, mode: 'server' | 'client' | 'fleet', child: ChildProcessWithoutNullStreams, socket: UdpSocket) {
     this.log = new ObservationLog(name);
     this.mode = mode;
     this.#child = child;
@@ -241,7 +265,7 @@ export class DtlsBridgeProcess {
   }
 
   /** Spawn the bridge (building it first if needed) and resolve once it reports `listening`. */
-  static async start(options: DtlsBridgeOptions, start: StartOptions): Promise<DtlsBridgeProcess> {
+  static async start(options: AnyDtlsBridgeOptions, start: StartOptions): Promise<DtlsBridgeProcess> {
     const socket = createSocket('udp4');
     await new Promise<void>((r, j) => {
       socket.once('error', j);
@@ -294,13 +318,13 @@ export class DtlsBridgeProcess {
     this.#eventHandlers.push(handler);
   }
 
-  /** Send one plaintext datagram to be encrypted: to `peerId` (server) or to the server (client). */
+  /** Send one plaintext datagram to be encrypted: to `peerId` (server; fleet: the session) or to the server (client). */
   send(payload: Uint8Array, peerId?: number): void {
     const to = this.#bridgePlain;
     if (!to) throw new Error('dtls-bridge-process: not started');
     let datagram: Uint8Array;
-    if (this.mode === 'server') {
-      if (peerId === undefined) throw new Error('dtls-bridge-process: a server bridge needs the peerId to send to (from its handshake event)');
+    if (this.mode !== 'client') {
+      if (peerId === undefined) throw new Error(`dtls-bridge-process: a ${this.mode} bridge needs the peerId to send to (a server's handshake event, or the fleet session's id)`);
       datagram = framePlaintext(peerId, payload);
     } else {
       datagram = payload;
@@ -372,7 +396,7 @@ export class DtlsBridgeProcess {
     if (!from || rinfo.address !== from.host || rinfo.port !== from.port) return;
     let peerId = 0;
     let payload: Uint8Array = msg;
-    if (this.mode === 'server') {
+    if (this.mode !== 'client') {
       const unframed = unframePlaintext(msg);
       if (!unframed) return;
       ({ peerId, payload } = unframed);

@@ -3,7 +3,7 @@
  * (RFC 6347, dtls-bridge/), `dtls1.3` the wolfSSL bridge (RFC 9147, wolfssl-bridge/). Both speak
  * the same events, control lines and plaintext framing, so every role above is the same code.
  */
-import { dtlsBridgeArgs, ensureDtlsBridge, type DtlsBridgeOptions, type UdpAddress } from './dtls-bridge-process.ts';
+import { dtlsBridgeArgs, ensureDtlsBridge, type AnyDtlsBridgeOptions, type UdpAddress } from './dtls-bridge-process.ts';
 import { WOLFSSL_BRIDGE_PREBUILT_ENV, ensureWolfsslBridge, wolfsslBridgeArgs, type Dtls13Options } from './wolfssl-bridge.ts';
 
 export const DTLS_VERSIONS = ['dtls1.2', 'dtls1.3'] as const;
@@ -43,7 +43,9 @@ export function parseDtlsVersion(text: string): DtlsVersion {
 }
 
 /** The binary (built if needed) and command line for these options. */
-export async function bridgeLaunch(options: DtlsBridgeOptions, plain: { own: UdpAddress }): Promise<{ binary: string; args: string[] }> {
+export async function bridgeLaunch(options: AnyDtlsBridgeOptions, plain: { own: UdpAddress }): Promise<{ binary: string; args: string[] }> {
+  // Fleet mode is the pion bridge's alone (DTLS 1.2): many sessions in one process.
+  if (options.mode === 'fleet') return { binary: await ensureDtlsBridge(), args: dtlsBridgeArgs(options, plain) };
   if ((options.version ?? scenarioVersion) === 'dtls1.3') {
     const args = wolfsslBridgeArgs({ ...options, dtls13: options.dtls13 ?? scenarioDtls13 }, plain);
     return { binary: await ensureWolfsslBridge(), args };
