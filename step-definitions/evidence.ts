@@ -46,17 +46,22 @@ export function decodeAsOptions(ports: { tcp: number[]; udp: number[] }): string
   return [...ports.tcp.flatMap((p) => [`-d tcp.port==${p},tls`, `-d tls.port==${p},mqtt`]), ...ports.udp.map((p) => `-d udp.port==${p},dtls`)].join(' ');
 }
 
+/**
+ * The note: where the evidence is, and for each capture the full command, from the scenario's
+ * directory (so each path is written once), with its real server ports decoded as TLS + MQTT or DTLS.
+ */
 export function evidenceNote(dir: string, files: EvidenceFiles): string {
   const keyLog = files.keyLog && existsSync(files.keyLog) ? files.keyLog : undefined;
-  const lines = [`evidence directory: ${dir}`, keyLog ? `TLS key log (SSLKEYLOGFILE): ${keyLog} (also attached as sslkeys.keylog)` : 'TLS key log: none was written for this scenario (no TLS session, or the client exports no secrets)'];
-  if (files.auditLog && existsSync(files.auditLog)) lines.push(`audit log: ${files.auditLog}`);
+  const here = (p: string): string => (relative(dir, p).startsWith('..') ? p : relative(dir, p));
+  const lines = [`evidence directory: ${dir}`, keyLog ? `TLS key log (SSLKEYLOGFILE): ${here(keyLog)} (attached to this step too: a downloaded pcap decrypts with it)` : 'TLS key log: none was written for this scenario (no TLS session, or the client exports no secrets)'];
+  if (files.auditLog && existsSync(files.auditLog)) lines.push(`audit log: ${here(files.auditLog)}`);
   for (const c of files.captures) {
     if (!existsSync(c.path)) continue;
     const decode = decodeAsOptions(serverPorts(c.path));
-    const keys = keyLog ? ` -o tls.keylog_file:${keyLog}` : '';
-    lines.push('', `capture ${c.link ?? basename(c.path, '.pcap')}: ${c.path}`);
-    lines.push(`  tshark -r ${c.path}${keys}${decode ? ` ${decode}` : ''}`);
-    lines.push(`  wireshark${keys}${decode ? ` ${decode}` : ''} ${c.path}`);
+    const keys = keyLog ? ` -o tls.keylog_file:${here(keyLog)}` : '';
+    lines.push(`capture ${c.link ?? basename(c.path, '.pcap')}:`);
+    lines.push(`  cd ${dir} && tshark -r ${here(c.path)}${keys}${decode ? ` ${decode}` : ''}`);
+    lines.push(`  cd ${dir} && wireshark${keys}${decode ? ` ${decode}` : ''} ${here(c.path)}`);
   }
   return lines.join('\n');
 }
