@@ -86,6 +86,7 @@ export class DtlsWearableContainer extends DtlsNodeRoleContainer {
   #auth: DtlsAuth | undefined;
   #clock: SimClockSpec | undefined;
   #handshakeTimeoutMs = 5_000;
+  #reconnectAfterSends: number | undefined;
 
   withDevices(devices: readonly DeviceProvisioning[]): this {
     if (devices.length < 1 || devices.length > 200) throw new Error(`DtlsWearableContainer: a DTLS fleet has 1..200 wearables (one bridge process each), got ${devices.length}`);
@@ -116,12 +117,18 @@ export class DtlsWearableContainer extends DtlsNodeRoleContainer {
     return this;
   }
 
+  /** Handshake again after this many unacknowledged sends of a reading (emulators/dtls/dtls-wearable.ts); undefined: never. */
+  withReconnectAfterSends(sends: number | undefined): this {
+    this.#reconnectAfterSends = sends;
+    return this;
+  }
+
   override async start(): Promise<StartedDtlsWearableContainer> {
     if (this.#devices.length === 0) throw new Error('DtlsWearableContainer: no wearables; call withDevices(...)');
     if (!this.#endpoint) throw new Error('DtlsWearableContainer: no endpoint; call withEndpoint({ host, port, serverName })');
     if (!this.#auth) throw new Error('DtlsWearableContainer: no DTLS credentials; call withAuth({ kind: "certificate" }) or withAuth({ kind: "psk", pskHex })');
     if (!this.#clock) throw new Error("DtlsWearableContainer: no clock; call withClock(spec) with the cloud service's clock");
-    const { started, control } = await this.startRole({ role: 'dtls-wearables', devices: this.#devices, endpoint: this.#endpoint, auth: this.#auth, clock: this.#clock, handshakeTimeoutMs: this.#handshakeTimeoutMs });
+    const { started, control } = await this.startRole({ role: 'dtls-wearables', devices: this.#devices, endpoint: this.#endpoint, auth: this.#auth, clock: this.#clock, handshakeTimeoutMs: this.#handshakeTimeoutMs, ...(this.#reconnectAfterSends === undefined ? {} : { reconnectAfterSends: this.#reconnectAfterSends }) });
     return new StartedDtlsWearableContainer(started, control);
   }
 }

@@ -24,6 +24,7 @@ export class DtlsSessionServerContainer extends DtlsRoleContainer {
 export class DtlsSessionDeviceContainer extends DtlsRoleContainer {
   #endpoint: { host: string; port: number } | undefined;
   #clientCertificate = false;
+  #sessionStore = true;
 
   /** Where the device sends: the emulated link before the cloud's server. */
   withEndpoint(host: string, port: number): this {
@@ -37,9 +38,15 @@ export class DtlsSessionDeviceContainer extends DtlsRoleContainer {
     return this;
   }
 
+  /** Keep the session for resumption (default); off for a device that never resumes. */
+  withSessionStore(kept: boolean): this {
+    this.#sessionStore = kept;
+    return this;
+  }
+
   override start(): Promise<StartedDtlsSessionDevice> {
     if (!this.#endpoint) throw new Error('DtlsSessionDeviceContainer: no endpoint; call withEndpoint(host, port)');
-    return this.startAs({ role: 'dtls-session-device', endpoint: this.#endpoint, clientCertificate: this.#clientCertificate }, StartedDtlsSessionDevice);
+    return this.startAs({ role: 'dtls-session-device', endpoint: this.#endpoint, clientCertificate: this.#clientCertificate, ...(this.#sessionStore ? {} : { sessionStore: false }) }, StartedDtlsSessionDevice);
   }
 }
 

@@ -129,6 +129,8 @@ export interface DtlsWearablesRole {
   readonly auth: DtlsAuth;
   readonly clock: SimClockSpec;
   readonly handshakeTimeoutMs: number;
+  /** Handshake again after this many unacknowledged sends of a reading; absent: never. */
+  readonly reconnectAfterSends?: number;
 }
 
 /**
@@ -220,6 +222,8 @@ export interface DtlsSessionDeviceRole {
   /** The UDP link before the cloud's server. */
   readonly endpoint: { readonly host: string; readonly port: number };
   readonly clientCertificate: boolean;
+  /** Keep the DTLS session for resumption (default true). */
+  readonly sessionStore?: boolean;
 }
 
 export type RoleConfig = WearablesRole | FleetShardRole | FleetCloudRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole | ProbeRole | DtlsWearablesRole | DtlsGatewayRole | DtlsPskAttackerRole | UdpLinkRole | MitmProxyRole | InterceptionVictimRole | DtlsMitmRole | DtlsClientRole | DtlsCloudEndpointRole | DtlsSessionServerRole | DtlsSessionDeviceRole | FirmwareFleetRole;
@@ -439,7 +443,7 @@ const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { r
   probe: object<ProbeRole>({ role: oneOf(['probe']), broker: endpoint }, 'a probe role'),
   'firmware-fleet': object<FirmwareFleetRole>({ role: oneOf(['firmware-fleet']), broker: endpoint, passwordPort: port }, 'a firmware-fleet role'),
   'dtls-wearables': object<DtlsWearablesRole>(
-    { role: oneOf(['dtls-wearables']), devices: devices(1), endpoint, auth: dtlsAuth, clock, handshakeTimeoutMs: wholeNumber(100, 120_000, 5_000) },
+    { role: oneOf(['dtls-wearables']), devices: devices(1), endpoint, auth: dtlsAuth, clock, handshakeTimeoutMs: wholeNumber(100, 120_000, 5_000), reconnectAfterSends: optional(wholeNumber(2, 99, 4)) },
     'a DTLS wearables role',
   ),
   'dtls-gateway': object<DtlsGatewayRole>(
@@ -480,7 +484,7 @@ const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { r
     'a cloud DTLS endpoint role',
   ),
   'dtls-session-server': object<DtlsSessionServerRole>({ role: oneOf(['dtls-session-server']), listenPort: port, clientCertificate: flag }, 'a DTLS session server role'),
-  'dtls-session-device': object<DtlsSessionDeviceRole>({ role: oneOf(['dtls-session-device']), endpoint: udpAddress, clientCertificate: flag }, 'a DTLS session device role'),
+  'dtls-session-device': object<DtlsSessionDeviceRole>({ role: oneOf(['dtls-session-device']), endpoint: udpAddress, clientCertificate: flag, sessionStore: optional(flag) }, 'a DTLS session device role'),
   'fleet-shard': object<FleetShardRole>(
     { role: oneOf(['fleet-shard']), devices: devices(1), endpoint, clock, queueCapacity: wholeNumber(1, 60_000, 256) },
     'a fleet shard role',

@@ -18,6 +18,7 @@
  *   that reason. `reset` sends RST to both ends.
  */
 import { seededRandom } from '../emulators/vital-signs.ts';
+import { stripDtls13Offer } from './dtls13-offer-strip.ts';
 
 export { seededRandom };
 
@@ -29,11 +30,15 @@ export interface Duplicate { readonly kind: 'duplicate'; readonly rate: number }
 export interface Reorder { readonly kind: 'reorder'; readonly rate: number; readonly holdMs: number }
 export interface Bandwidth { readonly kind: 'bandwidth'; readonly kbps: number }
 export interface Reset { readonly kind: 'reset'; readonly afterBytes: number }
+/** UDP: the NAT gives the flow a new outside (server-facing) port after this many datagrams. */
+export interface Rebind { readonly kind: 'rebind'; readonly afterDatagrams: number }
+/** UDP, an on-path attacker rather than a fault: DTLS 1.3 offers in ClientHellos become DTLS 1.2 (links/dtls13-offer-strip.ts). */
+export interface StripDtls13Offer { readonly kind: 'strip-dtls13-offer' }
 
-export type Impairment = Latency | Loss | Duplicate | Reorder | Bandwidth | Reset;
+export type Impairment = Latency | Loss | Duplicate | Reorder | Bandwidth | Reset | Rebind | StripDtls13Offer;
 export type ImpairmentKind = Impairment['kind'];
 
-export const IMPAIRMENT_KINDS: readonly ImpairmentKind[] = ['latency', 'loss', 'duplicate', 'reorder', 'bandwidth', 'reset'];
+export const IMPAIRMENT_KINDS: readonly ImpairmentKind[] = ['latency', 'loss', 'duplicate', 'reorder', 'bandwidth', 'reset', 'rebind', 'strip-dtls13-offer'];
 
 /** One hour: a longer delay is a typo, not an experiment. */
 const MAX_DELAY_MS = 3_600_000;
@@ -92,6 +97,20 @@ export function reset(o: { afterBytes: number }): Reset {
 }
 
 /**
+ * A home router's NAT rebinding (RFC 9146 §1): after `afterDatagrams` datagrams of a flow in this
+ * direction the link sends that flow's later datagrams from a new outside port, and answers to
+ * the old port are lost. The device's own socket does not change. UDP only; once per link.
+ */
+export function rebind(o: { afterDatagrams: number }): Rebind {
+  return { kind: 'rebind', afterDatagrams: checkRange('rebind', 'afterDatagrams', o.afterDatagrams, 1, 1_000_000, true) };
+}
+
+/** The downgrade MITM of RFC 8446 §4.1.3: ClientHellos leave offering DTLS 1.2 where they offered 1.3 (UDP only). */
+export function stripDtls13OfferAttack(): StripDtls13Offer {
+  return { kind: 'strip-dtls13-offer' };
+}
+
+/**
  * Builds an impairment from its name and settings, as a feature file or a config file names it.
  * An unknown name or setting is refused with the valid ones.
  */
@@ -99,6 +118,7 @@ export function impairment(name: string, settings: Record<string, unknown>): Imp
   const allowed: Record<ImpairmentKind, readonly string[]> = {
     latency: ['ms', 'jitterMs'], loss: ['rate', 'retransmitMs'], duplicate: ['rate'],
     reorder: ['rate', 'holdMs'], bandwidth: ['kbps'], reset: ['afterBytes'],
+    rebind: ['afterDatagrams'], 'strip-dtls13-offer': [],
   };
   if (!(IMPAIRMENT_KINDS as readonly string[]).includes(name)) {
     throw new Error(`impairments: unknown impairment "${name}"; valid impairments: ${IMPAIRMENT_KINDS.join(', ')}`);
@@ -116,6 +136,8 @@ export function impairment(name: string, settings: Record<string, unknown>): Imp
     case 'reorder': return reorder(s);
     case 'bandwidth': return bandwidth(s);
     case 'reset': return reset(s);
+    case 'rebind': return rebind(s);
+    case 'strip-dtls13-offer': return stripDtls13OfferAttack();
   }
 }
 
@@ -145,6 +167,8 @@ export function describeImpairment(i: Impairment): string {
     case 'reorder': return `reorder ${(i.rate * 100).toFixed(2).replace(/\.?0+$/, '')}% held ${i.holdMs} ms`;
     case 'bandwidth': return `bandwidth ${i.kbps} kbit/s`;
     case 'reset': return `reset after ${i.afterBytes} bytes`;
+    case 'rebind': return `NAT rebinding after ${i.afterDatagrams} datagrams`;
+    case 'strip-dtls13-offer': return 'DTLS 1.3 offer stripped from ClientHellos';
   }
 }
 
@@ -154,6 +178,8 @@ export interface Plan {
   readonly deliveries: readonly { readonly atMs: number; readonly bytes: Uint8Array }[];
   /** Reset the connection (TCP) or forget the flow (UDP) at this time, after the deliveries. */
   readonly resetAtMs?: number;
+  /** UDP: give the flow a new outside port at this time, after the deliveries (a NAT rebinding). */
+  readonly rebindAtMs?: number;
   /** What happened, for the link's observation log. */
   readonly notes: readonly string[];
 }
@@ -171,9 +197,13 @@ export class ImpairmentPipeline {
   #lastDueMs = 0;
   #bytes = 0;
   #resetDone = false;
+  #datagrams = 0;
 
   constructor(impairments: readonly Impairment[], options: { transport: Transport; seed?: number }) {
     for (const i of impairments) {
+      if (options.transport === 'tcp' && (i.kind === 'rebind' || i.kind === 'strip-dtls13-offer')) {
+        throw new Error(`impairments: ${i.kind} is for UDP links (DTLS); a TCP connection cannot move to a new port, use reset`);
+      }
       if (options.transport === 'tcp' && (i.kind === 'duplicate' || i.kind === 'reorder')) {
         throw new Error(`impairments: ${i.kind} is for UDP links; a TCP receiver discards duplicate segments and puts reordered ones back in order, `
           + 'so on a TCP link it would change nothing observable: use latency with jitterMs, or loss (which costs a retransmission timeout)');
@@ -192,6 +222,8 @@ export class ImpairmentPipeline {
     const notes: string[] = [];
     let pieces: { atMs: number; bytes: Uint8Array }[] = [{ atMs: nowMs, bytes }];
     let resetAtMs: number | undefined;
+    let rebindAtMs: number | undefined;
+    this.#datagrams += 1;
     for (const i of this.#impairments) {
       switch (i.kind) {
         case 'latency':
@@ -243,6 +275,19 @@ export class ImpairmentPipeline {
           }
           break;
         }
+        case 'rebind':
+          if (this.#datagrams === i.afterDatagrams) {
+            rebindAtMs = Math.max(nowMs, ...pieces.map((p) => p.atMs));
+            notes.push(`NAT rebinding after ${i.afterDatagrams} datagrams`);
+          }
+          break;
+        case 'strip-dtls13-offer':
+          pieces = pieces.map((p) => {
+            const stripped = stripDtls13Offer(p.bytes);
+            if (stripped.replaced > 0) notes.push("hid a ClientHello's supported_versions (its DTLS 1.3 offer)");
+            return { ...p, bytes: stripped.bytes };
+          });
+          break;
       }
     }
     this.#bytes += bytes.length;
@@ -253,7 +298,7 @@ export class ImpairmentPipeline {
         return { ...p, atMs: this.#lastDueMs };
       });
     }
-    return { deliveries: pieces, ...(resetAtMs === undefined ? {} : { resetAtMs }), notes };
+    return { deliveries: pieces, ...(resetAtMs === undefined ? {} : { resetAtMs }), ...(rebindAtMs === undefined ? {} : { rebindAtMs }), notes };
   }
 }
 

@@ -24,11 +24,12 @@ export interface UdpLinkConfig {
   readonly idleTimeoutMs?: number;
 }
 
-export type UdpLinkObservationKind = 'listening' | 'flow' | 'datagram' | 'impaired' | 'reset' | 'error';
+export type UdpLinkObservationKind = 'listening' | 'flow' | 'datagram' | 'impaired' | 'reset' | 'rebind' | 'error';
 
 interface Flow {
   readonly client: RemoteInfo;
-  readonly upstream: Socket;
+  /** Replaced by a `rebind` impairment (a new outside port, as a NAT rebinding). */
+  upstream: Socket;
   readonly toServer: ImpairmentPipeline;
   readonly toClient: ImpairmentPipeline;
   readonly toServerQueue: DelayQueue;
@@ -46,6 +47,8 @@ export class UdpLink {
   readonly #flows = new Map<string, Flow>();
   #socket: Socket | undefined;
   #flowCount = 0;
+  /** A `rebind` impairment has moved a flow to a new outside port (once per link). */
+  #rebound = false;
   #datagrams = { clientToServer: 0, serverToClient: 0 };
 
   constructor(config: UdpLinkConfig) {
@@ -89,13 +92,9 @@ export class UdpLink {
     }
     const { impairments = {}, capture, target } = this.#config;
     const seed = (impairments.seed ?? 1) + 2 * this.#flowCount++;
-    const upstream = createSocket('udp4');
-    // Bound to the link's own address: unbound, the first send would open the port on every
-    // interface. (dgram queues sends until the bind completes.)
-    upstream.bind(0, this.#config.listen.host);
     const flow: Flow = {
       client,
-      upstream,
+      upstream: this.#upstreamSocket(key, () => flow),
       toServer: new ImpairmentPipeline(impairments.clientToServer ?? [], { transport: 'udp', seed }),
       toClient: new ImpairmentPipeline(impairments.serverToClient ?? [], { transport: 'udp', seed: seed + 1 }),
       toServerQueue: new DelayQueue(),
@@ -103,14 +102,44 @@ export class UdpLink {
       tap: capture ? new UdpFlowTap(capture, { address: client.address, port: client.port }, { address: target.host, port: target.port }) : undefined,
       idle: undefined,
     };
-    upstream.on('message', (msg, from) => {
-      // Only the target may answer through this flow (a stray sender is not relayed).
-      if (from.port === target.port && from.address === target.host) this.#fromServer(key, flow, msg);
-    });
-    upstream.on('error', (err) => this.log.record('error', `upstream of ${key}: ${err.message}`, { flow: key, message: err.message }));
     this.#flows.set(key, flow);
     this.log.record('flow', `new flow from ${key}`, { client: key });
     return flow;
+  }
+
+  /** A flow's server-facing socket: the outside port a NAT would give it. */
+  #upstreamSocket(key: string, flow: () => Flow): Socket {
+    const { target } = this.#config;
+    const upstream = createSocket('udp4');
+    // Bound to the link's own address: unbound, the first send would open the port on every
+    // interface. (dgram queues sends until the bind completes.)
+    upstream.bind(0, this.#config.listen.host);
+    upstream.on('message', (msg, from) => {
+      // Only the target may answer through this flow (a stray sender is not relayed).
+      if (from.port === target.port && from.address === target.host) this.#fromServer(key, flow(), msg);
+    });
+    upstream.on('error', (err) => this.log.record('error', `upstream of ${key}: ${err.message}`, { flow: key, message: err.message }));
+    return upstream;
+  }
+
+  /**
+   * NAT rebinding (RFC 9146 §1): the flow's later datagrams leave from a new outside port and the
+   * old one is closed, so the server's answers to it are lost. The client's own socket is unchanged.
+   */
+  #rebind(key: string, flow: Flow): void {
+    if (this.#flows.get(key) !== flow || this.#rebound) return;
+    this.#rebound = true;
+    const old = flow.upstream;
+    const before = (old.address() as AddressInfo).port;
+    flow.upstream = this.#upstreamSocket(key, () => flow);
+    // Answers to the old port are lost from now on, as behind a NAT; the socket itself closes a
+    // moment later so the datagram sent just before the rebinding still leaves (dgram sends are asynchronous).
+    old.removeAllListeners('message');
+    setTimeout(() => old.close(), 100).unref();
+    flow.upstream.once('listening', () => {
+      const after = (flow.upstream.address() as AddressInfo).port;
+      this.log.record('rebind', `flow ${key}: the server now sees it from port ${after}, not ${before}`, { client: key, fromPort: before, toPort: after });
+    });
   }
 
   #touch(key: string, flow: Flow): void {
@@ -132,6 +161,7 @@ export class UdpLink {
     for (const note of plan.notes) this.log.record('impaired', `client→server: ${note}`, { direction: 'client-to-server', note });
     for (const d of plan.deliveries) flow.toServerQueue.at(d.atMs, () => flow.upstream.send(d.bytes, target.port, target.host));
     if (plan.resetAtMs !== undefined) flow.toServerQueue.at(plan.resetAtMs, () => this.#forget(key, 'reset impairment'));
+    if (plan.rebindAtMs !== undefined) flow.toServerQueue.at(plan.rebindAtMs, () => this.#rebind(key, flow));
   }
 
   #fromServer(key: string, flow: Flow, msg: Buffer): void {
@@ -147,6 +177,7 @@ export class UdpLink {
       });
     }
     if (plan.resetAtMs !== undefined) flow.toClientQueue.at(plan.resetAtMs, () => this.#forget(key, 'reset impairment'));
+    if (plan.rebindAtMs !== undefined) flow.toClientQueue.at(plan.rebindAtMs, () => this.#rebind(key, flow));
   }
 
   #forget(key: string, why: string): void {

@@ -121,3 +121,24 @@ defineParameterType({
     return name as FirmwareProfile;
   },
 });
+
+defineParameterType({
+  // RFC 9146 / RFC 9147 §9: whether the DTLS 1.3 ends negotiate a Connection ID (features/dtls13-connection-id.feature).
+  name: 'connection ids',
+  regexp: /with(?:out)? Connection IDs/,
+  transformer: (s: string): boolean => s === 'with Connection IDs',
+});
+
+defineParameterType({
+  // The versions a wolfSSL DTLS server accepts (wolfssl-bridge --versions): DTLS 1.3 only, or 1.3 with a fall-back to 1.2.
+  name: 'dtls server versions',
+  regexp: /DTLS 1\.3-only|downgrade-capable/,
+  transformer: (s: string): '1.3' | '1.2-1.3' => (s === 'DTLS 1.3-only' ? '1.3' : '1.2-1.3'),
+});
+
+defineParameterType({
+  // What wearable-0001's DTLS client offers: pion's DTLS 1.2 only, or wolfSSL's DTLS 1.3 with 1.2 as a fall-back.
+  name: 'dtls client offer',
+  regexp: /a DTLS 1\.2-only client \(pion\)|a client offering DTLS 1\.3 and 1\.2 \(wolfSSL\)/,
+  transformer: (s: string): 'dtls1.2-only' | 'dtls1.3-and-1.2' => (s.startsWith('a DTLS 1.2-only') ? 'dtls1.2-only' : 'dtls1.3-and-1.2'),
+});

@@ -29,6 +29,8 @@ export class TestbedWorld extends World {
   speedup = 600;
   /** Impairments of the wearables' first link (set by DTLS steps). */
   deviceLinkImpairments: LinkImpairments | undefined;
+  /** DTLS wearables handshake again after this many unacknowledged sends (set by the Connection ID steps). */
+  dtlsReconnectAfterSends: number | undefined;
   gatewayUpstreamProfile: string | undefined;
   gatewayCloudMitm: GatewayCloudMitm | undefined;
   /** The wearables' command handler (§17.5; topology/command-topology.ts), when they take commands. */
@@ -52,6 +54,7 @@ export class TestbedWorld extends World {
       const spec: TopologySpec & DeviceCommandsSpec = { ...(this.deviceCommands ? { deviceCommands: this.deviceCommands } : {}), wearables: this.wearableCount, path: this.path, gatewayMalice: this.malice, speedup: this.speedup, wearableProfile: this.wearableProfile, ...(this.deviceLinkImpairments ? { deviceLinkImpairments: this.deviceLinkImpairments } : {}),
         ...(this.gatewayUpstreamProfile ? { gatewayUpstreamProfile: this.gatewayUpstreamProfile } : {}),
         ...(this.gatewayCloudMitm ? { gatewayCloudMitm: this.gatewayCloudMitm } : {}),
+        ...(this.dtlsReconnectAfterSends ? { dtlsReconnectAfterSends: this.dtlsReconnectAfterSends } : {}),
       };
       // The graph this scenario declared, judged by the run's placement before anything starts.
       const placement = currentPlacement();

@@ -24,9 +24,9 @@ import { DTLS_PORT, UDP_LINK_PORT, UdpLinkContainer } from '../containers/dtls-c
 import { DtlsSessionDeviceContainer, DtlsSessionServerContainer, type StartedDtlsSessionDevice } from '../containers/dtls-session-containers.ts';
 import type { StartedRole } from '../containers/dtls-interception-containers.ts';
 import { ensureDtlsBridge } from '../emulators/dtls/dtls-bridge-process.ts';
-import { latency, symmetric } from '../links/impairments.ts';
 import { ContainersTopology, mergeKeyLogs } from './containers-topology.ts';
-import { dtlsResumptionPki, DtlsResumptionSpec, DTLS_CLOUD_NAME, type DtlsHandshakeEvent } from './dtls-resumption-rig.ts';
+import { dtlsResumptionPki, DtlsResumptionSpec, DTLS_CLOUD_NAME, type DtlsHandshakeEvent, type DtlsRigSpec } from './dtls-resumption-rig.ts';
+import { DTLS13_OPTIONS_ENV, DTLS_VERSION_ENV } from '../emulators/dtls/dtls-version.ts';
 import { resumption } from './recipes.ts';
 import type { Observation } from '../emulators/observation-log.ts';
 import { containersPlacement, requireRealizable } from './placements.ts';
@@ -49,7 +49,7 @@ export class ContainersDtlsResumptionRig extends DtlsResumptionSpec {
   #running: Running | undefined;
   #stopped: Promise<string> | undefined;
 
-  constructor(spec: { dir: string; rttMs: number; clientCertificate: boolean }) {
+  constructor(spec: DtlsRigSpec) {
     super({ ...spec, dir: resolve(spec.dir) });
   }
 
@@ -74,9 +74,11 @@ export class ContainersDtlsResumptionRig extends DtlsResumptionSpec {
         return role;
       };
       r.server = started(await new DtlsSessionServerContainer(images.gateway).withRun(runId).withInternalNetwork(network, DTLS_CLOUD_NAME).withMounts(mounts).withClientCertificate(this.clientCertificate).start());
-      const half = this.rttMs / 2;
-      started(await new UdpLinkContainer(images.gateway).withRun(runId).withInternalNetwork(network, LINK_NAME).withMounts(mounts).withLinkName('device-cloud').withTarget(DTLS_CLOUD_NAME, DTLS_PORT).withImpairments(symmetric(latency({ ms: half }))).start() as StartedRole);
-      r.device = started(await new DtlsSessionDeviceContainer(images.wearable).withRun(runId).withInternalNetwork(network, 'device.testbed.local').withMounts(mounts).withEndpoint(LINK_NAME, UDP_LINK_PORT).withClientCertificate(this.clientCertificate).start());
+      started(await new UdpLinkContainer(images.gateway).withRun(runId).withInternalNetwork(network, LINK_NAME).withMounts(mounts).withLinkName('device-cloud').withTarget(DTLS_CLOUD_NAME, DTLS_PORT).withImpairments(this.link).start() as StartedRole);
+      const device = new DtlsSessionDeviceContainer(images.wearable);
+      // A container speaks the DTLS version it starts with: the device's own where it differs from the scenario's.
+      if (this.deviceVersion) device.withEnvironment({ [DTLS_VERSION_ENV]: this.deviceVersion, [DTLS13_OPTIONS_ENV]: '{}' });
+      r.device = started(await device.withSessionStore(this.deviceSessionStore).withRun(runId).withInternalNetwork(network, 'device.testbed.local').withMounts(mounts).withEndpoint(LINK_NAME, UDP_LINK_PORT).withClientCertificate(this.clientCertificate).start());
       // Beside the device, as the local link's tap: the device's datagrams to and from the link.
       // The directory first, 0700 (Docker would make a missing bind source 0755).
       mkdirSync(dirname(this.capturePath), { recursive: true, mode: 0o700 });

@@ -154,6 +154,7 @@ export class ContainersDtlsTopology implements Topology {
           .withAuth(psk ? { kind: 'psk', pskHex } : { kind: 'certificate' })
           .withClock(clock)
           .withHandshakeTimeoutMs(fleetHandshakeTimeoutMs(impaired))
+          .withReconnectAfterSends(spec.dtlsReconnectAfterSends)
           .start();
       })();
       const linkSide = (async () => {

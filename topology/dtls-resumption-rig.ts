@@ -16,7 +16,8 @@ import { PcapWriter } from '../capture/pcap-writer.ts';
 import { DtlsBridgeProcess } from '../emulators/dtls/dtls-bridge-process.ts';
 import type { Observation } from '../emulators/observation-log.ts';
 import { UdpLink } from '../links/udp-link.ts';
-import { latency, symmetric } from '../links/impairments.ts';
+import { latency, symmetric, type LinkImpairments } from '../links/impairments.ts';
+import type { DtlsVersion } from '../emulators/dtls/dtls-version.ts';
 
 const LOOPBACK = '127.0.0.1';
 const DEVICE_ID = 'wearable-0001';
@@ -45,7 +46,8 @@ export function startDtlsSessionServer(o: { pki: PkiPaths; listen: { host: strin
 export class DtlsSessionClient {
   #client: DtlsBridgeProcess | undefined;
 
-  constructor(private readonly o: { pki: PkiPaths; connect: { host: string; port: number }; clientCertificate: boolean; keyLogFile: string }) {}
+  /** `version`: the device's DTLS version when it differs from the scenario's (a DTLS 1.2 client against a DTLS 1.3 cloud). */
+  constructor(private readonly o: { pki: PkiPaths; connect: { host: string; port: number }; clientCertificate: boolean; keyLogFile: string; version?: DtlsVersion; sessionStore?: boolean }) {}
 
   /** First call: start the client and handshake; later calls: `reconnect` (a new handshake). Resolves with the client's handshake event. */
   /** `earlyData`: on a reconnect, sent as DTLS 1.3 0-RTT early data in the first flight (wolfssl-bridge). */
@@ -54,7 +56,7 @@ export class DtlsSessionClient {
     if (!this.#client) {
       const files = this.o.pki.wearable(DEVICE_ID);
       this.#client = await DtlsBridgeProcess.start(
-        { mode: 'client', connect: this.o.connect, ...(this.o.clientCertificate ? { certFile: files.chain, keyFile: files.key } : {}), caFile: this.o.pki.caBundle, serverName: DTLS_CLOUD_NAME, sessionStore: true, keyLogFile: this.o.keyLogFile },
+        { mode: 'client', connect: this.o.connect, ...(this.o.clientCertificate ? { certFile: files.chain, keyFile: files.key } : {}), caFile: this.o.pki.caBundle, serverName: DTLS_CLOUD_NAME, sessionStore: this.o.sessionStore ?? true, keyLogFile: this.o.keyLogFile, ...(this.o.version ? { version: this.o.version } : {}) },
         { name: `${DEVICE_ID}/dtls` },
       );
     } else {
@@ -91,22 +93,45 @@ export interface DtlsHandshakeEvent {
   readonly sessionId: string;
 }
 
+/** A rig's spec: `link` replaces the RTT's plain delay (e.g. with an on-path attacker's edit); `deviceVersion` sets the device's own DTLS version. */
+export interface DtlsRigSpec {
+  readonly dir: string;
+  readonly rttMs: number;
+  readonly clientCertificate: boolean;
+  readonly link?: LinkImpairments;
+  readonly deviceVersion?: DtlsVersion;
+  /**
+   * The device keeps its session for resumption (default true). pion's client with a session
+   * store stalls against wolfSSL's DTLS 1.2 server (it retransmits its ClientHello after the
+   * server's full flight), so the downgrade scenarios, which never resume, turn it off.
+   */
+  readonly deviceSessionStore?: boolean;
+}
+
 /** What both placements' rigs share: the scenario's spec, and where the capture and key log go. */
 export abstract class DtlsResumptionSpec {
   protected readonly dir: string;
   protected readonly rttMs: number;
   protected readonly clientCertificate: boolean;
+  /** The device link's impairments: by default the RTT's delay, half each way. */
+  protected readonly link: LinkImpairments;
+  /** The device's DTLS version when it is not the scenario's. */
+  protected readonly deviceVersion: DtlsVersion | undefined;
+  protected readonly deviceSessionStore: boolean;
 
   /**
    * `clientCertificate`: the device authenticates with its certificate (mutual DTLS). pion's
    * server then stores no session (it would have to re-check the certificate on resumption,
    * CVE-2016-5419), so every handshake is a full one; without it the device checks the server only.
    */
-  constructor(spec: { dir: string; rttMs: number; clientCertificate: boolean }) {
+  constructor(spec: DtlsRigSpec) {
     if (!Number.isFinite(spec.rttMs) || spec.rttMs < 0 || spec.rttMs > 10_000) throw new Error(`dtls-resumption-rig: RTT must be 0..10000 ms, got ${spec.rttMs}`);
     this.dir = spec.dir;
     this.rttMs = spec.rttMs;
     this.clientCertificate = spec.clientCertificate;
+    this.link = spec.link ?? symmetric(latency({ ms: spec.rttMs / 2 }));
+    this.deviceVersion = spec.deviceVersion;
+    this.deviceSessionStore = spec.deviceSessionStore ?? true;
   }
 
   get capturePath(): string {
@@ -135,9 +160,9 @@ export class DtlsResumptionRig extends DtlsResumptionSpec {
     const pki = await dtlsResumptionPki(this.dir);
     this.#server = await startDtlsSessionServer({ pki, listen: { host: LOOPBACK, port: 0 }, clientCertificate: this.clientCertificate, keyLogFile: this.keyLogPath });
     this.#writer = PcapWriter.open(this.capturePath);
-    this.#link = new UdpLink({ name: 'device-cloud', listen: { host: LOOPBACK, port: 0 }, target: this.#server.dtlsAddress, capture: this.#writer, impairments: symmetric(latency({ ms: this.rttMs / 2 })) });
+    this.#link = new UdpLink({ name: 'device-cloud', listen: { host: LOOPBACK, port: 0 }, target: this.#server.dtlsAddress, capture: this.#writer, impairments: this.link });
     const endpoint = await this.#link.start();
-    this.#client = new DtlsSessionClient({ pki, connect: endpoint, clientCertificate: this.clientCertificate, keyLogFile: this.keyLogPath });
+    this.#client = new DtlsSessionClient({ pki, connect: endpoint, clientCertificate: this.clientCertificate, keyLogFile: this.keyLogPath, sessionStore: this.deviceSessionStore, ...(this.deviceVersion ? { version: this.deviceVersion } : {}) });
   }
 
   handshake(timeoutMs = 10_000, earlyData?: Uint8Array): Promise<DtlsHandshakeEvent> {

@@ -120,7 +120,7 @@ export class LocalDtlsTopology implements Topology {
     const cloudE3PublicKeyPem = readPem(pki.cloudE3.publicKey, 'the cloud E3 public key');
     const handshakeTimeoutMs = fleetHandshakeTimeoutMs(spec.deviceLinkImpairments !== undefined);
     for (const d of this.#devices) {
-      this.#wearables.set(d.deviceId, fleetWearable({ provisioning: d, pki, cloudE3PublicKeyPem, endpoint: deviceEndpoint, auth, clock, handshakeTimeoutMs, keyLogFile: this.dtlsKeyLog }));
+      this.#wearables.set(d.deviceId, fleetWearable({ provisioning: d, pki, cloudE3PublicKeyPem, endpoint: deviceEndpoint, auth, clock, handshakeTimeoutMs, keyLogFile: this.dtlsKeyLog, ...(spec.dtlsReconnectAfterSends ? { reconnectAfterSends: spec.dtlsReconnectAfterSends } : {}) }));
     }
   }
 

@@ -33,6 +33,8 @@ export interface TopologySpec {
   readonly wearableProfile: string;
   /** Impairments of the wearables' first link (DTLS paths: the UDP device link). */
   readonly deviceLinkImpairments?: LinkImpairments;
+  /** DTLS paths: a wearable handshakes again after this many unacknowledged sends of a reading (emulators/dtls/dtls-wearable.ts). */
+  readonly dtlsReconnectAfterSends?: number;
   /** Client profile of the gateway's upstream (E4) client; `secure` when absent. */
   readonly gatewayUpstreamProfile?: string;
   /** A man-in-the-middle on the gateway→cloud link (terminating-gateway path). */

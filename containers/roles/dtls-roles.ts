@@ -68,7 +68,7 @@ async function startDtlsWearables(config: DtlsWearablesRole): Promise<ServedRole
   const keyLog = keyLogFile('wearables');
   const fleet = new Map<string, DtlsWearable>();
   for (const d of config.devices) {
-    fleet.set(d.deviceId, fleetWearable({ provisioning: d, pki, cloudE3PublicKeyPem, endpoint, auth, clock, handshakeTimeoutMs: config.handshakeTimeoutMs, keyLogFile: keyLog }));
+    fleet.set(d.deviceId, fleetWearable({ provisioning: d, pki, cloudE3PublicKeyPem, endpoint, auth, clock, handshakeTimeoutMs: config.handshakeTimeoutMs, keyLogFile: keyLog, ...(config.reconnectAfterSends === undefined ? {} : { reconnectAfterSends: config.reconnectAfterSends }) }));
   }
   return fleetRole(fleet, (w) => w.connected);
 }

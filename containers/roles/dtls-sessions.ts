@@ -53,7 +53,7 @@ async function startDevice(config: DtlsSessionDeviceRole): Promise<ServedRole> {
   } catch (err) {
     throw new Error(`dtls-session-device: cannot resolve ${config.endpoint.host} (${(err as Error).message}); is the link on this container's network?`, { cause: err });
   }
-  const client = new DtlsSessionClient({ pki: pkiPaths(PKI_DIR), connect: { host, port: config.endpoint.port }, clientCertificate: config.clientCertificate, keyLogFile: keyLogFile(config.role) });
+  const client = new DtlsSessionClient({ pki: pkiPaths(PKI_DIR), connect: { host, port: config.endpoint.port }, clientCertificate: config.clientCertificate, keyLogFile: keyLogFile(config.role), ...(config.sessionStore === false ? { sessionStore: false } : {}) });
   return {
     routes: {
       'POST /handshake': async (b) => {

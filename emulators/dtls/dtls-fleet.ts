@@ -32,6 +32,8 @@ export function fleetWearable(o: {
   readonly clock: SimClock;
   readonly handshakeTimeoutMs: number;
   readonly keyLogFile: string;
+  /** Handshake again after this many unacknowledged sends of a reading (DtlsWearableConfig); unset: never. */
+  readonly reconnectAfterSends?: number;
 }): DtlsWearable {
   const d = o.provisioning;
   return new DtlsWearable({
@@ -45,5 +47,6 @@ export function fleetWearable(o: {
     resend: { intervalMs: Math.max(20, Math.min(500, o.clock.wallMs(30_000))), maxAttempts: 8 },
     handshakeTimeoutMs: o.handshakeTimeoutMs,
     keyLogFile: o.keyLogFile,
+    ...(o.reconnectAfterSends === undefined ? {} : { reconnectAfterSends: o.reconnectAfterSends }),
   });
 }

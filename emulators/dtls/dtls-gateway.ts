@@ -23,7 +23,9 @@ import { decodeReadingDatagram } from './reading-datagram.ts';
 import { ACK_TOPIC_FILTER } from './cloud-acks.ts';
 import { runMalice } from './malice-chain.ts';
 
-export type DtlsGatewayObservationKind = 'listening' | 'device-dtls' | 'dtls-error' | 'datagram' | 'datagram-refused' | 'upstream-tls' | 'mqtt-packet' | 'ack-forwarded' | 'malice' | 'closed';
+export type DtlsGatewayObservationKind = 'listening' | 'device-dtls' | 'dtls-error' | 'datagram' | 'datagram-refused' | 'upstream-tls' | 'mqtt-packet' | 'ack-forwarded' | 'malice' | 'closed'
+  /** DTLS 1.3 with a Connection ID (RFC 9146 §6): a device's records now come from a new address. */
+  | 'device-address-changed';
 
 export interface DtlsGatewayConfig {
   readonly name?: string;
@@ -90,6 +92,8 @@ export class DtlsGateway {
         this.log.record('device-dtls', `device ${String(cert?.subjectCN ?? o.detail.pskIdentity)} (peer ${String(o.detail.peerId)}) connected with ${String(o.detail.version)} ${String(o.detail.cipherSuite)}`, { ...o.detail });
       } else if (o.kind === 'handshake-failed') {
         this.log.record('dtls-error', `device DTLS refused: ${String(o.detail.reason)}`, { ...o.detail });
+      } else if (o.kind === 'peer-address-changed') {
+        this.log.record('device-address-changed', `device peer ${String(o.detail.peerId)} moved from ${String(o.detail.from)} to ${String(o.detail.to)} (same Connection ID, no new handshake)`, { ...o.detail });
       }
     });
     bridge.onDatagram((payload, peerId) => this.#fromDevice(payload, peerId));

@@ -22,6 +22,7 @@ import { decodeReadingDatagram, encodeReadingDatagram } from './reading-datagram
 export type DtlsWearableObservationKind =
   | 'dtls-handshake'
   | 'dtls-error'
+  | 'dtls-reconnect'
   | 'reading-sent'
   | 'reading-resent'
   | 'delivery-confirmed'
@@ -61,11 +62,20 @@ export interface DtlsWearableConfig {
   /** Handshakes tried before connect() gives up. */
   readonly handshakeAttempts?: number;
   readonly keyLogFile?: string;
+  /**
+   * After this many unacknowledged sends of one reading the device takes its DTLS association
+   * for lost and handshakes again (from a new port), then resends what is pending. A peer that
+   * silently drops the records (a NAT rebinding without a Connection ID, RFC 9146 §1) gives the
+   * device no other signal. Unset: the device never reconnects by itself.
+   */
+  readonly reconnectAfterSends?: number;
 }
 
 interface Pending {
   readonly packet: Uint8Array;
   attempts: number;
+  /** Sends since the last handshake: what reconnectAfterSends counts (a reconnect starts it again). */
+  sinceHandshake: number;
   timer: NodeJS.Timeout;
 }
 
@@ -79,11 +89,16 @@ export class DtlsWearable {
   readonly #pending = new Map<bigint, Pending>();
   #drained: (() => void)[] = [];
   #bridge: DtlsBridgeProcess | undefined;
+  #reconnecting: Promise<void> | undefined;
 
   constructor(config: DtlsWearableConfig) {
     const resend = config.resend ?? DEFAULT_RESEND;
     if (!Number.isInteger(resend.maxAttempts) || resend.maxAttempts < 1 || resend.maxAttempts > 100 || !(resend.intervalMs >= 1 && resend.intervalMs <= 60_000)) {
       throw new Error(`dtls-wearable: resend needs maxAttempts 1..100 and intervalMs 1..60000, got ${resend.maxAttempts} × ${resend.intervalMs} ms`);
+    }
+    const r = config.reconnectAfterSends;
+    if (r !== undefined && (!Number.isInteger(r) || r < 2 || r >= resend.maxAttempts)) {
+      throw new Error(`dtls-wearable: reconnectAfterSends must be an integer in 2..${resend.maxAttempts - 1} (below the resend budget of ${resend.maxAttempts}), got ${r}`);
     }
     this.#config = config;
     const p = config.provisioning;
@@ -159,6 +174,7 @@ export class DtlsWearable {
     const pending: Pending = {
       packet,
       attempts: 1,
+      sinceHandshake: 1,
       timer: setInterval(() => {
         if (pending.attempts >= maxAttempts) {
           clearInterval(pending.timer);
@@ -166,7 +182,9 @@ export class DtlsWearable {
           this.#settle(sequence);
           return;
         }
+        if (pending.sinceHandshake === this.#config.reconnectAfterSends) this.#reconnect(sequence, pending.sinceHandshake);
         pending.attempts += 1;
+        pending.sinceHandshake += 1;
         this.log.record('reading-resent', `resent reading #${sequence} (attempt ${pending.attempts})`, { sequence, attempt: pending.attempts });
         this.#bridge?.send(encodeReadingDatagram(packet));
       }, intervalMs),
@@ -174,6 +192,41 @@ export class DtlsWearable {
     this.#pending.set(sequence, pending);
     bridge.send(encodeReadingDatagram(packet));
     return { sequence, packet };
+  }
+
+  /**
+   * A new DTLS handshake on the same bridge (a new socket, so a new source port), once at a time;
+   * on success every pending reading is sent again at once, its resend budget unchanged.
+   */
+  #reconnect(sequence: bigint, sends: number): void {
+    const bridge = this.#bridge;
+    if (!bridge || this.#reconnecting) return;
+    const { handshakeTimeoutMs = 5_000 } = this.#config;
+    const since = bridge.log.all().length;
+    this.log.record('dtls-reconnect', `reading #${sequence} unacknowledged after ${sends} sends: handshaking again`, { sequence, sends });
+    bridge.command({ cmd: 'reconnect' });
+    this.#reconnecting = bridge
+      .handshakeOutcome(handshakeTimeoutMs + 2_000, since)
+      .then((outcome) => {
+        const e = outcome.event;
+        if (!outcome.ok) {
+          this.log.record('dtls-error', `DTLS handshake after reconnecting failed: ${String(e.reason)}`, { reason: e.reason, alert: e.alert, error: e.error, reconnect: true });
+          return;
+        }
+        this.log.record('dtls-handshake', `DTLS handshake again (reconnect): ${String(e.version)} ${String(e.cipherSuite)}`, { version: e.version, cipherSuite: e.cipherSuite, resumed: e.resumed, durationMs: e.durationMs, reconnect: true });
+        if (this.#bridge !== bridge) return;
+        for (const [sequence, p] of this.#pending) {
+          p.sinceHandshake = 1;
+          this.log.record('reading-resent', `resent reading #${sequence} on the new DTLS session`, { sequence, attempt: p.attempts, reconnect: true });
+          bridge.send(encodeReadingDatagram(p.packet));
+        }
+      })
+      .catch((err: Error) => {
+        this.log.record('dtls-error', `DTLS handshake after reconnecting failed: ${err.message}`, { reason: err.message, reconnect: true });
+      })
+      .finally(() => {
+        this.#reconnecting = undefined;
+      });
   }
 
   async report(count: number): Promise<void> {
@@ -229,6 +282,7 @@ export class DtlsWearable {
   }
 
   async stop(): Promise<void> {
+    await this.#reconnecting;
     for (const p of this.#pending.values()) clearInterval(p.timer);
     this.#pending.clear();
     const bridge = this.#bridge;
