@@ -41,7 +41,7 @@ export function outputDirectoryProblem(dir: string): string | undefined {
   if (!statSync(existing).isDirectory()) {
     return existing === target
       ? `${target} exists and is not a directory; choose a new or empty directory`
-      : `${existing} is a file, so ${target} cannot be created under it; choose another directory`;
+      : `${existing} is not a directory, so ${target} cannot be created under it; choose another directory`;
   }
   try {
     accessSync(existing, constants.W_OK | constants.X_OK);

@@ -52,7 +52,7 @@ test('--version and -V print the package version', () => {
 test('pki refuses /proc, /sys, a file as parent and bad values up front, with exit 2 (it used to spin forever under /proc)', () => {
   assertRefused(['pki', '--out', '/proc/x'], /^testbed pki: --out: \/proc\/x is on procfs, .*choose a directory/);
   assertRefused(['pki', '--out', '/sys/x'], /^testbed pki: --out: \/sys\/x is on sysfs/);
-  assertRefused(['pki', '--out', join(ROOT, 'package.json', 'x')], /package\.json is a file, so .* cannot be created under it/);
+  assertRefused(['pki', '--out', join(ROOT, 'package.json', 'x')], /package\.json is not a directory, so .* cannot be created under it/);
   assertRefused(['pki'], /^testbed pki: --out DIR is required/);
   assertRefused(['pki', '--out', '/tmp/x', '--wearables', 'many'], /--wearables must be a whole number 1\.\.5000, got "many"/);
   assertRefused(['pki', '--outdir', '/tmp/x'], /^testbed pki: unknown option --outdir: its options are --out, --wearables, --algorithm/);
