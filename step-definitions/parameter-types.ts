@@ -142,3 +142,17 @@ defineParameterType({
   regexp: /a DTLS 1\.2-only client \(pion\)|a client offering DTLS 1\.3 and 1\.2 \(wolfSSL\)/,
   transformer: (s: string): 'dtls1.2-only' | 'dtls1.3-and-1.2' => (s.startsWith('a DTLS 1.2-only') ? 'dtls1.2-only' : 'dtls1.3-and-1.2'),
 });
+
+defineParameterType({
+  // RFC 8446 §8.1: whether the wolfSSL front lets each session ticket resume once (features/zero-rtt-mqtt.feature).
+  name: 'ticket policy',
+  regexp: /with(?:out)? single-use tickets/,
+  transformer: (s: string): boolean => s === 'with single-use tickets',
+});
+
+defineParameterType({
+  // What the wolfSSL front did with a replayed 0-RTT first flight's early data (features/zero-rtt-mqtt.feature).
+  name: 'front verdict',
+  regexp: /accepted|refused/,
+  transformer: (s: string): boolean => s === 'accepted',
+});

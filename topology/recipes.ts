@@ -165,7 +165,7 @@ export function energyModel(): Graph {
   return { recipe: 'energy-model', roles: [], links: [] };
 }
 
-export const RECIPE_NAMES = ['reporting', 'interception', 'dtls-interception', 'mutual-tls', 'tls-policy', 'resumption', 'nagle', 'independent-dtls-peer', 'energy-model', 'up', 'commands', 'dtls13-reporting', 'dtls13-interception', 'dtls13-resumption', 'credentials', 'fleet'] as const;
+export const RECIPE_NAMES = ['reporting', 'interception', 'dtls-interception', 'mutual-tls', 'tls-policy', 'resumption', 'nagle', 'independent-dtls-peer', 'energy-model', 'up', 'commands', 'dtls13-reporting', 'dtls13-interception', 'dtls13-resumption', 'credentials', 'fleet', 'zero-rtt-mqtt'] as const;
 export type RecipeName = (typeof RECIPE_NAMES)[number];
 
 /**
@@ -200,6 +200,8 @@ export function graphForTags(tags: readonly string[], brokerKind: BrokerKind): G
     case 'dtls13-resumption': return { ...resumption({ broker: kind, transport: 'dtls', rttMs: 50 }), recipe: 'dtls13-resumption' };
     case 'dtls13-interception': return { ...interception({ forgedCase: 'self-signed', client: 'secure', transport: 'dtls' }), recipe: 'dtls13-interception' };
     case 'dtls13-reporting': return { ...reporting({ broker: kind, wearables: 1, path: 'dtls-stripping-gateway', profile: 'secure' }), recipe: 'dtls13-reporting' };
+    // TLS 1.3 0-RTT through a wolfSSL front of the broker (features/zero-rtt-mqtt.feature): the resumption probe's roles and delaying link.
+    case 'zero-rtt-mqtt': return { ...resumption({ broker: kind, transport: 'tls', rttMs: 50 }), recipe: 'zero-rtt-mqtt' };
     case 'credentials': return credentialsGraph({ broker: kind, profile: 'hardcoded-credentials', devices: ['wearable-0001'], scanOnly: tags.includes('@firmware-scan') });
     default: throw new Error(`unknown recipe tag ${recipeTag}; known recipes: ${RECIPE_NAMES.map((r) => `@recipe-${r}`).join(', ')}`);
   }

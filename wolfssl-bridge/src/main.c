@@ -19,7 +19,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "wolfssl-bridge: wolfSSL_Init failed\n");
     return 1;
   }
-  int rc = o.mode == MODE_SERVER ? run_server(&o) : o.mode == MODE_CLIENT ? run_client(&o) : run_bench(&o);
+  int rc = o.mode == MODE_SERVER ? run_server(&o) : o.mode == MODE_CLIENT ? run_client(&o) : o.mode == MODE_TLS_SERVER ? run_tls_server(&o)
+           : o.mode == MODE_TLS_CLIENT ? run_tls_client(&o) : run_bench(&o);
   wolfSSL_Cleanup();
   return rc;
 }

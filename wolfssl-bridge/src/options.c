@@ -90,8 +90,10 @@ int parse_options(int argc, char **argv, bridge_options *o) {
   if (strcmp(argv[1], "server") == 0) o->mode = MODE_SERVER;
   else if (strcmp(argv[1], "client") == 0) o->mode = MODE_CLIENT;
   else if (strcmp(argv[1], "bench") == 0) o->mode = MODE_BENCH;
+  else if (strcmp(argv[1], "tls-server") == 0) o->mode = MODE_TLS_SERVER;
+  else if (strcmp(argv[1], "tls-client") == 0) o->mode = MODE_TLS_CLIENT;
   else {
-    fprintf(stderr, "wolfssl-bridge: unknown mode \"%s\"; use server, client or bench\n", argv[1]);
+    fprintf(stderr, "wolfssl-bridge: unknown mode \"%s\"; use server, client, bench, tls-server or tls-client\n", argv[1]);
     return -1;
   }
   for (int i = 2; i < argc; i++) {
@@ -134,6 +136,7 @@ int parse_options(int argc, char **argv, bridge_options *o) {
         return -1;
       }
     } else if (strcmp(f, "--listen") == 0) { if (parse_addr(v, &o->listen)) goto bad_addr; o->have_listen = 1; }
+    else if (strcmp(f, "--upstream") == 0) { if (parse_addr(v, &o->upstream)) goto bad_addr; o->have_upstream = 1; }
     else if (strcmp(f, "--plain") == 0) { if (parse_addr(v, &o->plain)) goto bad_addr; o->have_plain = 1; }
     else if (strcmp(f, "--plain-local") == 0) { if (parse_addr(v, &o->plain_local)) goto bad_addr; o->have_plain_local = 1; }
     else if (strcmp(f, "--connect") == 0) { if (parse_addr(v, &o->connect)) goto bad_addr; o->have_connect = 1; }

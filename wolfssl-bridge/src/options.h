@@ -6,7 +6,7 @@
 #define WOLFSSL_BRIDGE_OPTIONS_H
 #include <netinet/in.h>
 
-enum bridge_mode { MODE_SERVER, MODE_CLIENT, MODE_BENCH };
+enum bridge_mode { MODE_SERVER, MODE_CLIENT, MODE_BENCH, MODE_TLS_SERVER, MODE_TLS_CLIENT };
 
 typedef struct {
   enum bridge_mode mode;
@@ -27,6 +27,8 @@ typedef struct {
   const char *client_auth; /* none|request|require */
   const char *psk_hint;
   int max_peers;
+  struct sockaddr_in upstream; /* tls-server: the TCP service the plaintext stream goes to */
+  int have_upstream;
   /* client */
   struct sockaddr_in connect, local, plain_peer;
   int have_local, have_plain_peer, have_connect, have_listen, have_plain;
