@@ -1,5 +1,5 @@
 /**
- * Drives wolfssl-bridge in its TLS-over-TCP modes (wolfssl-bridge/README.md "TLS 1.3 over TCP"):
+ * Drives wolfssl-bridge in its TLS-over-TCP modes (wolfssl-bridge/README.md "TLS 1.3 over TCP (0-RTT for MQTT)"):
  * `tls-server`, a wolfSSL-terminated front of a TCP service (the broker's plain MQTT listener),
  * and `tls-client`, one connection at a time whose bytes go as 0-RTT early data when a ticket
  * allows it (RFC 8446 §4.2.10). Node's TLS has no early data; this is the project's only TLS 0-RTT.
