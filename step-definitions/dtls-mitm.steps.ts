@@ -5,8 +5,6 @@
  */
 import { defineParameterType, Given, Then, When } from '@cucumber/cucumber';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import { findLeaks } from '../analysis/leak-search.ts';
 import { dtlsRecords } from '../analysis/dtls-records.ts';
 import { containsBytes, readPcap, udpFlows } from '../capture/pcap-reader.ts';
@@ -120,7 +118,7 @@ When("openssl s_client -dtls1_2 with {device}'s certificate sends one sealed rea
   const p = await run({ runDir: runDirectory(), dir: this.dir, timeoutMs: 8_000 });
   of(this).peer = p;
   this.attach(`${p.run.command}\nexit ${String(p.run.exitCode)}\n--- stdout ---\n${p.run.stdout}\n--- stderr ---\n${p.run.stderr}`, { mediaType: 'text/plain', fileName: 's_client.txt' });
-  this.attach(readFileSync(p.capture), { mediaType: 'application/vnd.tcpdump.pcap', fileName: basename(p.capture) });
+  attachEvidenceFiles(this, this.dir, { captures: [{ link: 's_client-cloud', path: p.capture }] });
 });
 
 Then("s_client verified the cloud's certificate and completed a DTLS 1.2 handshake", function (this: TestbedWorld) {

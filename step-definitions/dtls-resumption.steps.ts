@@ -9,6 +9,7 @@ import { readPcap, udpFlows } from '../capture/pcap-reader.ts';
 import { analyseDtlsFlow, describeDtlsFlights, type DtlsHandshakeAnalysis } from '../analysis/dtls-handshake.ts';
 import { dtlsLadderSvg } from '../analysis/ladder-svg.ts';
 import { attachSvg } from './attachments.ts';
+import { attachEvidenceFiles } from './evidence.ts';
 import { DtlsResumptionRig, type DtlsHandshakeEvent, type DtlsResumptionSpec } from '../topology/dtls-resumption-rig.ts';
 import { ContainersDtlsResumptionRig } from '../topology/containers-dtls-resumption.ts';
 import { currentPlacement } from '../topology/placements.ts';
@@ -40,7 +41,7 @@ async function analyses(world: TestbedWorld): Promise<DtlsHandshakeAnalysis[]> {
   s.analyses = udpFlows(pcap.packets).map(analyseDtlsFlow);
   s.analyses.forEach((a, i) => world.attach(describeDtlsFlights(a).join('\n'), { mediaType: 'text/plain', fileName: `dtls-flights-${i + 1}.txt` }));
   s.analyses.forEach((a, i) => attachSvg(world, dtlsLadderSvg(`Handshake ${i + 1}: DTLS 1.2 ${a.kind} over a ${s.rttMs} ms RTT link`, a), `dtls-ladder-${i + 1}.svg`));
-  world.attach(`capture: ${path}\nDTLS key log: ${s.rig.keyLogPath}\n(wireshark -o tls.keylog_file:${s.rig.keyLogPath} ${path})`, { mediaType: 'text/plain', fileName: 'evidence.txt' });
+  attachEvidenceFiles(world, world.dir, { captures: [{ path }], keyLog: s.rig.keyLogPath });
   for (const a of s.analyses) assert.deepEqual(a.problems, [], `the capture of ${a.client.address}:${a.client.port} is not a clean handshake:\n${describeDtlsFlights(a).join('\n')}`);
   return s.analyses;
 }

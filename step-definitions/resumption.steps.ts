@@ -20,6 +20,7 @@ import { skip } from './skip.ts';
 import { join } from 'node:path';
 import type { TestbedWorld } from './world.ts';
 import { attachSvg } from './attachments.ts';
+import { attachEvidenceFiles } from './evidence.ts';
 import { CLOUD_NAME, GATEWAY_NAME } from '../certs/genuine-profiles.ts';
 
 /** The Certificate handshake message (RFC 8446 §4.4.2). */
@@ -103,7 +104,7 @@ async function analyses(world: TestbedWorld): Promise<HandshakeAnalysis[]> {
     attachSvg(world, ladderSvg(`Connection ${i + 1}: ${a.protocol} ${a.kind} handshake over a ${s.rttMs} ms RTT link`, a), `ladder-${i + 1}.svg`);
     world.attach(describeFlights(a).join('\n'), { mediaType: 'text/plain', fileName: `flights-${i + 1}.txt` });
   });
-  world.attach(`capture: ${path}\nkey log: ${s.rig.keyLogPath}\n(wireshark -o tls.keylog_file:${s.rig.keyLogPath} ${path})`, { mediaType: 'text/plain', fileName: 'evidence.txt' });
+  attachEvidenceFiles(world, world.dir, { captures: [{ path }], keyLog: s.rig.keyLogPath });
   return s.analyses;
 }
 
