@@ -52,9 +52,12 @@ const BROKER_READY = /Opening ipv4 listen socket on port 8883/g;
  * (the revoked certificate presented afresh got an encrypted certificate_revoked alert and "OpenSSL
  * Error[0]: ... certificate verify failed" in the log), as 2.0.0's changelog says of server
  * certificates, but it leaves live sessions alone: the revoked wearable kept its connection and
- * the cloud opened every reading it sealed after the reload. So the broker is restarted, as the
- * restart scenario does (persistent sessions kept; OpenSSL's ticket keys die with the process, so
- * no device can resume a session from before the revocation, RFC 8446 §2.2).
+ * the cloud opened every reading it sealed after the reload. (Once that device dropped its
+ * connection after the SIGHUP and reconnected offering the TLS session it held, it was refused
+ * too, "certificate verify failed": the reload does not leave a resumption path open.) So the
+ * broker is restarted, as the restart scenario does (persistent sessions kept; OpenSSL's ticket
+ * keys die with the process, so no device can resume a session from before the revocation, RFC
+ * 8446 §2.2).
  */
 const REVOCATION_RELOAD: 'sighup' | 'restart' = 'restart';
 
