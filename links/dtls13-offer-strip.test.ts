@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { helloFacts } from '../analysis/dtls13-handshake.ts';
 import { stripDtls13Offer } from './dtls13-offer-strip.ts';
 import { ImpairmentPipeline, impairment, stripDtls13OfferAttack } from './impairments.ts';
+import { DtlsDowngradeMitm } from './dtls-downgrade-mitm.ts';
 
 /** One DTLSPlaintext record holding a whole ClientHello offering `versions` (RFC 6347 §4.2.2, RFC 8446 §4.2.1). */
 function clientHelloRecord(versions: number[]): Buffer {
@@ -61,4 +62,41 @@ test('as a link impairment it edits client datagrams and says so; it is refused 
   assert.throws(() => new ImpairmentPipeline([stripDtls13OfferAttack()], { transport: 'tcp' }), /for UDP links/);
   assert.deepEqual(impairment('strip-dtls13-offer', {}), { kind: 'strip-dtls13-offer' });
   assert.throws(() => impairment('strip-dtls13-offer', { rate: 1 }), /has no setting "rate"/);
+});
+
+/** A server's plaintext handshake record: `type`, message_seq `seq`, `body`. */
+function serverRecord(type: number, seq: number, body: number[]): Buffer {
+  const hs = Buffer.alloc(12);
+  hs[0] = type;
+  hs.writeUIntBE(body.length, 1, 3);
+  hs.writeUInt16BE(seq, 4);
+  hs.writeUIntBE(body.length, 9, 3);
+  const fragment = Buffer.concat([hs, Buffer.from(body)]);
+  return Buffer.concat([Buffer.from([22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, seq, fragment.length >> 8, fragment.length & 0xff]), fragment]);
+}
+
+test('the downgrade MITM answers the HelloVerifyRequest with the cookie and renumbers the server\'s messages', () => {
+  const mitm = new DtlsDowngradeMitm();
+  const first = Buffer.from(mitm.fromClient(clientHelloRecord([0xfefc, 0xfefd])));
+  assert.deepEqual(offered(first), [], 'the first ClientHello leaves with its 1.3 offer hidden');
+  const cookie = [9, 8, 7, 6];
+  const answer = mitm.fromServer(serverRecord(3, 0, [0xfe, 0xff, cookie.length, ...cookie]));
+  assert.equal(answer.toClient, undefined, 'the client never sees the HelloVerifyRequest');
+  const second = Buffer.from(answer.toServer as Uint8Array);
+  assert.equal(second.length, first.length + cookie.length);
+  assert.equal(second.readUInt16BE(11), second.length - 13, 'record length');
+  assert.equal(second.readUInt16BE(13 + 4), 1, 'message_seq of a second ClientHello');
+  assert.deepEqual([...second.subarray(13 + 12 + 2 + 32 + 1 + 1, 13 + 12 + 2 + 32 + 1 + 1 + 4)], cookie, 'the cookie in its field');
+  assert.deepEqual(offered(second), []);
+  const hello = Buffer.from(mitm.fromServer(serverRecord(2, 1, [0xfe, 0xfd])).toClient as Uint8Array);
+  assert.equal(hello.readUInt16BE(13 + 4), 0, 'the ServerHello reaches the client as the server\'s first message');
+  assert.match(mitm.notes.join(' | '), /hid the DTLS 1\.3 offer.*answered the server's HelloVerifyRequest itself with its 4-byte cookie/);
+});
+
+test('without a HelloVerifyRequest the downgrade MITM only hides the offer and leaves the server\'s datagrams alone', () => {
+  const mitm = new DtlsDowngradeMitm();
+  mitm.fromClient(clientHelloRecord([0xfefc]));
+  const hello = serverRecord(2, 0, [0xfe, 0xfd]);
+  assert.deepEqual(mitm.fromServer(hello).toClient, hello);
+  assert.equal(mitm.fromServer(new Uint8Array([0x2c, 0, 1])).toServer, undefined);
 });

@@ -34,11 +34,13 @@ export interface Reset { readonly kind: 'reset'; readonly afterBytes: number }
 export interface Rebind { readonly kind: 'rebind'; readonly afterDatagrams: number }
 /** UDP, an on-path attacker rather than a fault: DTLS 1.3 offers in ClientHellos become DTLS 1.2 (links/dtls13-offer-strip.ts). */
 export interface StripDtls13Offer { readonly kind: 'strip-dtls13-offer' }
+/** UDP: the same edit, and the server's HelloVerifyRequest answered by the attacker (links/dtls-downgrade-mitm.ts; the UDP link does it). */
+export interface DowngradeMitm { readonly kind: 'downgrade-mitm' }
 
-export type Impairment = Latency | Loss | Duplicate | Reorder | Bandwidth | Reset | Rebind | StripDtls13Offer;
+export type Impairment = Latency | Loss | Duplicate | Reorder | Bandwidth | Reset | Rebind | StripDtls13Offer | DowngradeMitm;
 export type ImpairmentKind = Impairment['kind'];
 
-export const IMPAIRMENT_KINDS: readonly ImpairmentKind[] = ['latency', 'loss', 'duplicate', 'reorder', 'bandwidth', 'reset', 'rebind', 'strip-dtls13-offer'];
+export const IMPAIRMENT_KINDS: readonly ImpairmentKind[] = ['latency', 'loss', 'duplicate', 'reorder', 'bandwidth', 'reset', 'rebind', 'strip-dtls13-offer', 'downgrade-mitm'];
 
 /** One hour: a longer delay is a typo, not an experiment. */
 const MAX_DELAY_MS = 3_600_000;
@@ -110,6 +112,11 @@ export function stripDtls13OfferAttack(): StripDtls13Offer {
   return { kind: 'strip-dtls13-offer' };
 }
 
+/** The downgrade MITM that also answers the server's DTLS 1.2 cookie exchange (client→server list of a UDP link). */
+export function downgradeMitm(): DowngradeMitm {
+  return { kind: 'downgrade-mitm' };
+}
+
 /**
  * Builds an impairment from its name and settings, as a feature file or a config file names it.
  * An unknown name or setting is refused with the valid ones.
@@ -118,7 +125,7 @@ export function impairment(name: string, settings: Record<string, unknown>): Imp
   const allowed: Record<ImpairmentKind, readonly string[]> = {
     latency: ['ms', 'jitterMs'], loss: ['rate', 'retransmitMs'], duplicate: ['rate'],
     reorder: ['rate', 'holdMs'], bandwidth: ['kbps'], reset: ['afterBytes'],
-    rebind: ['afterDatagrams'], 'strip-dtls13-offer': [],
+    rebind: ['afterDatagrams'], 'strip-dtls13-offer': [], 'downgrade-mitm': [],
   };
   if (!(IMPAIRMENT_KINDS as readonly string[]).includes(name)) {
     throw new Error(`impairments: unknown impairment "${name}"; valid impairments: ${IMPAIRMENT_KINDS.join(', ')}`);
@@ -138,6 +145,7 @@ export function impairment(name: string, settings: Record<string, unknown>): Imp
     case 'reset': return reset(s);
     case 'rebind': return rebind(s);
     case 'strip-dtls13-offer': return stripDtls13OfferAttack();
+    case 'downgrade-mitm': return downgradeMitm();
   }
 }
 
@@ -169,6 +177,7 @@ export function describeImpairment(i: Impairment): string {
     case 'reset': return `reset after ${i.afterBytes} bytes`;
     case 'rebind': return `NAT rebinding after ${i.afterDatagrams} datagrams`;
     case 'strip-dtls13-offer': return 'DTLS 1.3 offer stripped from ClientHellos';
+    case 'downgrade-mitm': return 'DTLS 1.3 offer stripped, the server\'s HelloVerifyRequest answered by the attacker';
   }
 }
 
@@ -201,7 +210,7 @@ export class ImpairmentPipeline {
 
   constructor(impairments: readonly Impairment[], options: { transport: Transport; seed?: number }) {
     for (const i of impairments) {
-      if (options.transport === 'tcp' && (i.kind === 'rebind' || i.kind === 'strip-dtls13-offer')) {
+      if (options.transport === 'tcp' && (i.kind === 'rebind' || i.kind === 'strip-dtls13-offer' || i.kind === 'downgrade-mitm')) {
         throw new Error(`impairments: ${i.kind} is for UDP links (DTLS); a TCP connection cannot move to a new port, use reset`);
       }
       if (options.transport === 'tcp' && (i.kind === 'duplicate' || i.kind === 'reorder')) {
@@ -281,6 +290,8 @@ export class ImpairmentPipeline {
             notes.push(`NAT rebinding after ${i.afterDatagrams} datagrams`);
           }
           break;
+        case 'downgrade-mitm':
+          break; // stateful across both directions: the UDP link runs it (links/dtls-downgrade-mitm.ts)
         case 'strip-dtls13-offer':
           pieces = pieces.map((p) => {
             const stripped = stripDtls13Offer(p.bytes);

@@ -12,6 +12,7 @@ import { isIPv4, type AddressInfo } from 'node:net';
 import { ObservationLog } from '../emulators/observation-log.ts';
 import { UdpFlowTap, type PcapWriter } from '../capture/pcap-writer.ts';
 import { DelayQueue, ImpairmentPipeline, type LinkImpairments } from './impairments.ts';
+import { DtlsDowngradeMitm } from './dtls-downgrade-mitm.ts';
 import type { LinkEndpoint } from './tcp-link.ts';
 
 export interface UdpLinkConfig {
@@ -35,6 +36,8 @@ interface Flow {
   readonly toServerQueue: DelayQueue;
   readonly toClientQueue: DelayQueue;
   readonly tap: UdpFlowTap | undefined;
+  /** A `downgrade-mitm` impairment's state for this flow. */
+  readonly mitm: DtlsDowngradeMitm | undefined;
   idle: NodeJS.Timeout | undefined;
 }
 
@@ -100,6 +103,7 @@ export class UdpLink {
       toServerQueue: new DelayQueue(),
       toClientQueue: new DelayQueue(),
       tap: capture ? new UdpFlowTap(capture, { address: client.address, port: client.port }, { address: target.host, port: target.port }) : undefined,
+      mitm: impairments.clientToServer?.some((i) => i.kind === 'downgrade-mitm') ? new DtlsDowngradeMitm() : undefined,
       idle: undefined,
     };
     this.#flows.set(key, flow);
@@ -157,14 +161,27 @@ export class UdpLink {
     // Tap at the client's end: a datagram is captured when the client sends it, lost or not.
     flow.tap?.datagram('a-to-b', msg);
     this.log.record('datagram', `${msg.length} bytes client→server`, { direction: 'client-to-server' }, msg);
-    const plan = flow.toServer.plan(msg, performance.now());
+    const plan = flow.toServer.plan(this.#attacked(flow, flow.mitm?.fromClient(msg)) ?? msg, performance.now());
     for (const note of plan.notes) this.log.record('impaired', `client→server: ${note}`, { direction: 'client-to-server', note });
     for (const d of plan.deliveries) flow.toServerQueue.at(d.atMs, () => flow.upstream.send(d.bytes, target.port, target.host));
     if (plan.resetAtMs !== undefined) flow.toServerQueue.at(plan.resetAtMs, () => this.#forget(key, 'reset impairment'));
     if (plan.rebindAtMs !== undefined) flow.toServerQueue.at(plan.rebindAtMs, () => this.#rebind(key, flow));
   }
 
-  #fromServer(key: string, flow: Flow, msg: Buffer): void {
+  /** Records what a downgrade MITM did since last asked; passes its output through. */
+  #attacked<T>(flow: Flow, out: T): T {
+    for (const note of flow.mitm?.notes.splice(0) ?? []) this.log.record('impaired', `downgrade MITM: ${note}`, { note });
+    return out;
+  }
+
+  #fromServer(key: string, flow: Flow, received: Buffer): void {
+    let msg = received;
+    if (flow.mitm) {
+      const { toClient, toServer } = this.#attacked(flow, flow.mitm.fromServer(received));
+      if (toServer) flow.upstream.send(toServer, this.#config.target.port, this.#config.target.host);
+      if (!toClient) return;
+      msg = Buffer.from(toClient);
+    }
     this.#touch(key, flow);
     this.#datagrams.serverToClient += 1;
     this.log.record('datagram', `${msg.length} bytes server→client`, { direction: 'server-to-client' }, msg);

@@ -13,7 +13,7 @@ import { dtlsPlaintextAlerts, dtlsPlaintextHandshakes, type DtlsPlaintextAlert, 
 import { useDtlsVersion, type DtlsVersion } from '../emulators/dtls/dtls-version.ts';
 import { ensureDtlsBridge } from '../emulators/dtls/dtls-bridge-process.ts';
 import { ensureWolfsslBridge } from '../emulators/dtls/wolfssl-bridge.ts';
-import { stripDtls13OfferAttack, type LinkImpairments } from '../links/impairments.ts';
+import { downgradeMitm, stripDtls13OfferAttack, type LinkImpairments } from '../links/impairments.ts';
 import { DtlsResumptionRig, type DtlsResumptionSpec, type DtlsRigSpec } from '../topology/dtls-resumption-rig.ts';
 import { ContainersDtlsResumptionRig } from '../topology/containers-dtls-resumption.ts';
 import { currentPlacement } from '../topology/placements.ts';
@@ -51,6 +51,11 @@ Given("the cloud's DTLS endpoint is {dtls server versions} and {device} connects
 Given('an on-path attacker on the device link hides the DTLS 1.3 offer in every ClientHello', function (this: TestbedWorld) {
   // RFC 8446 §4.1.3's attacker: only the device→cloud direction is edited.
   state(this).link = { clientToServer: [stripDtls13OfferAttack()] };
+});
+
+Given("an on-path attacker on the device link hides the DTLS 1.3 offer and answers the cloud's HelloVerifyRequest itself", function (this: TestbedWorld) {
+  // links/dtls-downgrade-mitm.ts: the DTLS 1.2 cookie exchange is outside the transcript (RFC 6347 §4.2.1).
+  state(this).link = { clientToServer: [downgradeMitm()] };
 });
 
 When('{device} tries a DTLS handshake with the cloud and, if it completes, sends a reading', { timeout: 180_000 }, async function (this: TestbedWorld, _device: string) {
@@ -126,6 +131,15 @@ Then('the cloud answered with a DTLS 1.2 HelloVerifyRequest and no ServerHello',
   // RFC 6347 §4.2.1: the DTLS 1.2 cookie exchange; DTLS 1.3 has none (RFC 9147 §5.1 uses an HRR).
   assert.ok(fromCloud.includes('HelloVerifyRequest'), `the cloud sent no HelloVerifyRequest; its plaintext handshake messages: ${fromCloud.join(', ') || 'none'}:\n  ${shown}`);
   assert.equal(hellos(analyses, 'ServerHello').length + hellos(analyses, 'HelloRetryRequest').length, 0, `the cloud also sent a ServerHello or HelloRetryRequest:\n  ${shown}`);
+});
+
+Then("{device}'s client aborted with its own reason {string} and sent a fatal {word} alert", function (this: TestbedWorld, _device: string, reason: string, alert: string) {
+  const s = state(this);
+  const { alerts, shown } = captured(this);
+  assert.ok(s.outcome && !s.outcome.ok, `the handshake completed: the client did not abort:\n  ${shown}`);
+  assert.match(s.outcome.error, new RegExp(`failed: ${reason}\\b`), `the client's own reason is not "${reason}": ${s.outcome.error}`);
+  const sent = alerts.filter((a) => a.sender === 'client');
+  assert.ok(sent.some((a) => a.level === 'fatal' && a.name.startsWith(alert)), `the client sent no fatal ${alert} alert; its alerts on the wire: ${sent.map((a) => `${a.level} ${a.name}`).join(', ') || 'none'}:\n  ${shown}`);
 });
 
 Then("{device}'s client aborted with its own reason {string} and sent no alert", function (this: TestbedWorld, _device: string, reason: string) {
