@@ -14,6 +14,8 @@ export interface ClientLines {
   readonly mosquittoSub?: string;
   readonly opensslSClient: Readonly<Record<string, string>>;
   readonly tshark: Readonly<Record<string, string>>;
+  /** Per link: its live capture into Wireshark, the TLS secrets inside the stream (`testbed tail capture`). */
+  readonly wireshark: Readonly<Record<string, string>>;
   readonly seal: string;
   readonly tailAudit: string;
 }
@@ -36,6 +38,12 @@ export function mosquittoArgs(e: ReachableEndpoint, pki: UpPki, device = pki.ext
   return ['-h', e.host, '-p', String(e.port), '--cafile', pki.caBundle, '--cert', files.chain, '--key', files.key, '--tls-version', 'tlsv1.3', '-i', `${device}-external`, '-V', 'mqttv311'];
 }
 
+/** The link's live pcapng stream (key log embedded) into Wireshark, with decode-as for the real ports. */
+export function wiresharkLine(link: string, ports: readonly number[]): string {
+  const decode = [...new Set(ports)].flatMap((p) => ['-d', `tcp.port==${p},tls`, '-d', `tls.port==${p},mqtt`]);
+  return ['testbed', 'tail', 'capture', link, '|', 'wireshark', '-k', '-i', '-', ...decode].join(' ');
+}
+
 /** tshark with the key log and decode-as for every port the captures show TLS on. */
 export function tsharkLine(capture: string, keyLog: string, ports: readonly number[]): string {
   const decode = [...new Set(ports)].flatMap((p) => ['-d', `tcp.port==${p},tls`, '-d', `tls.port==${p},mqtt`]);
@@ -54,6 +62,7 @@ export function clientLines(o: { endpoints: readonly ReachableEndpoint[]; pki: U
     ...(broker && other ? { mosquittoSub: `mosquitto_sub ${mosquittoArgs(broker, o.pki).map(q).join(' ')} -t ${q(e3Topic(other.pseudonymHex))} -C 1 -W 5 -d` } : {}),
     opensslSClient: Object.fromEntries(o.endpoints.filter((e) => e.protocol === 'tcp').map((e) => [e.role, ['openssl', ...chapterSClientArgs(e, o.pki)].map(q).join(' ')])),
     tshark: Object.fromEntries(o.evidence.captures.map((c) => [c.link, tsharkLine(c.path, o.evidence.keyLog, o.capturePorts)])),
+    wireshark: Object.fromEntries(o.evidence.captures.map((c) => [c.link, wiresharkLine(c.link, o.capturePorts)])),
     seal: `testbed seal --up --device ${o.pki.externalDevice.id} --hex`,
     tailAudit: 'testbed tail audit',
   };

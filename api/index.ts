@@ -9,8 +9,9 @@
  * See docs/api.md and examples/.
  */
 export { up, down, type UpOptions, type RunningGraph, type RoleHandle, type LinkHandle, type UpPki, type UpEvidence, type ReachableEndpoint } from './up.ts';
-export { upGraph, specOfGraph, externalDeviceOf, parseMalice, parseMitm, parseImpairment, UP_RECIPES, UP_PATHS, type UpGraphOptions, type UpPath } from './up-graph.ts';
-export { clientLines, chapterSClientArgs, mosquittoArgs, tsharkLine, type ClientLines } from './client-lines.ts';
+export { upGraph, specOfGraph, externalDeviceOf, parseMalice, parseMitm, parseImpairment, UP_RECIPES, UP_PATHS, UP_POLICIES, type UpGraphOptions, type UpPath, type UpPolicy } from './up-graph.ts';
+export { clientLines, chapterSClientArgs, mosquittoArgs, tsharkLine, wiresharkLine, type ClientLines } from './client-lines.ts';
+export { brokerPolicyOffer, type BrokerPolicyOffer } from './broker-policy-offer.ts';
 export { sealReading, parseReading, type SealRequest, type Sealed } from './seal.ts';
 export { reporting, RECIPE_NAMES } from '../topology/recipes.ts';
 export { describeGraph, graphProblems, type Graph, type Role, type Link } from '../topology/graph.ts';

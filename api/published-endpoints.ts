@@ -13,6 +13,7 @@ import { MQTT_TLS_PORT } from '../containers/role-config.ts';
 import { DTLS_PORT } from '../containers/dtls-containers.ts';
 import { TcpLink } from '../links/tcp-link.ts';
 import { UdpLink } from '../links/udp-link.ts';
+import type { BrokerPolicyOffer } from './broker-policy-offer.ts';
 
 export const LOOPBACK = '127.0.0.1';
 
@@ -28,6 +29,8 @@ export interface ReachableEndpoint {
   /** The port the role itself listens on (what its captures show). */
   readonly rolePort: number;
   readonly what: string;
+  /** The cloud broker's TLS policy and what it offers on this placement (`up --policy`). */
+  readonly offers?: BrokerPolicyOffer;
 }
 
 /** A role of the containers placement a user may reach, by the alias it has on its network. */
@@ -78,7 +81,8 @@ export async function publishOnLoopback(r: Reachable, address: string, port = 0)
     listening = await link.start();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE') throw new Error(`port ${port} on ${LOOPBACK} is already in use; choose another with --port-base or free it`, { cause: err });
+    // The links wrap node's error in their own, naming the code (links/tcp-link.ts).
+    if (port !== 0 && (e.code === 'EADDRINUSE' || /\bEADDRINUSE\b/.test(e.message))) throw new Error(`port ${port} on ${LOOPBACK} is already in use; choose another with --port-base or free it`, { cause: err });
     throw err;
   }
   return { endpoint: { role: r.role, protocol: r.protocol, host: LOOPBACK, port: listening.port, serverName: r.serverName, rolePort: r.port, what: r.what }, stop: () => link.stop() };

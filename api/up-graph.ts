@@ -13,9 +13,17 @@ import { impairment, type Impairment, type LinkImpairments } from '../links/impa
 import { reporting, RECIPE_NAMES, type ReportingOptions } from '../topology/recipes.ts';
 import { rolesOf, type BrokerKind, type Graph, type MaliceData } from '../topology/graph.ts';
 import type { GatewayCloudMitm, Path, TopologySpec } from '../topology/topology.ts';
+import { serverPolicy } from '../emulators/tls-server-policy.ts';
 
 /** Recipes `up` can start: those with a standing realization kept running until `down`. */
-export const UP_RECIPES = ['reporting'] as const;
+/**
+ * Recipes `up` can start: those whose graph is the reporting graph (plus up's options), which the
+ * standing realizations keep running until `down`. `up` is features/external-peers.feature's graph:
+ * the reporting graph through the TLS-terminating gateway.
+ */
+export const UP_RECIPES = ['reporting', 'up'] as const;
+export const UP_POLICIES = ['default', 'tls13-only', 'legacy'] as const;
+export type UpPolicy = (typeof UP_POLICIES)[number];
 export const UP_PATHS = ['terminating-gateway', 'relay-gateway', 'dtls-stripping-gateway'] as const;
 export type UpPath = (typeof UP_PATHS)[number];
 
@@ -29,6 +37,8 @@ export interface UpGraphOptions {
   readonly gatewayCloudMitm?: GatewayCloudMitm;
   /** Impairments of the device link, both directions. */
   readonly impairments?: readonly Impairment[];
+  /** The cloud broker's TLS policy (emulators/tls-server-policy.ts); `default` when absent. */
+  readonly policy?: UpPolicy;
 }
 
 export const MAX_UP_WEARABLES = 50;
@@ -48,6 +58,9 @@ export function upGraph(o: UpGraphOptions): Graph {
     const known = (RECIPE_NAMES as readonly string[]).includes(recipe) ? `recipe "${recipe}" has no standing realization to keep running` : `unknown recipe "${recipe}"`;
     throw new Error(`${known}; testbed up supports --recipe ${UP_RECIPES.join(', ')}`);
   }
+  if (recipe === 'up' && o.path !== 'terminating-gateway') throw new Error(`recipe "up" is the reporting graph through the TLS-terminating gateway; drop --path ${o.path} or use --recipe reporting`);
+  if (o.policy !== undefined && !(UP_POLICIES as readonly string[]).includes(o.policy)) throw new Error(`unknown broker policy "${String(o.policy)}"; use --policy ${UP_POLICIES.join(' | ')}`);
+  if (o.policy && o.policy !== 'default' && o.path === 'dtls-stripping-gateway') throw new Error(`--policy ${o.policy}: the DTLS path's cloud endpoint is not the TLS broker the policies describe; use --path terminating-gateway or relay-gateway`);
   if (!Number.isInteger(o.wearables) || o.wearables < 1 || o.wearables > MAX_UP_WEARABLES) throw new Error(`--wearables must be a whole number from 1 to ${MAX_UP_WEARABLES}, got ${String(o.wearables)}`);
   if (!(UP_PATHS as readonly string[]).includes(o.path)) throw new Error(`unknown path "${o.path}"; use --path ${UP_PATHS.join(' | ')}`);
   if (o.gatewayCloudMitm && o.path !== 'terminating-gateway') throw new Error('a MITM on the gateway→cloud link needs the terminating gateway; use --path terminating-gateway');
@@ -66,17 +79,19 @@ export function upGraph(o: UpGraphOptions): Graph {
     ...(o.malice?.length ? { malice: o.malice } : {}),
     ...(o.gatewayCloudMitm ? { gatewayCloudMitm: o.gatewayCloudMitm } : {}),
     ...(o.impairments?.length ? { deviceLinkImpairments: { clientToServer: [...o.impairments], serverToClient: [...o.impairments] } } : {}),
+    ...(o.policy && o.policy !== 'default' ? { brokerPolicy: o.policy } : {}),
   };
-  return reporting(options);
+  return { ...reporting(options), recipe };
 }
 
 /** The spec the standing realizations start, read from the graph (the inverse of `reporting`). */
 export function specOfGraph(graph: Graph): TopologySpec {
-  if (graph.recipe !== 'reporting') throw new Error(`graph of recipe "${graph.recipe}": up() starts recipe ${UP_RECIPES.join(', ')} only`);
+  if (!(UP_RECIPES as readonly string[]).includes(graph.recipe)) throw new Error(`graph of recipe "${graph.recipe}": up() starts recipe ${UP_RECIPES.join(', ')} only`);
   const wearables = rolesOf(graph, 'wearable');
   const wearable = wearables[0];
   if (!wearable || wearables.length !== 1) throw new Error('a reporting graph has exactly one wearable role (the fleet)');
   const gateway = rolesOf(graph, 'gateway')[0];
+  const broker = rolesOf(graph, 'cloud-broker')[0];
   const mitm = rolesOf(graph, 'mitm-proxy')[0];
   const path: Path = !gateway ? 'dtls-psk-attacker' : gateway.mode === 'terminate' ? 'terminating-gateway' : gateway.mode === 'relay' ? 'relay-gateway' : 'dtls-stripping-gateway';
   const deviceLink = graph.links.find((l) => l.from === wearable.name);
@@ -90,6 +105,7 @@ export function specOfGraph(graph: Graph): TopologySpec {
     ...(impairments ? { deviceLinkImpairments: impairments } : {}),
     ...(gateway && gateway.upstreamProfile !== 'secure' ? { gatewayUpstreamProfile: gateway.upstreamProfile } : {}),
     ...(mitm && mitm.transport === 'tls' ? { gatewayCloudMitm: { forgedCase: mitm.presents, stolenGatewayIdentity: mitm.relaysUpstream } } : {}),
+    ...(broker && broker.policy !== 'default' ? { brokerPolicy: serverPolicy(broker.policy).name } : {}),
   };
 }
 

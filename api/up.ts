@@ -16,6 +16,7 @@ import { externalDeviceOf, specOfGraph } from './up-graph.ts';
 import { publishContainerRoles, publishOnLoopback, type HostRelay, type ReachableEndpoint } from './published-endpoints.ts';
 import { MQTT_TLS_PORT } from '../containers/role-config.ts';
 import { realizationFor, type Realization } from './realizations.ts';
+import { brokerPolicyOffer, offerPhrase } from './broker-policy-offer.ts';
 
 export type { ReachableEndpoint } from './published-endpoints.ts';
 
@@ -156,6 +157,14 @@ async function capturePorts(topology: Realization, placement: PlacementName): Pr
   return [...new Set(ports)];
 }
 
+/** The broker's endpoint says which policy it serves and what that offers here (the summary's line). */
+function withBrokerOffer(e: ReachableEndpoint, graph: Graph): ReachableEndpoint {
+  const broker = rolesOf(graph, 'cloud-broker')[0];
+  if (e.role !== 'cloud-broker' || !broker) return e;
+  const offers = brokerPolicyOffer(broker.policy, broker.broker);
+  return { ...e, what: `${e.what}; ${offerPhrase(offers)}`, offers };
+}
+
 function runningGraph(graph: Graph, placement: PlacementName, topology: Realization, relays: HostRelay[], ports: number[]): RunningGraph {
   const dir = topology.dir;
   const pkiPaths = topology.pki;
@@ -167,7 +176,7 @@ function runningGraph(graph: Graph, placement: PlacementName, topology: Realizat
   const merge = placement === 'containers' ? setInterval(() => mergeKeyLogs(join(dir, 'keylogs'), keyLog), 1_000) : undefined;
   merge?.unref();
   if (placement === 'containers') mergeKeyLogs(join(dir, 'keylogs'), keyLog);
-  const endpoints = relays.map((r) => r.endpoint);
+  const endpoints = relays.map((r) => withBrokerOffer(r.endpoint, graph));
   const links: LinkHandle[] = graph.links.map((l) => ({ name: l.name, from: l.from, to: l.to, capture: l.capture ? join(dir, 'captures', `${l.name}.pcap`) : undefined }));
   const roleName = (r: Role): RoleName | undefined => (r.kind === 'gateway' || r.kind === 'mitm-proxy' || r.kind === 'cloud-broker' || r.kind === 'cloud-service' ? r.kind : undefined);
   const roles: RoleHandle[] = graph.roles.map((role) => ({

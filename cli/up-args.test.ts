@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { parseUpArgs } from './up-args.ts';
 import { rolesOf } from '../topology/graph.ts';
 import { specOfGraph } from '../api/up-graph.ts';
+import { brokerPolicyOffer, offerPhrase } from '../api/broker-policy-offer.ts';
 
 test('defaults: the local placement, the reporting graph through a terminating gateway, one wearable and the reserved device', () => {
   const r = parseUpArgs([]);
@@ -30,9 +31,26 @@ test('impairments on the DTLS path are parsed by links/impairments.ts and land o
   assert.deepEqual(specOfGraph(r.graph).deviceLinkImpairments?.clientToServer?.map((i) => i.kind), ['latency', 'loss']);
 });
 
+test('--policy and --broker become the graph: the broker role carries the policy, the spec the standing realizations start too', () => {
+  const r = parseUpArgs(['--topology', 'containers', '--broker', 'mosquitto', '--policy', 'legacy', '--recipe', 'up']);
+  assert.equal(r.graph.recipe, 'up');
+  assert.deepEqual([rolesOf(r.graph, 'cloud-broker')[0]?.broker, rolesOf(r.graph, 'cloud-broker')[0]?.policy], ['mosquitto', 'legacy']);
+  assert.equal(specOfGraph(r.graph).brokerPolicy, 'legacy');
+  assert.equal(specOfGraph(parseUpArgs([]).graph).brokerPolicy, undefined, 'the default policy is the realizations\' own settings');
+});
+
+test("the broker's printed offer follows what each broker can be told: Mosquitto's legacy starts at TLS 1.1", () => {
+  assert.deepEqual(brokerPolicyOffer('legacy', 'aedes').versions, ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']);
+  assert.deepEqual(brokerPolicyOffer('legacy', 'mosquitto').versions, ['TLSv1.1', 'TLSv1.2', 'TLSv1.3']);
+  assert.deepEqual(brokerPolicyOffer('tls13-only', 'aedes').versions, ['TLSv1.3']);
+  assert.match(offerPhrase(brokerPolicyOffer('default', 'mosquitto')), /^policy default: TLSv1\.2, TLSv1\.3; ECDHE with AEAD suites only$/);
+  assert.match(offerPhrase(brokerPolicyOffer('legacy', 'aedes')), /CBC suites incl\. RSA key transport/);
+});
+
 const refusals: [string[], RegExp][] = [
-  [['--recipe', 'nope'], /unknown recipe "nope"; testbed up supports --recipe reporting/],
-  [['--recipe', 'tls-policy'], /recipe "tls-policy" has no standing realization to keep running; testbed up supports --recipe reporting/],
+  [['--recipe', 'nope'], /unknown recipe "nope"; testbed up supports --recipe reporting, up$/],
+  [['--recipe', 'tls-policy'], /recipe "tls-policy" has no standing realization to keep running; testbed up supports --recipe reporting, up$/],
+  [['--recipe', 'up', '--path', 'relay-gateway'], /recipe "up" is the reporting graph through the TLS-terminating gateway; drop --path relay-gateway or use --recipe reporting/],
   [['--wearables', '0'], /--wearables must be a whole number from 1 to 50, got "0"/],
   [['--wearables', 'many'], /--wearables must be a whole number/],
   [['--path', 'carrier-pigeon'], /unknown path "carrier-pigeon"; use --path terminating-gateway \| relay-gateway \| dtls-stripping-gateway/],
@@ -46,10 +64,15 @@ const refusals: [string[], RegExp][] = [
   [['--impair', 'latency:ms=25'], /realized on the DTLS path only .* use --path dtls-stripping-gateway or drop --impair/],
   [['--path', 'dtls-stripping-gateway', '--impair', 'latency:delay=25'], /latency has no setting "delay"; its settings are ms, jitterMs/],
   [['--path', 'dtls-stripping-gateway', '--impair', 'latency:ms=soon'], /settings are key=number pairs/],
-  [['--broker-policy', 'legacy'], /up serves the default policy only/],
+  [['--broker-policy', 'legacy'], /unknown option --broker-policy: its options are .*--broker, --policy/],
+  [['--policy', 'tls12'], /unknown broker policy "tls12"; use --policy default \| tls13-only \| legacy/],
+  [['--policy', 'legacy', '--path', 'dtls-stripping-gateway'], /--policy legacy: the DTLS path's cloud endpoint is not the TLS broker/],
+  [['--broker', 'emqx'], /unknown broker "emqx"; use --broker aedes \| mosquitto/],
+  [['--broker', 'mosquitto'], /^the local placement cannot realize recipe "reporting": Mosquitto runs only in the containers placement here .*; nothing was started$/],
+  [['--topology', 'containers', '--broker', 'aedes'], /^the containers placement cannot realize recipe "reporting": the in-process Aedes broker does not run in containers.*; nothing was started$/],
   [['--readings', '1000'], /--readings must be a whole number from 0 to 100/],
   [['--port-base', '80'], /--port-base must be a whole number from 1024 to 65000/],
-  [['--frobnicate'], /Unknown option '--frobnicate'[\s\S]*usage: testbed up/],
+  [['--frobnicate'], /unknown option --frobnicate: its options are [\s\S]*usage: testbed up/],
 ];
 
 for (const [args, message] of refusals) {

@@ -3,11 +3,11 @@
  * starts here, so bad input is refused before anything runs (unit-tested in up-args.test.ts).
  */
 import { parseOptions } from './commands/options.ts';
-import { PLACEMENT_NAMES, placementNamed, type PlacementName } from '../topology/placements.ts';
-import type { Graph } from '../topology/graph.ts';
-import { MAX_UP_WEARABLES, UP_PATHS, UP_RECIPES, parseImpairment, parseMalice, parseMitm, upGraph, type UpPath } from '../api/up-graph.ts';
+import { PLACEMENT_NAMES, placementNamed, requireRealizable, type PlacementName } from '../topology/placements.ts';
+import { BROKER_KINDS, type BrokerKind, type Graph } from '../topology/graph.ts';
+import { MAX_UP_WEARABLES, UP_PATHS, UP_POLICIES, UP_RECIPES, parseImpairment, parseMalice, parseMitm, upGraph, type UpPath, type UpPolicy } from '../api/up-graph.ts';
 
-export const UP_USAGE = `up [--topology ${PLACEMENT_NAMES.join('|')}] [--recipe ${UP_RECIPES.join('|')}] [--wearables N] [--path ${UP_PATHS.join('|')}] [--malice sniff|tamper:N|replay:N|drop:N]… [--mitm gateway-cloud:CASE[:stolen-identity]] [--broker-policy default] [--impair KIND:key=value,…]… [--readings N] [--port-base PORT] [--dir DIR] [--human]`;
+export const UP_USAGE = `up [--topology ${PLACEMENT_NAMES.join('|')}] [--recipe ${UP_RECIPES.join('|')}] [--wearables N] [--path ${UP_PATHS.join('|')}] [--malice sniff|tamper:N|replay:N|drop:N]… [--mitm gateway-cloud:CASE[:stolen-identity]] [--broker aedes|mosquitto] [--policy ${UP_POLICIES.join('|')}] [--impair KIND:key=value,…]… [--readings N] [--port-base PORT] [--dir DIR] [--human]`;
 
 export interface UpRequest {
   readonly placement: PlacementName;
@@ -33,7 +33,8 @@ export function parseUpArgs(args: string[]): UpRequest {
     path: { type: 'string', default: 'terminating-gateway' },
     malice: { type: 'string', multiple: true },
     mitm: { type: 'string' },
-    'broker-policy': { type: 'string', default: 'default' },
+    broker: { type: 'string' },
+    policy: { type: 'string', default: 'default' },
     impair: { type: 'string', multiple: true },
     readings: { type: 'string', default: '1' },
     'port-base': { type: 'string' },
@@ -41,18 +42,20 @@ export function parseUpArgs(args: string[]): UpRequest {
     human: { type: 'boolean', default: false },
   });
   const placement = placementNamed(values.topology ?? 'local');
-  // The standing realizations serve the broker's `default` policy; the policy rigs start a
-  // broker per probe and stop it (features/tls-policy.feature), nothing that stays up.
-  if (values['broker-policy'] !== 'default') throw new Error(`--broker-policy ${values['broker-policy']}: up serves the default policy only (the tls13-only and legacy brokers run per scenario in @tls-policy); drop the option`);
+  const broker = values.broker ?? placement.defaultBroker;
+  if (!(BROKER_KINDS as readonly string[]).includes(broker)) throw new Error(`unknown broker "${broker}"; use --broker ${BROKER_KINDS.join(' | ')}`);
   const graph = upGraph({
     recipe: values.recipe ?? 'reporting',
-    broker: placement.defaultBroker,
+    broker: broker as BrokerKind,
+    policy: values.policy as UpPolicy,
     wearables: wholeNumber('--wearables', values.wearables ?? '1', 1, MAX_UP_WEARABLES),
     path: values.path as UpPath,
     malice: (values.malice ?? []).map(parseMalice),
     ...(values.mitm ? { gatewayCloudMitm: parseMitm(values.mitm) } : {}),
     impairments: (values.impair ?? []).map(parseImpairment),
   });
+  // A broker (or anything) the placement cannot realize is refused here, before anything starts.
+  requireRealizable(graph, placement);
   return {
     placement: placement.name,
     graph,

@@ -32,6 +32,11 @@ function state(world: TestbedWorld): PeerState {
   return s;
 }
 
+/** The graph this scenario's "Given the testbed is up …" started (for steps in other files). */
+export function runningUp(world: TestbedWorld): RunningGraph {
+  return state(world).graph;
+}
+
 async function startUp(world: TestbedWorld, gatewayCloudMitm: boolean): Promise<void> {
   const placement = currentPlacement();
   const graph = upGraph({ broker: placement.defaultBroker, wearables: 1, path: 'terminating-gateway', ...(gatewayCloudMitm ? { gatewayCloudMitm: { forgedCase: 'self-signed', stolenGatewayIdentity: false } } : {}) });

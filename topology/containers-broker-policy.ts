@@ -28,7 +28,8 @@ import type { Observation } from '../emulators/observation-log.ts';
 import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
 import { cleanUpOnInterrupt, removeRun } from '../containers/run-labels.ts';
 import { CLOUD_SERVICE_CN, writeCloudServiceIdentity } from '../containers/cloud-service-identity.ts';
-import { CloudBrokerContainer, type MosquittoTlsVersion, type StartedCloudBrokerContainer } from '../containers/cloud-broker-container.ts';
+import { CloudBrokerContainer, type StartedCloudBrokerContainer } from '../containers/cloud-broker-container.ts';
+import { mosquittoMinimum } from './broker-policy-tls.ts';
 import { CloudServiceContainer, type StartedCloudServiceContainer } from '../containers/cloud-service-container.ts';
 import { ProbeContainer, type StartedProbeContainer } from '../containers/probe-container.ts';
 import { WearableContainer } from '../containers/wearable-container.ts';
@@ -43,16 +44,6 @@ import { CLOUD_NAME, RECORD_TIMEOUT_MS, readProbeCapture, type BrokerPolicyRig, 
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const VERSION_NAMES: Readonly<Record<number, string>> = { 0x0301: 'TLSv1', 0x0302: 'TLSv1.1', 0x0303: 'TLSv1.2', 0x0304: 'TLSv1.3' };
-
-/**
- * A policy's lowest version as Mosquitto 2.0's `tls_version` (the minimum it accepts). It has no
- * value for TLS 1.0: the lowest it can be told is TLS 1.1 — what it then really does is probed.
- */
-function mosquittoMinimum(minVersion: string): MosquittoTlsVersion {
-  if (minVersion === 'TLSv1.3') return 'tlsv1.3';
-  if (minVersion === 'TLSv1.2') return 'tlsv1.2';
-  return 'tlsv1.1';
-}
 
 interface Running {
   broker?: StartedCloudBrokerContainer;

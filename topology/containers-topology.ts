@@ -35,6 +35,7 @@ import { GatewayContainer, type StartedGatewayContainer } from '../containers/ga
 import { WearableContainer, type StartedWearableContainer } from '../containers/wearable-container.ts';
 import type { StartedMitmProxyContainer } from '../containers/mitm-proxy-container.ts';
 import { startGatewayCloudMitm } from './containers-gateway-mitm.ts';
+import { withMosquittoPolicy } from './broker-policy-tls.ts';
 import { handBackCapture, startTcpdumpSidecar } from '../containers/tcpdump-sidecar.ts';
 import { MQTT_TLS_PORT } from '../containers/role-config.ts';
 import type { RoleMounts } from '../containers/node-role-container.ts';
@@ -127,7 +128,7 @@ export class ContainersTopology implements Topology, CommandTopology {
       const cloudNet = await this.#network('cloud');
       const cloud = { host: CLOUD_NAME, port: MQTT_TLS_PORT, serverName: CLOUD_NAME };
       const cloudSide = (async () => {
-        this.#running.broker = await new CloudBrokerContainer(images['cloud-broker'])
+        this.#running.broker = await withMosquittoPolicy(new CloudBrokerContainer(images['cloud-broker']), spec.brokerPolicy)
           .withRun(this.runId)
           .withInternalNetwork(cloudNet.name, CLOUD_NAME, 'broker.testbed.local')
           .withPki(pki.dir)

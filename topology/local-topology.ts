@@ -30,6 +30,7 @@ import { sentReadingOf, type Evidence, type GatewayCloudMitm, type RoleName, typ
 import { CLOUD_NAME, GATEWAY_NAME } from '../certs/genuine-profiles.ts';
 import type { CommandCenter, ResponseAuditEntry, SentCommand } from '../emulators/cloud/command-center.ts';
 import { commandHandlerOf, localCommandCenter, type CommandTopology, type DeviceCommandRecords } from './command-topology.ts';
+import { brokerPolicyTls } from './broker-policy-tls.ts';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -80,6 +81,7 @@ export class LocalTopology implements Topology, CommandTopology {
     this.#service = cloudService;
     const broker = new CloudBroker({
       ...cloudBrokerConfig({ pki, registry, evidence }),
+      ...(spec.brokerPolicy ? { tlsServerOptions: await brokerPolicyTls(spec.brokerPolicy, generated) } : {}),
       ...(profile.plaintext ? { plainPort: 0, passwordOf: (deviceId: string) => this.#devices.find((d) => d.deviceId === deviceId)?.mqttPassword } : {}),
     });
     this.#broker = broker;

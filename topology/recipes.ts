@@ -32,6 +32,8 @@ export interface ReportingOptions {
   readonly gatewayUpstreamProfile?: string;
   readonly gatewayCloudMitm?: { readonly forgedCase: string; readonly stolenGatewayIdentity: boolean };
   readonly plaintext?: boolean;
+  /** The cloud broker's TLS policy (emulators/tls-server-policy.ts); `default` when absent. */
+  readonly brokerPolicy?: string;
 }
 
 /**
@@ -52,7 +54,7 @@ export function reporting(o: ReportingOptions): Graph {
   }
   const mode = o.path === 'terminating-gateway' ? 'terminate' : o.path === 'relay-gateway' ? 'relay' : 'strip-dtls';
   roles.push({ kind: 'gateway', name: 'gateway', mode, malice: o.malice ?? [], upstreamProfile: o.gatewayUpstreamProfile ?? 'secure' });
-  roles.push(broker(o.broker, { plainListener: o.plaintext === true }), cloudService);
+  roles.push(broker(o.broker, { plainListener: o.plaintext === true, ...(o.brokerPolicy ? { policy: o.brokerPolicy } : {}) }), cloudService);
   links.push(link('device-gateway', 'wearables', 'gateway', dtls ? 'udp' : 'tcp', o.deviceLinkImpairments));
   if (o.gatewayCloudMitm) {
     roles.push({ kind: 'mitm-proxy', name: 'mitm-proxy', transport: 'tls', presents: o.gatewayCloudMitm.forgedCase, relaysUpstream: o.gatewayCloudMitm.stolenGatewayIdentity });

@@ -9,6 +9,7 @@ import type { DeviceProvisioning } from '../emulators/provisioning.ts';
 import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
 import type { GatewayMalice } from '../emulators/gateway-malice.ts';
 import type { LinkImpairments } from '../links/impairments.ts';
+import type { TlsServerPolicyName } from '../emulators/tls-server-policy.ts';
 
 export type Placement = 'local' | 'containers' | 'swarm';
 
@@ -39,6 +40,8 @@ export interface TopologySpec {
   readonly gatewayUpstreamProfile?: string;
   /** A man-in-the-middle on the gateway→cloud link (terminating-gateway path). */
   readonly gatewayCloudMitm?: GatewayCloudMitm;
+  /** The cloud broker's TLS policy (emulators/tls-server-policy.ts); its built-in TLS 1.2+ settings when absent. */
+  readonly brokerPolicy?: TlsServerPolicyName;
 }
 
 export interface GatewayCloudMitm {

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from '../main.ts';
 import { liveUpState } from '../up-state.ts';
 import { parseOptions } from './options.ts';
+import { TAIL_CAPTURE_USAGE, tailCapture } from './tail-capture.ts';
 
 /** One audit entry as an analyst reads it. */
 export function auditLine(json: string): string {
@@ -46,15 +47,16 @@ export async function followLines(file: string, onLine: (line: string) => void, 
 }
 
 export const tailCommand: Command = {
-  summary: 'follow the cloud\'s audit log of the running graph (or of --run DIR)',
-  usage: 'tail audit [--run DIR] [--count N] [--timeout SECONDS] [--json]',
+  summary: 'follow the cloud\'s audit log of the running graph (or of --run DIR), or stream a link\'s capture as pcapng with its TLS secrets',
+  usage: `tail audit [--run DIR] [--count N] [--timeout SECONDS] [--json]\n       testbed ${TAIL_CAPTURE_USAGE}`,
   async run(args) {
     const [what, ...rest] = args;
     if (what === '--help' || what === '-h') {
       console.log(`usage: testbed ${this.usage}\n${this.summary}`);
       return 0;
     }
-    if (what !== 'audit') throw new Error(`tail follows "audit" (the cloud's audit log), got ${what ? `"${what}"` : 'nothing'}\nusage: testbed ${this.usage}`);
+    if (what === 'capture') return tailCapture(rest);
+    if (what !== 'audit') throw new Error(`tail follows "audit" (the cloud's audit log) or "capture LINK" (a link's packets as pcapng), got ${what ? `"${what}"` : 'nothing'}\nusage: testbed ${this.usage}`);
     const { values } = parseOptions('tail', this.usage, rest, { run: { type: 'string' }, count: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean', default: false } });
     const count = values.count === undefined ? undefined : Number(values.count);
     if (count !== undefined && !(Number.isInteger(count) && count >= 1 && count <= 1_000_000)) throw new Error(`--count must be a whole number from 1, got "${values.count}"`);

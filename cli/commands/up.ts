@@ -28,7 +28,7 @@ export function upSummary(g: RunningGraph): Record<string, unknown> {
 }
 
 export function humanSummary(state: UpState): string {
-  const s = state.summary as { endpoints: { role: string; protocol: string; host: string; port: number; what: string }[]; pki: { caBundle: string; cloudCert: string; externalDevice: { id: string; chain: string; key: string } }; evidence: { dir: string; keyLog: string; auditLog: string; captures: { link: string; path: string }[] }; clients: { mosquittoPub?: string; mosquittoSub?: string; opensslSClient: Record<string, string>; tshark: Record<string, string> } };
+  const s = state.summary as { endpoints: { role: string; protocol: string; host: string; port: number; what: string }[]; pki: { caBundle: string; cloudCert: string; externalDevice: { id: string; chain: string; key: string } }; evidence: { dir: string; keyLog: string; auditLog: string; captures: { link: string; path: string }[] }; clients: { mosquittoPub?: string; mosquittoSub?: string; opensslSClient: Record<string, string>; tshark: Record<string, string>; wireshark?: Record<string, string> } };
   return [
     `testbed up: ${state.placement} placement, pid ${state.pid}, since ${state.startedAt}`,
     ...s.endpoints.map((e) => `  ${e.role.padEnd(13)} ${e.protocol} ${e.host}:${e.port}  ${e.what}`),
@@ -40,6 +40,7 @@ export function humanSummary(state: UpState): string {
     ...(s.clients.mosquittoSub ? [`  subscribe: ${s.clients.mosquittoSub}`] : []),
     ...Object.entries(s.clients.opensslSClient).map(([role, line]) => `  s_client ${role}: ${line}`),
     ...Object.entries(s.clients.tshark).map(([link, line]) => `  ${link}: ${line}`),
+    ...Object.entries(s.clients.wireshark ?? {}).map(([link, line]) => `  live ${link}: ${line}`),
     '  follow the audit: testbed tail audit; stop: testbed down (or Ctrl-C)',
   ].join('\n');
 }
