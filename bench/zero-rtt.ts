@@ -27,7 +27,7 @@ const rig = new LocalZeroRttRig({ dir, deviceId: 'wearable-0001', rttMs, singleU
 async function timeToAccepted(when: SendWhen): Promise<number> {
   const started = Date.now();
   const outcome = await rig.report(when);
-  const entry = rig.audit().find((e) => e.verdict === 'accepted' && e.sequence === outcome.sequence);
+  const entry = (await rig.audit()).find((e) => e.verdict === 'accepted' && e.sequence === outcome.sequence);
   if (!entry || !outcome.pubackReceived) throw new Error(`bench/zero-rtt: reading #${outcome.sequence} (${when}) was not accepted: ${outcome.failure ?? 'no audit entry'}`);
   return entry.at - started;
 }

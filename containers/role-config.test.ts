@@ -23,6 +23,7 @@ const VALID: Record<RoleConfig['role'], Record<string, unknown>> = {
   'resumption-device': { role: 'resumption-device', device, endpoint: { host: 'link.testbed.local', port: 8883 }, tlsVersion: 'TLS 1.3', keepSessions: true },
   'tcp-link': { role: 'tcp-link', name: 'device-cloud', listenPort: 8883, target: { host: 'cloud.testbed.local', port: 8883 }, oneWayDelayMs: 25 },
   probe: { role: 'probe', broker: { ...endpoint, host: 'cloud.testbed.local', serverName: 'cloud.testbed.local' } },
+  'first-flight-recorder': { role: 'first-flight-recorder', listenPort: 4433, target: { host: 'front.testbed.local', port: 8883 } },
   'firmware-fleet': { role: 'firmware-fleet', broker: { ...endpoint, host: 'cloud.testbed.local', serverName: 'cloud.testbed.local' }, passwordPort: 8884 },
   'mitm-proxy': { role: 'mitm-proxy', listenPort: 8883, handshakeTimeoutMs: 5_000 },
   'dtls-wearables': { role: 'dtls-wearables', devices: [device], endpoint: { ...endpoint, port: 5684 }, auth: { kind: 'certificate' }, clock, handshakeTimeoutMs: 5_000 },

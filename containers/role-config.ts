@@ -102,6 +102,13 @@ export interface TcpLinkRelayRole {
   readonly oneWayDelayMs: number;
 }
 
+/** The 0-RTT replay's on-path attacker (containers/roles/first-flight-recorder.ts): a relay that keeps each connection's first flight. */
+export interface FirstFlightRecorderRole {
+  readonly role: 'first-flight-recorder';
+  readonly listenPort: number;
+  readonly target: { readonly host: string; readonly port: number };
+}
+
 /** A probe of the broker's own policy (containers/roles/probe.ts): what it offers comes with each request. */
 /** The firmware fleet and the attacker with a leaked image (containers/roles/firmware-fleet.ts). */
 export interface FirmwareFleetRole {
@@ -226,7 +233,7 @@ export interface DtlsSessionDeviceRole {
   readonly sessionStore?: boolean;
 }
 
-export type RoleConfig = WearablesRole | FleetShardRole | FleetCloudRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole | ProbeRole | DtlsWearablesRole | DtlsGatewayRole | DtlsPskAttackerRole | UdpLinkRole | MitmProxyRole | InterceptionVictimRole | DtlsMitmRole | DtlsClientRole | DtlsCloudEndpointRole | DtlsSessionServerRole | DtlsSessionDeviceRole | FirmwareFleetRole;
+export type RoleConfig = WearablesRole | FleetShardRole | FleetCloudRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole | ProbeRole | DtlsWearablesRole | DtlsGatewayRole | DtlsPskAttackerRole | UdpLinkRole | MitmProxyRole | InterceptionVictimRole | DtlsMitmRole | DtlsClientRole | DtlsCloudEndpointRole | DtlsSessionServerRole | DtlsSessionDeviceRole | FirmwareFleetRole | FirstFlightRecorderRole;
 export type RoleKind = RoleConfig['role'];
 
 // ---------------------------------------------------------------------------------------------
@@ -441,6 +448,7 @@ const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { r
     'a tcp-link role',
   ),
   probe: object<ProbeRole>({ role: oneOf(['probe']), broker: endpoint }, 'a probe role'),
+  'first-flight-recorder': object<FirstFlightRecorderRole>({ role: oneOf(['first-flight-recorder']), listenPort: port, target: object({ host: nonEmptyString('front.testbed.local'), port }, '{"host": …, "port": …}') }, 'a first-flight-recorder role'),
   'firmware-fleet': object<FirmwareFleetRole>({ role: oneOf(['firmware-fleet']), broker: endpoint, passwordPort: port }, 'a firmware-fleet role'),
   'dtls-wearables': object<DtlsWearablesRole>(
     { role: oneOf(['dtls-wearables']), devices: devices(1), endpoint, auth: dtlsAuth, clock, handshakeTimeoutMs: wholeNumber(100, 120_000, 5_000), reconnectAfterSends: optional(wholeNumber(2, 99, 4)) },

@@ -11,6 +11,8 @@ import { barChartSvg } from '../analysis/ladder-svg.ts';
 import { deviceProfile, handshakeCost, round } from '../emulators/energy-model.ts';
 import { ensureWolfsslBridge } from '../emulators/dtls/wolfssl-bridge.ts';
 import { LocalZeroRttRig } from '../topology/zero-rtt-rig.ts';
+import { ContainersZeroRttRig } from '../topology/containers-zero-rtt.ts';
+import { currentPlacement } from '../topology/placements.ts';
 import type { ReportOutcome, ZeroRttRig } from '../topology/zero-rtt-report.ts';
 import { attachSvg } from './attachments.ts';
 import type { TestbedWorld } from './world.ts';
@@ -40,7 +42,8 @@ const RIG_STEP = { timeout: 120_000 };
 
 Given('a wolfSSL-terminated front of the broker that takes 0-RTT early data {ticket policy}, {device} behind an emulated link with a {int} ms round trip', RIG_STEP, async function (this: TestbedWorld, singleUseTickets: boolean, device: string, rttMs: number) {
   await ensureWolfsslBridge();
-  const rig = new LocalZeroRttRig({ dir: this.dir, deviceId: device, rttMs, singleUseTickets });
+  const spec = { dir: this.dir, deviceId: device, rttMs, singleUseTickets };
+  const rig = currentPlacement().name === 'containers' ? new ContainersZeroRttRig(spec) : new LocalZeroRttRig(spec);
   states.set(this, { rig, rttMs, reports: [] });
   await rig.start();
 });
@@ -89,9 +92,9 @@ Then("the device's bridge saw a full handshake, a resumed one, and a resumed one
   assert.equal(early.earlyDataBytes, early.payloadBytes, `${early.earlyDataBytes} of the reading's ${early.payloadBytes} bytes went as early data`);
 });
 
-function auditOf(world: TestbedWorld) {
+async function auditOf(world: TestbedWorld) {
   const s = state(world);
-  const audit = s.rig.audit();
+  const audit = await s.rig.audit();
   return {
     audit,
     accepted: (seq: bigint) => audit.filter((e) => e.verdict === 'accepted' && e.sequence === seq).length,
@@ -102,7 +105,7 @@ function auditOf(world: TestbedWorld) {
 
 Then("the cloud's audit accepted each reading exactly once", async function (this: TestbedWorld) {
   const s = state(this);
-  const { accepted, text } = auditOf(this);
+  const { accepted, text } = await auditOf(this);
   for (const { kind, outcome } of s.reports) assert.equal(accepted(outcome.sequence), 1, `the ${kind} connection's reading #${outcome.sequence} was accepted ${accepted(outcome.sequence)} times; the audit: ${text}`);
 });
 
@@ -177,8 +180,8 @@ Then('the cloud\'s audit accepted the 0-RTT reading once and rejected {int} cop(
   const s = state(this);
   const zero = s.reports.find((r) => r.kind === '0-RTT');
   assert.ok(zero);
-  await waitForCount(async () => auditOf(this).audit.length, s.reports.length + copies);
-  const { accepted, replays, text } = auditOf(this);
+  await waitForCount(async () => (await auditOf(this)).audit.length, s.reports.length + copies);
+  const { accepted, replays, text } = await auditOf(this);
   assert.equal(accepted(zero.outcome.sequence), 1, `reading #${zero.outcome.sequence} accepted ${accepted(zero.outcome.sequence)} times; the audit: ${text}`);
   assert.equal(replays.length, copies, `the audit holds ${replays.length} "replay" rejection(s); ${text}`);
   for (const r of replays) assert.equal(r.sequence, zero.outcome.sequence, `a "replay" rejection of another reading: ${text}`);

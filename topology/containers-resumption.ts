@@ -49,7 +49,7 @@ const LINK_NAME = 'link.testbed.local';
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** link-delay (the relay's TCP handshake delay) is a static Go binary run from the /testbed mount. */
-async function buildLinkDelay(): Promise<void> {
+export async function buildLinkDelay(): Promise<void> {
   await promisify(execFile)(join(PROJECT_DIR, 'link-delay', 'build.sh'), [], { timeout: 120_000 }).catch((err: Error & { stderr?: string }) => {
     throw new Error(`containers-resumption: link-delay/build.sh failed: ${(err.stderr ?? err.message).trim().split('\n').at(-1) ?? ''}`);
   });

@@ -61,8 +61,7 @@ export const CONTAINERS_UNPLACED: Unplaced[] = [
   // retries, and in the next attempt the shards did not start within 30 s. One shard (300 in
   // @fleet-restart) runs; the local placement runs the 5,000.
   { what: 'a fleet of more than 1,250 wearables (more than one fleet shard) does not come up in containers on a 2-core host: 1,288 of 5,000 connected before the connect storm collapsed (docs/benchmarks.md, Fleet); run it with --topology local', graph: (g) => g.recipe === 'fleet' && g.roles.some((r) => r.kind === 'wearable' && r.devices.length > 1_250) },
-  // features/zero-rtt-mqtt.feature: needs the wolfSSL front (wolfssl-bridge tls-server) as a container role beside Mosquitto's plain listener, the tls-client device role and the on-path recorder behind the link relay.
-  { what: 'the wolfSSL TLS 1.3 front of the broker, its tls-client device and the on-path first-flight recorder have no container roles yet (topology/zero-rtt-rig.ts is loopback only); run it with --topology local', graph: (g) => g.recipe === 'zero-rtt-mqtt' },
+  // features/zero-rtt-mqtt.feature is placed: topology/containers-zero-rtt.ts (the wolfSSL front and the tls-client device as bridge containers, Mosquitto's plain listener, the recorder and the link relay as roles).
   { what: 'independent clients as victims are not placed in containers yet', role: (r) => r.kind === 'external-client' && !['sslscan', 'mosquitto_pub', 'openssl-s_client', 'openssl-strict', 'openssl-dtls'].includes(r.program) },
 ];
 

@@ -42,7 +42,8 @@ export interface ZeroRttRig {
   readonly recorder: Pick<FirstFlightRecorder, 'replay' | 'flights' | 'log'>;
   /** PUBLISH packets the broker itself recorded on the device's topic. */
   publishesReceived(): Promise<number>;
-  audit(): readonly AuditEntry[];
+  /** The cloud service's audit (in its container on the containers placement). */
+  audit(): Promise<readonly AuditEntry[]>;
   /** Where the broker's record comes from, for messages ("Aedes observations", "Mosquitto's log"). */
   readonly brokerRecordName: string;
   stop(): Promise<void>;

@@ -21,23 +21,19 @@ import { CloudBroker } from '../emulators/cloud/cloud-broker.ts';
 import { CloudService } from '../emulators/cloud/cloud-service.ts';
 import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
 import { DeviceRegistry } from '../emulators/cloud/device-registry.ts';
-import { deviceSealer, deviceVitals } from '../emulators/device-sealer.ts';
-import { provisionDevice, type DeviceProvisioning } from '../emulators/provisioning.ts';
 import { e3Topic } from '../emulators/wearable.ts';
-import { encodeReading } from '../crypto/e3-reading.ts';
-import type { E3Sealer } from '../crypto/e3-sealer.ts';
 import { TcpLink } from '../links/tcp-link.ts';
 import { latency, symmetric } from '../links/impairments.ts';
 import { FirstFlightRecorder } from '../emulators/tls13-early-data/first-flight-recorder.ts';
 import { WolfsslTlsProcess, type SendWhen } from '../emulators/tls13-early-data/wolfssl-tls-process.ts';
-import { readingFlight } from '../emulators/tls13-early-data/mqtt-reading-flight.ts';
-import { reportReading, type ReportOutcome, type ZeroRttRig, type ZeroRttRigSpec } from './zero-rtt-report.ts';
+import type { ReportOutcome, ZeroRttRig, ZeroRttRigSpec } from './zero-rtt-report.ts';
+import { ZeroRttDevice } from './zero-rtt-device.ts';
 
 const LOOPBACK = '127.0.0.1';
 
 export class LocalZeroRttRig implements ZeroRttRig {
   readonly spec: ZeroRttRigSpec;
-  readonly device: DeviceProvisioning;
+  readonly #device: ZeroRttDevice;
   #service: CloudService | undefined;
   #broker: CloudBroker | undefined;
   #front: WolfsslTlsProcess | undefined;
@@ -45,22 +41,19 @@ export class LocalZeroRttRig implements ZeroRttRig {
   #recorder: FirstFlightRecorder | undefined;
   #link: TcpLink | undefined;
   #writer: PcapWriter | undefined;
-  #sealer: E3Sealer | undefined;
-  readonly #vitals;
 
   constructor(spec: ZeroRttRigSpec) {
     if (!(spec.rttMs >= 0 && spec.rttMs <= 10_000)) throw new Error(`zero-rtt-rig: RTT must be 0..10000 ms, got ${spec.rttMs}`);
     this.spec = spec;
-    this.device = provisionDevice(spec.deviceId, 1);
-    this.#vitals = deviceVitals(this.device);
+    this.#device = new ZeroRttDevice(spec);
   }
 
   get capturePath(): string {
-    return join(this.spec.dir, 'captures', 'device-cloud.pcap');
+    return this.#device.capturePath;
   }
 
   get keyLogPath(): string {
-    return join(this.spec.dir, 'sslkeys.keylog');
+    return this.#device.keyLogPath;
   }
 
   async start(): Promise<void> {
@@ -68,7 +61,7 @@ export class LocalZeroRttRig implements ZeroRttRig {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const pki = await generatePki({ wearableIds: [deviceId] });
     const paths = await writePki(pki, join(dir, 'pki'));
-    const device = this.device;
+    const device = this.#device.provisioning;
     const registry = new DeviceRegistry();
     registry.register(device, pki.wearables.get(deviceId)?.certPem as string);
     this.#service = new CloudService({ registry, cloudE3PrivateKey: createPrivateKey(pki.cloudE3.privateKeyPem), nowSec: () => Math.floor(Date.now() / 1000), auditFile: join(dir, 'audit.jsonl') });
@@ -102,16 +95,11 @@ export class LocalZeroRttRig implements ZeroRttRig {
       { mode: 'tls-client', connect: endpoint, serverName: CLOUD_NAME, certFile: chain.chain, keyFile: chain.key, caFile: paths.caBundle, earlyData: true, keyLogFile: this.keyLogPath, handshakeTimeoutMs: 5_000 },
       `${deviceId}/wolfssl-tls`,
     );
-    this.#sealer = deviceSealer({ provisioning: device, deviceKeyPem: pki.wearables.get(deviceId)?.keyPem as string, cloudE3PublicKeyPem: pki.cloudE3.publicKeyPem });
+    this.#device.provision(pki);
   }
 
   async report(when: SendWhen): Promise<ReportOutcome> {
-    const sealer = this.#sealer;
-    const client = this.#client;
-    if (!sealer || !client) throw new Error('zero-rtt-rig: not started');
-    const sequence = sealer.nextSequence;
-    const packet = sealer.seal(encodeReading(this.#vitals.next()), Math.floor(Date.now() / 1000));
-    return reportReading(client, readingFlight(this.device, packet), sequence, when);
+    return this.#device.report(this.#client, when);
   }
 
   get front(): WolfsslTlsProcess {
@@ -124,11 +112,11 @@ export class LocalZeroRttRig implements ZeroRttRig {
 
   /** The broker's own record: every PUBLISH it took on the device's topic (Aedes observations). */
   async publishesReceived(): Promise<number> {
-    const topic = e3Topic(this.device.pseudonymHex);
+    const topic = e3Topic(this.#device.provisioning.pseudonymHex);
     return need(this.#broker).log.ofKind('publish').filter((o) => o.detail.topic === topic).length;
   }
 
-  audit(): readonly AuditEntry[] {
+  async audit(): Promise<readonly AuditEntry[]> {
     return need(this.#service).audit();
   }
 

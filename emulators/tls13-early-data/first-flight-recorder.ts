@@ -21,15 +21,19 @@ export class FirstFlightRecorder {
   readonly #sockets = new Set<Socket>();
   #server: Server | undefined;
 
-  constructor(target: TcpAddress) {
+  readonly #listen: TcpAddress;
+
+  /** `listen`: loopback on a free port unless given (a recorder container listens on its network). */
+  constructor(target: TcpAddress, listen: TcpAddress = { host: '127.0.0.1', port: 0 }) {
     this.#target = target;
+    this.#listen = listen;
   }
 
   async start(): Promise<TcpAddress> {
     const server = createServer({ noDelay: true }, (client) => this.#relay(client));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(this.#listen.port, this.#listen.host, () => resolve());
     });
     this.#server = server;
     const a = server.address() as AddressInfo;

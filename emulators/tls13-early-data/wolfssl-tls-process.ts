@@ -87,10 +87,15 @@ export class WolfsslTlsProcess {
     child.stderr.on('data', (b: Buffer) => (this.#stderr = (this.#stderr + b.toString()).slice(-2000)));
   }
 
-  /** Spawn the bridge (building it first if needed) and resolve once it reports `listening`. */
-  static async start(options: WolfsslTlsOptions, name: string, binary?: string, timeoutMs = 10_000): Promise<WolfsslTlsProcess> {
-    const program = binary ?? (await ensureWolfsslBridge());
-    const p = new WolfsslTlsProcess(name, spawn(program, wolfsslTlsArgs(options), { stdio: ['pipe', 'pipe', 'pipe'] }));
+  /**
+   * Spawn the bridge (building it first if needed) and resolve once it reports `listening`.
+   * `binary` as a list is a command the bridge's arguments are appended to (e.g. `docker run -i …
+   * image`, topology/containers-zero-rtt.ts): its stdin and stdout are still the bridge's.
+   */
+  static async start(options: WolfsslTlsOptions, name: string, binary?: string | readonly string[], timeoutMs = 10_000): Promise<WolfsslTlsProcess> {
+    const [program, ...prefix] = typeof binary === 'string' ? [binary] : (binary ?? [await ensureWolfsslBridge()]);
+    if (!program) throw new Error(`wolfssl-tls: ${name}: an empty command was given for the bridge`);
+    const p = new WolfsslTlsProcess(name, spawn(program, [...prefix, ...wolfsslTlsArgs(options)], { stdio: ['pipe', 'pipe', 'pipe'] }));
     try {
       const ready = await p.log.waitFor('the listening event', (o) => o.kind === 'listening' || o.kind === 'exit' || (o.kind === 'error' && o.detail.scope === 'startup'), timeoutMs);
       if (ready.kind !== 'listening') throw new Error(`wolfssl-tls: ${name} did not start: ${String(ready.detail.error ?? ready.detail.stderr ?? p.#stderr.trim())}`);
