@@ -1,7 +1,7 @@
 /** testssl.sh's --jsonfile output read into the protocol verdicts the policy scenarios compare. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseTestsslJson, protocolsOf } from './testssl.ts';
+import { categoriesOf, parseTestsslJson, protocolsOf, untestedLocally } from './testssl.ts';
 
 // Abridged from a real run against the legacy Aedes broker (testssl 3.0.8, `-p --jsonfile`).
 const LEGACY = `[
@@ -21,4 +21,35 @@ test('offered and not offered protocols, deprecated ones included', () => {
 test('a protocol testssl did not judge stays absent; output that is not its JSON array is refused', () => {
   assert.deepEqual(protocolsOf([{ id: 'TLS1_3', severity: 'WARN', finding: 'check failed' }]), {});
   assert.throws(() => parseTestsslJson('{"id":"x"}'), /not a JSON array/);
+});
+
+// From a real run against the legacy Aedes broker of `testbed up --policy legacy` (testssl 3.0.8, `-s --jsonfile`).
+const LEGACY_CATEGORIES = `[
+  { "id": "service", "severity": "INFO", "finding": "certificate-based authentication => skipping all HTTP checks" },
+  { "id": "pre_128cipher", "severity": "INFO", "finding": "No 128 cipher limit bug" },
+  { "id": "cipherlist_NULL", "severity": "OK", "finding": "not offered" },
+  { "id": "cipherlist_aNULL", "severity": "OK", "finding": "not offered" },
+  { "id": "cipherlist_EXPORT", "severity": "OK", "finding": "not offered" },
+  { "id": "cipherlist_LOW", "severity": "OK", "finding": "not offered" },
+  { "id": "cipherlist_3DES_IDEA", "severity": "INFO", "finding": "not offered" },
+  { "id": "cipherlist_AVERAGE", "severity": "LOW", "finding": "offered" },
+  { "id": "cipherlist_STRONG", "severity": "OK", "finding": "offered" },
+  { "id": "scanTime", "severity": "INFO", "finding": "155" }
+]`;
+
+test('cipher categories: the legacy broker offers the obsoleted CBC suites (AVERAGE) beside the AEAD ones (STRONG)', () => {
+  assert.deepEqual(categoriesOf(parseTestsslJson(LEGACY_CATEGORIES)), { NULL: false, aNULL: false, EXPORT: false, LOW: false, '3DES_IDEA': false, AVERAGE: true, STRONG: true });
+  assert.deepEqual(protocolsOf(parseTestsslJson(LEGACY_CATEGORIES)), {}, 'no protocol verdicts in a -s run');
+});
+
+test('--ssl-native: what the local OpenSSL 3 cannot try is named, not taken for a verdict', () => {
+  const findings = parseTestsslJson(`[
+    { "id": "SSLv2", "severity": "WARN", "finding": "not tested due to lack of local support" },
+    { "id": "TLS1_3", "severity": "OK", "finding": "offered" },
+    { "id": "cipherlist_EXPORT", "severity": "WARN", "finding": "Cipher  Export ciphers (w/o ADH+NULL)  (EXPORT:!ADH:!NULL) not supported by local OpenSSL (timeout --preserve-status 5 /usr/bin/openssl)" },
+    { "id": "cipherlist_AVERAGE", "severity": "OK", "finding": "not offered" }
+  ]`);
+  assert.deepEqual(untestedLocally(findings), ['SSLv2', 'cipherlist_EXPORT']);
+  assert.deepEqual(protocolsOf(findings), { TLS1_3: true });
+  assert.deepEqual(categoriesOf(findings), { AVERAGE: false });
 });

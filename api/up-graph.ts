@@ -79,7 +79,9 @@ export function upGraph(o: UpGraphOptions): Graph {
     ...(o.malice?.length ? { malice: o.malice } : {}),
     ...(o.gatewayCloudMitm ? { gatewayCloudMitm: o.gatewayCloudMitm } : {}),
     ...(o.impairments?.length ? { deviceLinkImpairments: { clientToServer: [...o.impairments], serverToClient: [...o.impairments] } } : {}),
-    ...(o.policy && o.policy !== 'default' ? { brokerPolicy: o.policy } : {}),
+    // Always named, `default` too: the brokers' built-in settings are not the default policy
+    // (Aedes takes node's default TLS 1.2 list, CBC suites included: testssl found them; Mosquitto's is TLS 1.3 only).
+    brokerPolicy: o.policy ?? 'default',
   };
   return { ...reporting(options), recipe };
 }
@@ -105,7 +107,7 @@ export function specOfGraph(graph: Graph): TopologySpec {
     ...(impairments ? { deviceLinkImpairments: impairments } : {}),
     ...(gateway && gateway.upstreamProfile !== 'secure' ? { gatewayUpstreamProfile: gateway.upstreamProfile } : {}),
     ...(mitm && mitm.transport === 'tls' ? { gatewayCloudMitm: { forgedCase: mitm.presents, stolenGatewayIdentity: mitm.relaysUpstream } } : {}),
-    ...(broker && broker.policy !== 'default' ? { brokerPolicy: serverPolicy(broker.policy).name } : {}),
+    ...(broker ? { brokerPolicy: serverPolicy(broker.policy).name } : {}),
   };
 }
 
