@@ -68,12 +68,7 @@ static handshake_facts facts(void) {
 static void drop_connection(const char *how) {
   if (!conn.ssl) return;
   if (conn.established) {
-    /* Keep the ticket the server sent (NewSessionTicket, RFC 8446 §4.6.1) for the next connect. */
-    WOLFSSL_SESSION *s = wolfSSL_get1_session(conn.ssl);
-    if (s) {
-      if (session) wolfSSL_SESSION_free(session);
-      session = s;
-    }
+    keep_client_session(conn.ssl, &session);
     if (how) wolfSSL_shutdown(conn.ssl);
     ev_begin("closed");
     ev_str("scope", "peer");

@@ -61,12 +61,7 @@ static handshake_facts facts(void) {
 static void drop_connection(const char *how) {
   if (!conn.ssl) return;
   if (conn.established) {
-    /* Keep the newest ticket (NewSessionTicket, RFC 8446 §4.6.1) for the next connection. */
-    WOLFSSL_SESSION *s = wolfSSL_get1_session(conn.ssl);
-    if (s) {
-      if (session) wolfSSL_SESSION_free(session);
-      session = s;
-    }
+    keep_client_session(conn.ssl, &session);
     if (strcmp(how, "local") == 0) wolfSSL_shutdown(conn.ssl);
   }
   ev_begin("closed");

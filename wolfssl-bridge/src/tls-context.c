@@ -62,6 +62,13 @@ static long refused;
 
 long tickets_refused(void) { return refused; }
 
+void keep_client_session(WOLFSSL *ssl, WOLFSSL_SESSION **store) {
+  WOLFSSL_SESSION *s = wolfSSL_get1_session(ssl);
+  if (!s) return;
+  if (*store) wolfSSL_SESSION_free(*store);
+  *store = s;
+}
+
 static int ticket_seen_before(WOLFSSL *ssl, const unsigned char *iv) {
   /* wolfSSL opens the same ticket several times in one handshake (binder checks, and again for
    * the ClientHello after a cookie HRR): a second use is by another connection only. */
