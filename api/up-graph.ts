@@ -65,9 +65,7 @@ export function upGraph(o: UpGraphOptions): Graph {
   if (!(UP_PATHS as readonly string[]).includes(o.path)) throw new Error(`unknown path "${o.path}"; use --path ${UP_PATHS.join(' | ')}`);
   if (o.gatewayCloudMitm && o.path !== 'terminating-gateway') throw new Error('a MITM on the gateway→cloud link needs the terminating gateway; use --path terminating-gateway');
   if (o.gatewayCloudMitm && !isForgedCaseName(o.gatewayCloudMitm.forgedCase)) throw new Error(`unknown forged-certificate case "${o.gatewayCloudMitm.forgedCase}"; known: ${FORGED_CASE_NAMES.join(', ')}`);
-  if (o.impairments?.length && o.path !== 'dtls-stripping-gateway') {
-    throw new Error('link impairments on the device link are realized on the DTLS path only (the TLS topologies relay without impairments); use --path dtls-stripping-gateway or drop --impair');
-  }
+  if (o.path !== 'dtls-stripping-gateway') for (const i of o.impairments ?? []) refuseOnTcpRelay(i);
   for (const m of o.malice ?? []) maliceFromData(m as never);
   const options: ReportingOptions = {
     broker: o.broker,
@@ -84,6 +82,17 @@ export function upGraph(o: UpGraphOptions): Graph {
     brokerPolicy: o.policy ?? 'default',
   };
   return { ...reporting(options), recipe };
+}
+
+/**
+ * The TLS path's device link is a TCP relay (a TcpLink locally; the relay container with link-delay
+ * holding the SYN and SYN-ACK in containers): it can honestly add a fixed delay each way. It cannot
+ * lose a segment: the kernels at both ends would retransmit it on their own timers, which a relay
+ * between two sockets never sees, so "loss" there would only be a made-up delay.
+ */
+function refuseOnTcpRelay(i: Impairment): void {
+  if (i.kind !== 'latency') throw new Error(`--impair ${i.kind}: the TLS path's device link is a TCP relay, which can only add a fixed delay (the kernels retransmit what a relay would drop); use --impair latency:ms=N, or --path dtls-stripping-gateway for ${i.kind}`);
+  if (i.jitterMs > 0) throw new Error('--impair latency with jitterMs: the TLS path\'s relay delays every segment by the same amount (the containers relay holds the handshake with link-delay, which has no jitter); drop jitterMs');
 }
 
 /** The spec the standing realizations start, read from the graph (the inverse of `reporting`). */

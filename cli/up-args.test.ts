@@ -31,6 +31,12 @@ test('impairments on the DTLS path are parsed by links/impairments.ts and land o
   assert.deepEqual(specOfGraph(r.graph).deviceLinkImpairments?.clientToServer?.map((i) => i.kind), ['latency', 'loss']);
 });
 
+test('a latency on the TLS path lands on the device link, both ways', () => {
+  const r = parseUpArgs(['--impair', 'latency:ms=25']);
+  const impairments = specOfGraph(r.graph).deviceLinkImpairments;
+  assert.deepEqual([impairments?.clientToServer, impairments?.serverToClient], [[{ kind: 'latency', ms: 25, jitterMs: 0 }], [{ kind: 'latency', ms: 25, jitterMs: 0 }]]);
+});
+
 test('--policy and --broker become the graph: the broker role carries the policy, the spec the standing realizations start too', () => {
   const r = parseUpArgs(['--topology', 'containers', '--broker', 'mosquitto', '--policy', 'legacy', '--recipe', 'up']);
   assert.equal(r.graph.recipe, 'up');
@@ -62,7 +68,8 @@ const refusals: [string[], RegExp][] = [
   [['--mitm', 'device:self-signed'], /a MITM on the device link has no standing realization for `up`/],
   [['--mitm', 'gateway-cloud:forged-by-me'], /unknown forged-certificate case "forged-by-me"; known: /],
   [['--mitm', 'gateway-cloud:self-signed', '--path', 'relay-gateway'], /needs the terminating gateway; use --path terminating-gateway/],
-  [['--impair', 'latency:ms=25'], /realized on the DTLS path only .* use --path dtls-stripping-gateway or drop --impair/],
+  [['--impair', 'loss:rate=0.1'], /--impair loss: the TLS path's device link is a TCP relay, which can only add a fixed delay .*use --impair latency:ms=N, or --path dtls-stripping-gateway for loss/],
+  [['--impair', 'latency:ms=25,jitterMs=5'], /--impair latency with jitterMs: .*drop jitterMs/],
   [['--path', 'dtls-stripping-gateway', '--impair', 'latency:delay=25'], /latency has no setting "delay"; its settings are ms, jitterMs/],
   [['--path', 'dtls-stripping-gateway', '--impair', 'latency:ms=soon'], /settings are key=number pairs/],
   [['--broker-policy', 'legacy'], /unknown option --broker-policy: its options are .*--broker, --policy/],

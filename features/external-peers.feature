@@ -35,3 +35,10 @@ Feature: Bring your own client to a running testbed
     When the source chapter's openssl s_client line connects to the MITM on the gateway→cloud link with the reserved device's certificate
     Then s_client reports "self-signed certificate" and carries on
     And the MITM's records show it completed the TLS handshake with s_client
+
+  @up-delayed-link
+  Scenario: A delayed device link: every round trip of the wearable's handshake takes at least 50 ms
+    Given the testbed is up with 1 wearable and a device link delayed by 25 ms each way
+    When wearable-0001 sends 1 reading through the gateway
+    Then the cloud's audit accepts wearable-0001's reading
+    And in the device link's capture every round trip of the wearable's handshake takes at least 50 ms, TCP's SYN → SYN-ACK included

@@ -35,6 +35,8 @@ import { GatewayContainer, type StartedGatewayContainer } from '../containers/ga
 import { WearableContainer, type StartedWearableContainer } from '../containers/wearable-container.ts';
 import type { StartedMitmProxyContainer } from '../containers/mitm-proxy-container.ts';
 import { startGatewayCloudMitm } from './containers-gateway-mitm.ts';
+import { DEVICE_LINK_NAME, DEVICE_LINK_PORT, oneWayDelayOf, startDeviceLinkRelay } from './containers-device-link.ts';
+import type { StartedTcpLinkRelayContainer } from '../containers/resumption-containers.ts';
 import { withMosquittoPolicy } from './broker-policy-tls.ts';
 import { handBackCapture, startTcpdumpSidecar } from '../containers/tcpdump-sidecar.ts';
 import { MQTT_TLS_PORT } from '../containers/role-config.ts';
@@ -58,6 +60,8 @@ interface Running {
   gateway: StartedGatewayContainer;
   wearables: StartedWearableContainer;
   mitm: StartedMitmProxyContainer | undefined;
+  /** The relay delaying the device link (`--impair latency:ms=N`), when the spec impairs it. */
+  deviceLink: StartedTcpLinkRelayContainer | undefined;
   captures: { link: string; tcpdump: Tcpdump; path: string }[];
 }
 
@@ -109,6 +113,9 @@ export class ContainersTopology implements Topology, CommandTopology {
     if (plaintext && spec.path === 'terminating-gateway') {
       throw new Error('topology: a gateway that terminates TLS cannot carry the plaintext profile (there is no TLS to terminate); use a gateway that only relays TCP');
     }
+    // Refused before anything starts: what the relay cannot realize, and a relay on a transparent route.
+    const deviceLinkDelayMs = spec.deviceLinkImpairments ? oneWayDelayOf(spec.deviceLinkImpairments) : undefined;
+    if (deviceLinkDelayMs !== undefined && this.options.interception === 'transparent') throw new Error('topology: a delayed device link needs the wearables pointed at the relay, which transparent interception does not do; drop the impairments or the transparent interception');
     const images = await ContainersTopology.prepare();
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const ids = Array.from({ length: spec.wearables }, (_, i) => wearableId(i + 1));
@@ -126,6 +133,8 @@ export class ContainersTopology implements Topology, CommandTopology {
     try {
       const deviceNet = await this.#network('device');
       const cloudNet = await this.#network('cloud');
+      // A delayed device link: the wearables on a network of their own, the relay between it and the gateway's.
+      const deviceLinkNet = deviceLinkDelayMs === undefined ? undefined : await this.#network('device-link');
       const cloud = { host: CLOUD_NAME, port: MQTT_TLS_PORT, serverName: CLOUD_NAME };
       const cloudSide = (async () => {
         this.#running.broker = await withMosquittoPolicy(new CloudBrokerContainer(images['cloud-broker']), spec.brokerPolicy)
@@ -170,9 +179,10 @@ export class ContainersTopology implements Topology, CommandTopology {
         this.#running.gateway = gateway;
         const capturesDir = resolve(this.dir, 'captures');
         mkdirSync(capturesDir, { recursive: true, mode: 0o700 });
-        this.#running.captures = [];
+        this.#running.captures ??= [];
         // Both sidecars at once: each is a container start, and the topology's start waits for both.
-        const links = [['device-gateway', deviceNet], ['gateway-cloud', cloudNet]] as const;
+        // With a relay on the device link, its capture is taken beside the relay's wearable side (deviceSide).
+        const links = deviceLinkNet ? ([['gateway-cloud', cloudNet]] as const) : ([['device-gateway', deviceNet], ['gateway-cloud', cloudNet]] as const);
         const started = await Promise.allSettled(links.map(([link, net]) => startTcpdumpSidecar({ image: images.tcpdump, runId: this.runId, target: gateway.getId(), hostDir: capturesDir, file: `${link}.pcap`, filter: `tcp and net ${net.subnet}` })));
         started.forEach((r, i) => {
           const link = (links[i] as (typeof links)[number])[0];
@@ -183,9 +193,10 @@ export class ContainersTopology implements Topology, CommandTopology {
       })();
       const transparent = this.options.interception === 'transparent';
       const deviceSide = (async () => {
+        if (deviceLinkNet && deviceLinkDelayMs !== undefined) await this.#startDeviceLink(images, mounts, deviceLinkNet, deviceNet.name, deviceLinkDelayMs);
         const wearables = new WearableContainer(images.wearable)
           .withRun(this.runId)
-          .withInternalNetwork(deviceNet.name)
+          .withInternalNetwork((deviceLinkNet ?? deviceNet).name)
           .withMounts(mounts)
           .withDevices(this.#devices)
           .withProfile(spec.wearableProfile)
@@ -201,6 +212,8 @@ export class ContainersTopology implements Topology, CommandTopology {
             .withExtraHosts([{ host: CLOUD_NAME, ipAddress: cloudAddress }])
             .withRouteVia(`${cloudAddress}/32`, (this.#running.gateway as StartedGatewayContainer).addressOn(deviceNet.name))
             .withEndpoint({ host: CLOUD_NAME, port: MQTT_TLS_PORT, serverName: CLOUD_NAME });
+        } else if (deviceLinkNet) {
+          wearables.withEndpoint({ host: DEVICE_LINK_NAME, port: DEVICE_LINK_PORT, serverName: spec.path === 'terminating-gateway' ? GATEWAY_NAME : CLOUD_NAME });
         } else {
           wearables.withEndpoint({ host: GATEWAY_NAME, port: GatewayContainer.LISTEN_PORT, serverName: spec.path === 'terminating-gateway' ? GATEWAY_NAME : CLOUD_NAME });
         }
@@ -213,6 +226,16 @@ export class ContainersTopology implements Topology, CommandTopology {
       await this.#teardown();
       throw new Error(`topology: the containers topology did not come up: ${(err as Error).message}; nothing was left running`);
     }
+  }
+
+  /** The relay delaying the device link, and the device-link capture beside its wearable side. */
+  async #startDeviceLink(images: RoleImages, mounts: RoleMounts, deviceLinkNet: { name: string; subnet: string }, gatewayNetwork: string, oneWayDelayMs: number): Promise<void> {
+    const relay = await startDeviceLinkRelay({ image: images.gateway, runId: this.runId, deviceLinkNetwork: deviceLinkNet.name, gatewayNetwork, mounts, oneWayDelayMs });
+    this.#running.deviceLink = relay;
+    const capturesDir = resolve(this.dir, 'captures');
+    mkdirSync(capturesDir, { recursive: true, mode: 0o700 });
+    const tcpdump = await startTcpdumpSidecar({ image: images.tcpdump, runId: this.runId, target: relay.getId(), hostDir: capturesDir, file: 'device-gateway.pcap', filter: `tcp and net ${deviceLinkNet.subnet}` });
+    (this.#running.captures ??= []).push({ link: 'device-gateway', tcpdump, path: join(capturesDir, 'device-gateway.pcap') });
   }
 
   #network(purpose: string): Promise<{ name: string; subnet: string }> {
@@ -335,6 +358,7 @@ export class ContainersTopology implements Topology, CommandTopology {
       captures.push({ link: c.link, path: c.path });
     }
     await r.gateway?.stopRole().catch(() => undefined);
+    await r.deviceLink?.stopRole().catch(() => undefined);
     await r.mitm?.stopRole().catch(() => undefined);
     await r.service?.stopRole().catch(() => undefined);
     await r.broker?.stop({ timeout: 5_000, remove: true }).catch(() => undefined);

@@ -24,6 +24,7 @@ import type { EvidenceSink } from '../emulators/evidence.ts';
 import type { Observation } from '../emulators/observation-log.ts';
 import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
 import { TcpLink } from '../links/tcp-link.ts';
+import type { LinkImpairments } from '../links/impairments.ts';
 import { assembleCloudService, cloudBrokerConfig } from './cloud-assembly.ts';
 import { commonObservations, stopLoopback } from './loopback-parts.ts';
 import { sentReadingOf, type Evidence, type GatewayCloudMitm, type RoleName, type SentReading, type Topology, type TopologySpec } from './topology.ts';
@@ -107,7 +108,7 @@ export class LocalTopology implements Topology, CommandTopology {
     });
     this.#gateway = gateway;
     const gatewayEndpoint = await gateway.start();
-    const deviceLink = await this.#link('device-gateway', gatewayEndpoint);
+    const deviceLink = await this.#link('device-gateway', gatewayEndpoint, spec.deviceLinkImpairments);
 
     const cloudE3PublicKeyPem = readPem(pki.cloudE3.publicKey, 'the cloud E3 public key');
     for (const d of this.#devices) {
@@ -151,10 +152,10 @@ export class LocalTopology implements Topology, CommandTopology {
     return mitm.start();
   }
 
-  async #link(name: string, target: { host: string; port: number }): Promise<{ host: string; port: number }> {
+  async #link(name: string, target: { host: string; port: number }, impairments?: LinkImpairments): Promise<{ host: string; port: number }> {
     const writer = PcapWriter.open(join(this.dir, 'captures', `${name}.pcap`));
     this.#captures.push({ link: name, writer });
-    const link = new TcpLink({ name, listen: { host: LOOPBACK, port: 0 }, target, capture: writer });
+    const link = new TcpLink({ name, listen: { host: LOOPBACK, port: 0 }, target, capture: writer, ...(impairments ? { impairments } : {}) });
     this.#links.set(name, link);
     return link.start();
   }
