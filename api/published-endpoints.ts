@@ -9,6 +9,9 @@ import { docker } from '../containers/docker-cli.ts';
 import { RUN_LABEL } from '../containers/run-labels.ts';
 import { CLOUD_NAME, GATEWAY_NAME } from '../certs/genuine-profiles.ts';
 import { GATEWAY_CLOUD_MITM_NAME } from '../topology/containers-gateway-mitm.ts';
+import { DEVICE_GATEWAY_MITM_NAME } from '../topology/containers-device-mitm.ts';
+
+export const DEVICE_MITM_WHAT = 'the MITM on the device link, where the wearables connect (presents a forged gateway certificate, relays to the gateway)';
 import { MQTT_TLS_PORT } from '../containers/role-config.ts';
 import { DTLS_PORT } from '../containers/dtls-containers.ts';
 import { TcpLink } from '../links/tcp-link.ts';
@@ -50,6 +53,8 @@ export function containerRoles(o: { dtlsGateway: boolean }): Reachable[] {
       : { alias: GATEWAY_NAME, role: 'gateway', protocol: 'tcp', port: MQTT_TLS_PORT, serverName: GATEWAY_NAME, what: 'the gateway (MQTT over TLS, where the wearables connect)' },
     { alias: CLOUD_NAME, role: 'cloud-broker', protocol: 'tcp', port: MQTT_TLS_PORT, serverName: CLOUD_NAME, what: 'the cloud broker (Mosquitto, MQTT over TLS 1.3, mutual TLS)' },
     { alias: GATEWAY_CLOUD_MITM_NAME, role: 'mitm-proxy', protocol: 'tcp', port: MQTT_TLS_PORT, serverName: CLOUD_NAME, what: 'the MITM on the gateway→cloud link (presents a forged cloud certificate)' },
+    // A run has one MITM at most: whichever alias the run's containers carry is published.
+    { alias: DEVICE_GATEWAY_MITM_NAME, role: 'mitm-proxy', protocol: 'tcp', port: MQTT_TLS_PORT, serverName: GATEWAY_NAME, what: DEVICE_MITM_WHAT },
   ];
 }
 

@@ -35,6 +35,8 @@ export interface UpGraphOptions {
   readonly path: UpPath;
   readonly malice?: readonly MaliceData[];
   readonly gatewayCloudMitm?: GatewayCloudMitm;
+  /** A MITM between the wearables (and external clients) and the gateway presenting this forged-certificate case. */
+  readonly deviceGatewayMitm?: { readonly forgedCase: string };
   /** Impairments of the device link, both directions. */
   readonly impairments?: readonly Impairment[];
   /** The cloud broker's TLS policy (emulators/tls-server-policy.ts); `default` when absent. */
@@ -65,6 +67,10 @@ export function upGraph(o: UpGraphOptions): Graph {
   if (!(UP_PATHS as readonly string[]).includes(o.path)) throw new Error(`unknown path "${o.path}"; use --path ${UP_PATHS.join(' | ')}`);
   if (o.gatewayCloudMitm && o.path !== 'terminating-gateway') throw new Error('a MITM on the gateway→cloud link needs the terminating gateway; use --path terminating-gateway');
   if (o.gatewayCloudMitm && !isForgedCaseName(o.gatewayCloudMitm.forgedCase)) throw new Error(`unknown forged-certificate case "${o.gatewayCloudMitm.forgedCase}"; known: ${FORGED_CASE_NAMES.join(', ')}`);
+  if (o.deviceGatewayMitm && o.path !== 'terminating-gateway') throw new Error('a MITM on the device link forges the TLS-terminating gateway\'s certificate; use --path terminating-gateway');
+  if (o.deviceGatewayMitm && !isForgedCaseName(o.deviceGatewayMitm.forgedCase)) throw new Error(`unknown forged-certificate case "${o.deviceGatewayMitm.forgedCase}"; known: ${FORGED_CASE_NAMES.join(', ')}`);
+  if (o.deviceGatewayMitm && o.gatewayCloudMitm) throw new Error('--mitm names one MITM: device-gateway:CASE or gateway-cloud:CASE, not both');
+  if (o.deviceGatewayMitm && o.impairments?.length) throw new Error('--impair with --mitm device-gateway: the device link ends at the MITM, which has no delaying relay; drop one of them');
   if (o.path !== 'dtls-stripping-gateway') for (const i of o.impairments ?? []) refuseOnTcpRelay(i);
   for (const m of o.malice ?? []) maliceFromData(m as never);
   const options: ReportingOptions = {
@@ -76,6 +82,7 @@ export function upGraph(o: UpGraphOptions): Graph {
     speedup: 1,
     ...(o.malice?.length ? { malice: o.malice } : {}),
     ...(o.gatewayCloudMitm ? { gatewayCloudMitm: o.gatewayCloudMitm } : {}),
+    ...(o.deviceGatewayMitm ? { deviceGatewayMitm: o.deviceGatewayMitm } : {}),
     ...(o.impairments?.length ? { deviceLinkImpairments: { clientToServer: [...o.impairments], serverToClient: [...o.impairments] } } : {}),
     // Always named, `default` too: the brokers' built-in settings are not the default policy
     // (Aedes takes node's default TLS 1.2 list, CBC suites included: testssl found them; Mosquitto's is TLS 1.3 only).
@@ -106,6 +113,9 @@ export function specOfGraph(graph: Graph): TopologySpec {
   const mitm = rolesOf(graph, 'mitm-proxy')[0];
   const path: Path = !gateway ? 'dtls-psk-attacker' : gateway.mode === 'terminate' ? 'terminating-gateway' : gateway.mode === 'relay' ? 'relay-gateway' : 'dtls-stripping-gateway';
   const deviceLink = graph.links.find((l) => l.from === wearable.name);
+  // A MITM the wearables' link leads to sits on the device link; otherwise on the gateway→cloud link.
+  const deviceMitm = mitm && mitm.transport === 'tls' && deviceLink?.to === mitm.name ? mitm : undefined;
+  const devices = wearable.devices;
   const impairments: LinkImpairments | undefined = deviceLink?.impairments;
   return {
     wearables: wearable.devices.length,
@@ -115,7 +125,8 @@ export function specOfGraph(graph: Graph): TopologySpec {
     wearableProfile: wearable.profile,
     ...(impairments ? { deviceLinkImpairments: impairments } : {}),
     ...(gateway && gateway.upstreamProfile !== 'secure' ? { gatewayUpstreamProfile: gateway.upstreamProfile } : {}),
-    ...(mitm && mitm.transport === 'tls' ? { gatewayCloudMitm: { forgedCase: mitm.presents, stolenGatewayIdentity: mitm.relaysUpstream } } : {}),
+    ...(deviceMitm ? { deviceGatewayMitm: { forgedCase: deviceMitm.presents, stolenDeviceIdentity: devices[devices.length - 1] as string } } : {}),
+    ...(mitm && mitm.transport === 'tls' && !deviceMitm ? { gatewayCloudMitm: { forgedCase: mitm.presents, stolenGatewayIdentity: mitm.relaysUpstream } } : {}),
     ...(broker ? { brokerPolicy: serverPolicy(broker.policy).name } : {}),
   };
 }
@@ -136,13 +147,22 @@ export function parseMalice(text: string): MaliceData {
   return { name, options: { packets } };
 }
 
-/** `--mitm gateway-cloud:CASE[:stolen-identity]`; the device link has no standing MITM realization. */
-export function parseMitm(text: string): GatewayCloudMitm {
+/** What `--mitm` asks for: one MITM, on the gateway→cloud link or on the device link. */
+export type UpMitm = Pick<UpGraphOptions, 'gatewayCloudMitm' | 'deviceGatewayMitm'>;
+
+/** `--mitm gateway-cloud:CASE[:stolen-identity]` or `--mitm device-gateway:CASE`. */
+export function parseMitm(text: string): UpMitm {
   const [where = '', forgedCase = '', extra] = text.split(':');
-  if (where === 'device') throw new Error('a MITM on the device link has no standing realization for `up` (the forged-certificate matrix starts one per attempt); use --mitm gateway-cloud:CASE');
-  if (where !== 'gateway-cloud' || !forgedCase) throw new Error(`--mitm takes gateway-cloud:CASE[:stolen-identity] (e.g. gateway-cloud:self-signed), got "${text}"`);
+  const usage = `--mitm takes gateway-cloud:CASE[:stolen-identity] or device-gateway:CASE (e.g. device-gateway:self-signed), got "${text}"`;
+  if (!forgedCase) throw new Error(usage);
+  if (where === 'device-gateway') {
+    // The MITM always relays onward with the reserved device's identity: there is no choice to name.
+    if (extra !== undefined) throw new Error(`--mitm device-gateway:CASE takes no third part, got "${extra}"`);
+    return { deviceGatewayMitm: { forgedCase } };
+  }
+  if (where !== 'gateway-cloud') throw new Error(usage);
   if (extra !== undefined && extra !== 'stolen-identity') throw new Error(`--mitm: the third part may only be "stolen-identity", got "${extra}"`);
-  return { forgedCase, stolenGatewayIdentity: extra === 'stolen-identity' };
+  return { gatewayCloudMitm: { forgedCase, stolenGatewayIdentity: extra === 'stolen-identity' } };
 }
 
 /** `--impair latency:ms=25,jitterMs=5`, `--impair loss:rate=0.1`: links/impairments.ts validates. */

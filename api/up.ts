@@ -13,7 +13,7 @@ import { rolesOf, type Graph, type Role } from '../topology/graph.ts';
 import { placementNamed, requireRealizable, type PlacementName } from '../topology/placements.ts';
 import type { Evidence, RoleName, SentReading } from '../topology/topology.ts';
 import { externalDeviceOf, specOfGraph } from './up-graph.ts';
-import { publishContainerRoles, publishOnLoopback, type HostRelay, type ReachableEndpoint } from './published-endpoints.ts';
+import { DEVICE_MITM_WHAT, publishContainerRoles, publishOnLoopback, type HostRelay, type ReachableEndpoint } from './published-endpoints.ts';
 import { MQTT_TLS_PORT } from '../containers/role-config.ts';
 import { realizationFor, type Realization } from './realizations.ts';
 import { brokerPolicyOffer, offerPhrase } from './broker-policy-offer.ts';
@@ -105,8 +105,11 @@ export async function up(graph: Graph, options: UpOptions = {}): Promise<Running
     relays = placement.name === 'containers' ? await publishContainerRoles(topology.runId as string, { dtlsGateway: spec.path === 'dtls-stripping-gateway', ...(options.portBase ? { portBase: options.portBase } : {}) }) : await publishLocalRoles(topology, graph, options.portBase);
     const external = externalDeviceOf(graph);
     const emulated = topology.devices().map((d) => d.deviceId).filter((id) => id !== external);
-    for (const id of emulated.slice(0, readings > 0 ? emulated.length : 0)) await topology.report(id, readings);
-    if (readings > 0) await topology.settle(30_000);
+    // Behind a MITM on the device link a secure wearable refuses the forged certificate: its own
+    // record of the refusal is the evidence, not a failure to start.
+    if (spec.deviceGatewayMitm) for (const id of emulated.slice(0, readings > 0 ? emulated.length : 0)) await topology.report(id, readings).catch(() => undefined);
+    else for (const id of emulated.slice(0, readings > 0 ? emulated.length : 0)) await topology.report(id, readings);
+    if (readings > 0 && !spec.deviceGatewayMitm) await topology.settle(30_000);
   } catch (err) {
     await Promise.all(relays.map((r) => r.stop().catch(() => undefined)));
     await topology.stop().catch(() => undefined);
@@ -129,10 +132,16 @@ async function publishLocalRoles(topology: Realization, graph: Graph, portBase: 
     return o ? { host: String(o.detail.host), port: Number(o.detail.port) } : undefined;
   };
   const deviceLink = graph.links.find((l) => l.from === 'wearables');
+  // Behind a MITM on the device link the captured link leads to the MITM: it is published as the
+  // MITM, and the gateway at its own listening port.
+  const deviceMitm = deviceLink?.to === 'mitm-proxy';
+  const mitm = rolesOf(graph, 'mitm-proxy').length > 0 ? (deviceMitm ? await first(`link:${(deviceLink as { name: string }).name}`) : await first('mitm-proxy')) : undefined;
   const targets = [
-    { role: 'gateway', at: deviceLink ? await first(`link:${deviceLink.name}`) : undefined, protocol: deviceLink?.protocol ?? 'tcp', serverName: 'gateway.testbed.local', what: deviceLink?.protocol === 'udp' ? 'the gateway (DTLS 1.2, strips DTLS), through the captured device link' : 'the gateway (MQTT over TLS, where the wearables connect), through the captured device link' },
+    { role: 'gateway', at: deviceLink && !deviceMitm ? await first(`link:${deviceLink.name}`) : await first('gateway'), protocol: deviceLink?.protocol ?? 'tcp', serverName: 'gateway.testbed.local', what: deviceMitm ? 'the gateway (MQTT over TLS), past the MITM on the device link' : deviceLink?.protocol === 'udp' ? 'the gateway (DTLS 1.2, strips DTLS), through the captured device link' : 'the gateway (MQTT over TLS, where the wearables connect), through the captured device link' },
     { role: 'cloud-broker', at: await first('cloud-broker'), protocol: 'tcp' as const, serverName: 'cloud.testbed.local', what: 'the cloud broker (Aedes on node:tls, MQTT over TLS, mutual TLS)' },
-    { role: 'mitm-proxy', at: rolesOf(graph, 'mitm-proxy').length > 0 ? await first('mitm-proxy') : undefined, protocol: 'tcp' as const, serverName: 'cloud.testbed.local', what: 'the MITM on the gateway→cloud link (presents a forged cloud certificate)' },
+    deviceMitm
+      ? { role: 'mitm-proxy', at: mitm, protocol: 'tcp' as const, serverName: 'gateway.testbed.local', what: DEVICE_MITM_WHAT }
+      : { role: 'mitm-proxy', at: mitm, protocol: 'tcp' as const, serverName: 'cloud.testbed.local', what: 'the MITM on the gateway→cloud link (presents a forged cloud certificate)' },
   ];
   const relays: HostRelay[] = [];
   try {

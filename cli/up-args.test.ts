@@ -26,6 +26,14 @@ test('containers get Mosquitto; options become the graph and read back as the sa
   assert.equal(r.readings, 0);
 });
 
+test('--mitm device-gateway puts the MITM on the device link, relaying with the reserved device\'s identity', () => {
+  const r = parseUpArgs(['--wearables', '2', '--mitm', 'device-gateway:self-signed']);
+  const spec = specOfGraph(r.graph);
+  assert.deepEqual(spec.deviceGatewayMitm, { forgedCase: 'self-signed', stolenDeviceIdentity: 'wearable-0003' });
+  assert.equal(spec.gatewayCloudMitm, undefined);
+  assert.deepEqual(r.graph.links.filter((l) => l.from === 'wearables' || l.from === 'mitm-proxy').map((l) => `${l.from}→${l.to}`), ['wearables→mitm-proxy', 'mitm-proxy→gateway']);
+});
+
 test('impairments on the DTLS path are parsed by links/impairments.ts and land on the device link', () => {
   const r = parseUpArgs(['--path', 'dtls-stripping-gateway', '--impair', 'latency:ms=25', '--impair', 'loss:rate=0.1']);
   assert.deepEqual(specOfGraph(r.graph).deviceLinkImpairments?.clientToServer?.map((i) => i.kind), ['latency', 'loss']);
@@ -65,7 +73,11 @@ const refusals: [string[], RegExp][] = [
   [['--malice', 'steal'], /unknown gateway malice "steal"/],
   [['--malice', 'tamper'], /--malice tamper needs reading numbers from 1, e\.g\. --malice tamper:2/],
   [['--malice', 'sniff:3'], /--malice sniff takes no reading numbers/],
-  [['--mitm', 'device:self-signed'], /a MITM on the device link has no standing realization for `up`/],
+  [['--mitm', 'device:self-signed'], /--mitm takes gateway-cloud:CASE\[:stolen-identity\] or device-gateway:CASE/],
+  [['--mitm', 'device-gateway:forged-by-me'], /unknown forged-certificate case "forged-by-me"; known: /],
+  [['--mitm', 'device-gateway:self-signed:stolen-identity'], /--mitm device-gateway:CASE takes no third part/],
+  [['--mitm', 'device-gateway:self-signed', '--path', 'relay-gateway'], /a MITM on the device link forges the TLS-terminating gateway's certificate; use --path terminating-gateway/],
+  [['--mitm', 'device-gateway:self-signed', '--impair', 'latency:ms=25'], /--impair with --mitm device-gateway: .*drop one of them/],
   [['--mitm', 'gateway-cloud:forged-by-me'], /unknown forged-certificate case "forged-by-me"; known: /],
   [['--mitm', 'gateway-cloud:self-signed', '--path', 'relay-gateway'], /needs the terminating gateway; use --path terminating-gateway/],
   [['--impair', 'loss:rate=0.1'], /--impair loss: the TLS path's device link is a TCP relay, which can only add a fixed delay .*use --impair latency:ms=N, or --path dtls-stripping-gateway for loss/],

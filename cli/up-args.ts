@@ -7,7 +7,7 @@ import { PLACEMENT_NAMES, placementNamed, requireRealizable, type PlacementName 
 import { BROKER_KINDS, type BrokerKind, type Graph } from '../topology/graph.ts';
 import { MAX_UP_WEARABLES, UP_PATHS, UP_POLICIES, UP_RECIPES, parseImpairment, parseMalice, parseMitm, upGraph, type UpPath, type UpPolicy } from '../api/up-graph.ts';
 
-export const UP_USAGE = `up [--topology ${PLACEMENT_NAMES.join('|')}] [--recipe ${UP_RECIPES.join('|')}] [--wearables N] [--path ${UP_PATHS.join('|')}] [--malice sniff|tamper:N|replay:N|drop:N]… [--mitm gateway-cloud:CASE[:stolen-identity]] [--broker aedes|mosquitto] [--policy ${UP_POLICIES.join('|')}] [--impair KIND:key=value,…]… [--readings N] [--port-base PORT] [--dir DIR] [--human]`;
+export const UP_USAGE = `up [--topology ${PLACEMENT_NAMES.join('|')}] [--recipe ${UP_RECIPES.join('|')}] [--wearables N] [--path ${UP_PATHS.join('|')}] [--malice sniff|tamper:N|replay:N|drop:N]… [--mitm gateway-cloud:CASE[:stolen-identity]|device-gateway:CASE] [--broker aedes|mosquitto] [--policy ${UP_POLICIES.join('|')}] [--impair KIND:key=value,…]… [--readings N] [--port-base PORT] [--dir DIR] [--human]`;
 
 export interface UpRequest {
   readonly placement: PlacementName;
@@ -51,7 +51,7 @@ export function parseUpArgs(args: string[]): UpRequest {
     wearables: wholeNumber('--wearables', values.wearables ?? '1', 1, MAX_UP_WEARABLES),
     path: values.path as UpPath,
     malice: (values.malice ?? []).map(parseMalice),
-    ...(values.mitm ? { gatewayCloudMitm: parseMitm(values.mitm) } : {}),
+    ...(values.mitm ? parseMitm(values.mitm) : {}),
     impairments: (values.impair ?? []).map(parseImpairment),
   });
   // A broker (or anything) the placement cannot realize is refused here, before anything starts.

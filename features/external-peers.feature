@@ -42,3 +42,14 @@ Feature: Bring your own client to a running testbed
     When wearable-0001 sends 1 reading through the gateway
     Then the cloud's audit accepts wearable-0001's reading
     And in the device link's capture every round trip of the wearable's handshake takes at least 50 ms, TCP's SYN → SYN-ACK included
+
+  @needs-openssl @up-device-mitm
+  Scenario: Through a MITM on the device link the wearable refuses the forged certificate and the chapter's s_client line is intercepted
+    Given the testbed is up with 1 wearable and a MITM on the device link presenting a self-signed certificate
+    When wearable-0001 tries to send 1 reading through the MITM on the device link
+    Then wearable-0001's own record shows it refused the MITM's certificate as "self-signed certificate"
+    And the cloud's audit holds nothing from wearable-0001
+    When the source chapter's openssl s_client line connects to the MITM on the device link with the reserved device's certificate
+    Then s_client reports "self-signed certificate" and carries on
+    And the MITM's records show it completed the TLS handshake with s_client
+    And the gateway's own record shows the MITM connected onward with the reserved device's certificate

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import type { TestbedWorld } from './world.ts';
 import { up, type RunningGraph } from '../api/up.ts';
-import { upGraph } from '../api/up-graph.ts';
+import { upGraph, type UpMitm } from '../api/up-graph.ts';
 import { latency, type Impairment } from '../links/impairments.ts';
 import { chapterSClientArgs, mosquittoArgs } from '../api/client-lines.ts';
 import { parseReading, sealReading, type Sealed } from '../api/seal.ts';
@@ -38,9 +38,9 @@ export function runningUp(world: TestbedWorld): RunningGraph {
   return state(world).graph;
 }
 
-async function startUp(world: TestbedWorld, gatewayCloudMitm: boolean, impairments?: readonly Impairment[]): Promise<void> {
+async function startUp(world: TestbedWorld, mitm: UpMitm, impairments?: readonly Impairment[]): Promise<void> {
   const placement = currentPlacement();
-  const graph = upGraph({ broker: placement.defaultBroker, wearables: 1, path: 'terminating-gateway', ...(gatewayCloudMitm ? { gatewayCloudMitm: { forgedCase: 'self-signed', stolenGatewayIdentity: false } } : {}), ...(impairments ? { impairments } : {}) });
+  const graph = upGraph({ broker: placement.defaultBroker, wearables: 1, path: 'terminating-gateway', ...mitm, ...(impairments ? { impairments } : {}) });
   const running = await up(graph, { placement: placement.name, dir: world.dir });
   peers.set(world, { graph: running });
   world.attach(running.endpoints.map((e) => `${e.role}: ${e.protocol} ${e.host}:${e.port} (${e.what})`).join('\n'), { mediaType: 'text/plain', fileName: 'endpoints.txt' });
@@ -48,17 +48,22 @@ async function startUp(world: TestbedWorld, gatewayCloudMitm: boolean, impairmen
 
 Given('the testbed is up with {int} wearable and a device reserved for external clients', { timeout: 240_000 }, async function (this: TestbedWorld, n: number) {
   assert.equal(n, 1, 'this feature starts one emulated wearable (and the reserved device)');
-  await startUp(this, false);
+  await startUp(this, {});
 });
 
 Given('the testbed is up with {int} wearable and a MITM on the gateway→cloud link presenting a self-signed certificate', { timeout: 240_000 }, async function (this: TestbedWorld, n: number) {
   assert.equal(n, 1, 'this feature starts one emulated wearable (and the reserved device)');
-  await startUp(this, true);
+  await startUp(this, { gatewayCloudMitm: { forgedCase: 'self-signed', stolenGatewayIdentity: false } });
 });
 
 Given('the testbed is up with {int} wearable and a device link delayed by {int} ms each way', { timeout: 240_000 }, async function (this: TestbedWorld, n: number, ms: number) {
   assert.equal(n, 1, 'this feature starts one emulated wearable (and the reserved device)');
-  await startUp(this, false, [latency({ ms })]);
+  await startUp(this, {}, [latency({ ms })]);
+});
+
+Given('the testbed is up with {int} wearable and a MITM on the device link presenting a self-signed certificate', { timeout: 240_000 }, async function (this: TestbedWorld, n: number) {
+  assert.equal(n, 1, 'this feature starts one emulated wearable (and the reserved device)');
+  await startUp(this, { deviceGatewayMitm: { forgedCase: 'self-signed' } });
 });
 
 When('an external publisher seals a reading with {word} for the reserved device', function (this: TestbedWorld, values: string) {

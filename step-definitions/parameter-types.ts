@@ -100,7 +100,7 @@ defineParameterType({
 defineParameterType({
   // A role of a running (`testbed up`) graph that a client of your own can reach from this machine.
   name: 'reachable role',
-  regexp: /the gateway|the cloud broker|the MITM on the gateway→cloud link/,
+  regexp: /the gateway|the cloud broker|the MITM on the gateway→cloud link|the MITM on the device link/,
   transformer: (s: string): 'gateway' | 'cloud-broker' | 'mitm-proxy' => (s === 'the gateway' ? 'gateway' : s === 'the cloud broker' ? 'cloud-broker' : 'mitm-proxy'),
 });
 

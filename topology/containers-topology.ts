@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generatePki } from '../certs/pki.ts';
+import { generatePki, type Pki } from '../certs/pki.ts';
 import { readPem, writePki, type PkiPaths } from '../certs/pki-files.ts';
 import { CLOUD_NAME, GATEWAY_DEFAULT_CN, GATEWAY_NAME } from '../certs/genuine-profiles.ts';
 import { provisionDevice, writeProvisioning, type DeviceProvisioning } from '../emulators/provisioning.ts';
@@ -33,8 +33,9 @@ import { CloudBrokerContainer, type StartedCloudBrokerContainer } from '../conta
 import { CloudServiceContainer, type StartedCloudServiceContainer } from '../containers/cloud-service-container.ts';
 import { GatewayContainer, type StartedGatewayContainer } from '../containers/gateway-container.ts';
 import { WearableContainer, type StartedWearableContainer } from '../containers/wearable-container.ts';
-import type { StartedMitmProxyContainer } from '../containers/mitm-proxy-container.ts';
+import { MitmProxyContainer, type StartedMitmProxyContainer } from '../containers/mitm-proxy-container.ts';
 import { startGatewayCloudMitm } from './containers-gateway-mitm.ts';
+import { DEVICE_GATEWAY_MITM_NAME, startDeviceGatewayMitm } from './containers-device-mitm.ts';
 import { DEVICE_LINK_NAME, DEVICE_LINK_PORT, oneWayDelayOf, startDeviceLinkRelay } from './containers-device-link.ts';
 import type { StartedTcpLinkRelayContainer } from '../containers/resumption-containers.ts';
 import { withMosquittoPolicy } from './broker-policy-tls.ts';
@@ -44,7 +45,7 @@ import type { RoleMounts } from '../containers/node-role-container.ts';
 import { wearableId } from './local-topology.ts';
 import { commandHandlerOf, type CommandTopology, type DeviceCommandRecords } from './command-topology.ts';
 import type { ResponseAuditEntry, SentCommand } from '../emulators/cloud/command-center.ts';
-import { sentReadingOf, type CaptureFile, type Evidence, type RoleName, type SentReading, type Topology, type TopologySpec } from './topology.ts';
+import { sentReadingOf, type CaptureFile, type DeviceGatewayMitm, type Evidence, type RoleName, type SentReading, type Topology, type TopologySpec } from './topology.ts';
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -164,7 +165,9 @@ export class ContainersTopology implements Topology, CommandTopology {
         const mitm = spec.gatewayCloudMitm
           ? await startGatewayCloudMitm({ image: images['mitm-proxy'], runId: this.runId, cloudNetwork: cloudNet.name, mounts, pki: generated, caBundlePem: readPem(pki.caBundle, 'the testbed CA bundle'), cloud, spec: spec.gatewayCloudMitm })
           : undefined;
-        this.#running.mitm = mitm?.mitm;
+        // A MITM on the device link takes the gateway's place for the wearables (deviceSide points them at it).
+        const deviceMitm = spec.deviceGatewayMitm ? await this.#startDeviceMitm(images, mounts, deviceNet.name, generated, readPem(pki.caBundle, 'the testbed CA bundle'), spec.deviceGatewayMitm) : undefined;
+        this.#running.mitm = mitm?.mitm ?? deviceMitm;
         const gateway = await new GatewayContainer(images.gateway)
           .withRun(this.runId)
           .withInternalNetwork(deviceNet.name, GATEWAY_NAME)
@@ -183,7 +186,9 @@ export class ContainersTopology implements Topology, CommandTopology {
         // Both sidecars at once: each is a container start, and the topology's start waits for both.
         // With a relay on the device link, its capture is taken beside the relay's wearable side (deviceSide).
         const links = deviceLinkNet ? ([['gateway-cloud', cloudNet]] as const) : ([['device-gateway', deviceNet], ['gateway-cloud', cloudNet]] as const);
-        const started = await Promise.allSettled(links.map(([link, net]) => startTcpdumpSidecar({ image: images.tcpdump, runId: this.runId, target: gateway.getId(), hostDir: capturesDir, file: `${link}.pcap`, filter: `tcp and net ${net.subnet}` })));
+        // Behind a MITM on the device link its capture is taken beside the MITM: both of its legs.
+        const beside = (link: string): string => (link === 'device-gateway' && deviceMitm ? deviceMitm.getId() : gateway.getId());
+        const started = await Promise.allSettled(links.map(([link, net]) => startTcpdumpSidecar({ image: images.tcpdump, runId: this.runId, target: beside(link), hostDir: capturesDir, file: `${link}.pcap`, filter: `tcp and net ${net.subnet}` })));
         started.forEach((r, i) => {
           const link = (links[i] as (typeof links)[number])[0];
           if (r.status === 'fulfilled') this.#running.captures?.push({ link, tcpdump: r.value, path: join(capturesDir, `${link}.pcap`) });
@@ -214,6 +219,8 @@ export class ContainersTopology implements Topology, CommandTopology {
             .withEndpoint({ host: CLOUD_NAME, port: MQTT_TLS_PORT, serverName: CLOUD_NAME });
         } else if (deviceLinkNet) {
           wearables.withEndpoint({ host: DEVICE_LINK_NAME, port: DEVICE_LINK_PORT, serverName: spec.path === 'terminating-gateway' ? GATEWAY_NAME : CLOUD_NAME });
+        } else if (spec.deviceGatewayMitm) {
+          wearables.withEndpoint({ host: DEVICE_GATEWAY_MITM_NAME, port: MitmProxyContainer.LISTEN_PORT, serverName: GATEWAY_NAME });
         } else {
           wearables.withEndpoint({ host: GATEWAY_NAME, port: GatewayContainer.LISTEN_PORT, serverName: spec.path === 'terminating-gateway' ? GATEWAY_NAME : CLOUD_NAME });
         }
@@ -226,6 +233,15 @@ export class ContainersTopology implements Topology, CommandTopology {
       await this.#teardown();
       throw new Error(`topology: the containers topology did not come up: ${(err as Error).message}; nothing was left running`);
     }
+  }
+
+  /** The MITM on the device link, relaying to the gateway with the stolen device identity the spec names. */
+  async #startDeviceMitm(images: RoleImages, mounts: RoleMounts, deviceNetwork: string, generated: Pki, caBundlePem: string, spec: DeviceGatewayMitm): Promise<StartedMitmProxyContainer> {
+    const device = generated.wearables.get(spec.stolenDeviceIdentity);
+    if (!device) throw new Error(`topology: the MITM's stolen identity ${spec.stolenDeviceIdentity} is not a provisioned device`);
+    const gateway = { host: GATEWAY_NAME, port: GatewayContainer.LISTEN_PORT, serverName: GATEWAY_NAME };
+    const started = await startDeviceGatewayMitm({ image: images['mitm-proxy'], runId: this.runId, deviceNetwork, mounts, pki: generated, caBundlePem, gateway, forgedCase: spec.forgedCase, device: { certChainPem: device.chainPem, keyPem: device.keyPem } });
+    return started.mitm;
   }
 
   /** The relay delaying the device link, and the device-link capture beside its wearable side. */

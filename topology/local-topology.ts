@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePki, type Pki } from '../certs/pki.ts';
 import { forgeCertificate } from '../certs/forged-catalogue.ts';
-import { MitmProxy } from '../emulators/mitm-proxy.ts';
+import { MitmProxy, type MitmProxyConfig } from '../emulators/mitm-proxy.ts';
 import { harvestCredentials, presentForgedCertificate, readPublishedPayloads } from '../emulators/mitm-attacks.ts';
 import { writePki, readPem, type PkiPaths } from '../certs/pki-files.ts';
 import { PcapWriter } from '../capture/pcap-writer.ts';
@@ -27,7 +27,7 @@ import { TcpLink } from '../links/tcp-link.ts';
 import type { LinkImpairments } from '../links/impairments.ts';
 import { assembleCloudService, cloudBrokerConfig } from './cloud-assembly.ts';
 import { commonObservations, stopLoopback } from './loopback-parts.ts';
-import { sentReadingOf, type Evidence, type GatewayCloudMitm, type RoleName, type SentReading, type Topology, type TopologySpec } from './topology.ts';
+import { sentReadingOf, type DeviceGatewayMitm, type Evidence, type GatewayCloudMitm, type RoleName, type SentReading, type Topology, type TopologySpec } from './topology.ts';
 import { CLOUD_NAME, GATEWAY_NAME } from '../certs/genuine-profiles.ts';
 import type { CommandCenter, ResponseAuditEntry, SentCommand } from '../emulators/cloud/command-center.ts';
 import { commandHandlerOf, localCommandCenter, type CommandTopology, type DeviceCommandRecords } from './command-topology.ts';
@@ -94,7 +94,7 @@ export class LocalTopology implements Topology, CommandTopology {
     const commandHandler = commandHandlerOf(spec);
     if (commandHandler) this.#commands = localCommandCenter({ broker, registry, pki, nowSec: () => clock.nowSec(), dir: this.dir });
 
-    const upstreamLink = await this.#link('gateway-cloud', spec.gatewayCloudMitm ? await this.#startMitm(spec.gatewayCloudMitm, cloudEndpoint, generated, caBundle, evidence) : cloudEndpoint);
+    const upstreamLink = await this.#link('gateway-cloud', spec.gatewayCloudMitm ? await this.#startGatewayCloudMitm(spec.gatewayCloudMitm, cloudEndpoint, generated, caBundle, evidence) : cloudEndpoint);
     const gateway = new Gateway({
       mode: spec.path === 'terminating-gateway' ? 'terminate' : 'relay',
       listen: { host: LOOPBACK, port: 0 },
@@ -108,7 +108,7 @@ export class LocalTopology implements Topology, CommandTopology {
     });
     this.#gateway = gateway;
     const gatewayEndpoint = await gateway.start();
-    const deviceLink = await this.#link('device-gateway', gatewayEndpoint, spec.deviceLinkImpairments);
+    const deviceLink = await this.#link('device-gateway', spec.deviceGatewayMitm ? await this.#startDeviceGatewayMitm(spec.deviceGatewayMitm, gatewayEndpoint, generated, caBundle, evidence) : gatewayEndpoint, spec.deviceLinkImpairments);
 
     const cloudE3PublicKeyPem = readPem(pki.cloudE3.publicKey, 'the cloud E3 public key');
     for (const d of this.#devices) {
@@ -135,15 +135,29 @@ export class LocalTopology implements Topology, CommandTopology {
    * A MITM on the gateway→cloud link: it presents a forged certificate to the gateway's upstream
    * client and, if it stole the gateway's identity, relays into the real cloud with it.
    */
-  async #startMitm(spec: GatewayCloudMitm, cloud: { host: string; port: number }, pki: Pki, caBundle: string, evidence: EvidenceSink): Promise<{ host: string; port: number }> {
-    const forged = await forgeCertificate(spec.forgedCase, { pki, serverName: CLOUD_NAME });
+  async #startGatewayCloudMitm(spec: GatewayCloudMitm, cloud: { host: string; port: number }, pki: Pki, caBundle: string, evidence: EvidenceSink): Promise<{ host: string; port: number }> {
+    const upstream = spec.stolenGatewayIdentity ? { host: cloud.host, port: cloud.port, tls: { ca: caBundle, cert: pki.gateway.chainPem, key: pki.gateway.keyPem, servername: CLOUD_NAME, minVersion: 'TLSv1.2' as const } } : undefined;
+    return this.#startMitm(spec.forgedCase, CLOUD_NAME, upstream, pki, evidence);
+  }
+
+  /**
+   * A MITM on the device link: it presents a certificate forged for the gateway's name to the
+   * wearables (and external clients) and connects onward to the gateway as a TLS client with a
+   * device identity it stole (the gateway asks every client for a certificate).
+   */
+  async #startDeviceGatewayMitm(spec: DeviceGatewayMitm, gateway: { host: string; port: number }, pki: Pki, caBundle: string, evidence: EvidenceSink): Promise<{ host: string; port: number }> {
+    const files = this.pki.wearable(spec.stolenDeviceIdentity);
+    const tls = { ca: caBundle, cert: readPem(files.chain, `the ${spec.stolenDeviceIdentity} certificate chain`), key: readPem(files.key, `the ${spec.stolenDeviceIdentity} device key`), servername: GATEWAY_NAME, minVersion: 'TLSv1.2' as const };
+    return this.#startMitm(spec.forgedCase, GATEWAY_NAME, { host: gateway.host, port: gateway.port, tls }, pki, evidence);
+  }
+
+  async #startMitm(forgedCase: string, serverName: string, upstream: MitmProxyConfig['upstream'], pki: Pki, evidence: EvidenceSink): Promise<{ host: string; port: number }> {
+    const forged = await forgeCertificate(forgedCase, { pki, serverName });
     const mitm = new MitmProxy({
       name: 'mitm-proxy',
       listen: { host: LOOPBACK, port: 0 },
       attacks: [presentForgedCertificate(forged.name, forged.explain, { certChainPem: forged.certChainPem, keyPem: forged.keyPem, legacySecurityLevel: forged.needsLegacySecurityLevel }), harvestCredentials(), readPublishedPayloads()],
-      ...(spec.stolenGatewayIdentity
-        ? { upstream: { host: cloud.host, port: cloud.port, tls: { ca: caBundle, cert: pki.gateway.chainPem, key: pki.gateway.keyPem, servername: CLOUD_NAME, minVersion: 'TLSv1.2' as const } } }
-        : {}),
+      ...(upstream ? { upstream } : {}),
       handshakeTimeoutMs: 5_000,
       evidence,
       impostorKeyLogFile: join(this.dir, 'impostor.keylog'),

@@ -31,6 +31,8 @@ export interface ReportingOptions {
   readonly deviceLinkImpairments?: LinkImpairments;
   readonly gatewayUpstreamProfile?: string;
   readonly gatewayCloudMitm?: { readonly forgedCase: string; readonly stolenGatewayIdentity: boolean };
+  /** A MITM between the wearables and the gateway presenting this forged-certificate case (terminating gateway). */
+  readonly deviceGatewayMitm?: { readonly forgedCase: string };
   readonly plaintext?: boolean;
   /** The cloud broker's TLS policy (emulators/tls-server-policy.ts); `default` when absent. */
   readonly brokerPolicy?: string;
@@ -55,7 +57,12 @@ export function reporting(o: ReportingOptions): Graph {
   const mode = o.path === 'terminating-gateway' ? 'terminate' : o.path === 'relay-gateway' ? 'relay' : 'strip-dtls';
   roles.push({ kind: 'gateway', name: 'gateway', mode, malice: o.malice ?? [], upstreamProfile: o.gatewayUpstreamProfile ?? 'secure' });
   roles.push(broker(o.broker, { plainListener: o.plaintext === true, ...(o.brokerPolicy ? { policy: o.brokerPolicy } : {}) }), cloudService);
-  links.push(link('device-gateway', 'wearables', 'gateway', dtls ? 'udp' : 'tcp', o.deviceLinkImpairments));
+  if (o.deviceGatewayMitm) {
+    // The captured device link leads to the MITM, which connects onward to the gateway
+    // (relaysUpstream); that leg is not captured on its own (containers capture beside the MITM).
+    roles.push({ kind: 'mitm-proxy', name: 'mitm-proxy', transport: 'tls', presents: o.deviceGatewayMitm.forgedCase, relaysUpstream: true });
+    links.push(link('device-gateway', 'wearables', 'mitm-proxy', 'tcp', o.deviceLinkImpairments), { ...link('mitm-gateway', 'mitm-proxy', 'gateway'), capture: false });
+  } else links.push(link('device-gateway', 'wearables', 'gateway', dtls ? 'udp' : 'tcp', o.deviceLinkImpairments));
   if (o.gatewayCloudMitm) {
     roles.push({ kind: 'mitm-proxy', name: 'mitm-proxy', transport: 'tls', presents: o.gatewayCloudMitm.forgedCase, relaysUpstream: o.gatewayCloudMitm.stolenGatewayIdentity });
     links.push(link('gateway-cloud', 'gateway', 'mitm-proxy'), link('mitm-cloud', 'mitm-proxy', 'cloud-broker'));
@@ -194,8 +201,8 @@ export function graphForTags(tags: readonly string[], brokerKind: BrokerKind): G
     case 'energy-model': return energyModel();
     case 'fleet': return fleet({ broker: kind, wearables: tags.includes('@fleet-full') ? 5000 : 1 });
     // features/external-peers.feature: the graph `testbed up` starts (api/up-graph.ts), one wearable
-    // and the device reserved for external clients; @gateway-cloud adds the gateway→cloud MITM.
-    case 'up': return reporting({ broker: kind, wearables: 2, path: 'terminating-gateway', profile: 'secure', speedup: 1, ...(tags.includes('@gateway-cloud') ? { gatewayCloudMitm: { forgedCase: 'self-signed', stolenGatewayIdentity: false } } : {}) });
+    // and the device reserved for external clients; @gateway-cloud adds the gateway→cloud MITM, @up-device-mitm the device-link MITM.
+    case 'up': return reporting({ broker: kind, wearables: 2, path: 'terminating-gateway', profile: 'secure', speedup: 1, ...(tags.includes('@gateway-cloud') ? { gatewayCloudMitm: { forgedCase: 'self-signed', stolenGatewayIdentity: false } } : {}), ...(tags.includes('@up-device-mitm') ? { deviceGatewayMitm: { forgedCase: 'self-signed' } } : {}) });
     // Cloud→device commands (issue 13): the reporting graph through a TLS-terminating gateway.
     case 'commands': return { ...reporting({ broker: kind, wearables: 1, path: 'terminating-gateway', profile: 'secure' }), recipe: 'commands' };
     // The DTLS paths over DTLS 1.3 (features/dtls13-stripped-dtls.feature): the same roles and links, wolfSSL bridges.

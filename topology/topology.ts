@@ -40,6 +40,8 @@ export interface TopologySpec {
   readonly gatewayUpstreamProfile?: string;
   /** A man-in-the-middle on the gateway→cloud link (terminating-gateway path). */
   readonly gatewayCloudMitm?: GatewayCloudMitm;
+  /** A man-in-the-middle on the device link, between the wearables and the gateway (terminating-gateway path). */
+  readonly deviceGatewayMitm?: DeviceGatewayMitm;
   /** The cloud broker's TLS policy (emulators/tls-server-policy.ts); its built-in TLS 1.2+ settings when absent. */
   readonly brokerPolicy?: TlsServerPolicyName;
 }
@@ -52,6 +54,17 @@ export interface GatewayCloudMitm {
    * gateway): with it, the MITM can relay upstream into the real cloud.
    */
   readonly stolenGatewayIdentity: boolean;
+}
+
+export interface DeviceGatewayMitm {
+  /** A forged-certificate case from certs/forged-catalogue.ts, forged for the gateway's name. */
+  readonly forgedCase: string;
+  /**
+   * The device whose genuine certificate and key the attacker holds (extracted from a device):
+   * the MITM connects onward to the gateway with it, since the gateway asks every client for a
+   * certificate (mutual TLS). `up` gives it the device reserved for external clients.
+   */
+  readonly stolenDeviceIdentity: string;
 }
 
 export type RoleName = 'gateway' | 'mitm-proxy' | 'cloud-broker' | 'cloud-service' | `wearable:${string}` | `link:${string}`;
