@@ -18,6 +18,7 @@ import type { GatewayMalice, InterceptedPublish, MaliceContext } from './gateway
 import { deliverThroughMalice } from './command-malice.ts';
 import { tlsClientOptions, type TlsClientProfile } from './tls-client-profile.ts';
 import type { TlsSessionCache } from './tls-session-cache.ts';
+import { stopListener } from '../links/stop-listener.ts';
 
 /** Bytes of each direction of a relayed connection the relay keeps in its records. */
 export const RELAY_KEEP_BYTES = 64 * 1024;
@@ -258,10 +259,8 @@ export class Gateway {
   }
 
   async stop(): Promise<void> {
-    for (const s of this.#sockets) s.destroy();
-    this.#sockets.clear();
     const server = this.#server;
     this.#server = undefined;
-    if (server) await new Promise<void>((r) => server.close(() => r()));
+    await stopListener(server, this.#sockets);
   }
 }

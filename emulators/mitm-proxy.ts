@@ -20,6 +20,7 @@ import { connectTls } from './tls-connect.ts';
 import type { ConnectionOptions } from 'node:tls';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { TlsImpostorProcess } from './tls-impostor-process.ts';
+import { stopListener } from '../links/stop-listener.ts';
 
 export type MitmObservationKind = 'listening' | 'client-hello' | 'handshake-complete' | 'handshake-failed' | 'plaintext' | 'mqtt-packet' | 'attack' | 'upstream' | 'closed';
 
@@ -273,11 +274,9 @@ export class MitmProxy {
   async stop(): Promise<void> {
     await this.#impostor?.stop();
     this.#impostor = undefined;
-    for (const s of this.#sockets) s.destroy();
-    this.#sockets.clear();
     const net = this.#net;
     this.#net = undefined;
-    if (net) await new Promise<void>((r) => net.close(() => r()));
+    await stopListener(net, this.#sockets);
   }
 }
 

@@ -10,6 +10,7 @@ import { createServer, connect, isIPv4, type Server, type Socket, type AddressIn
 import { ObservationLog } from '../emulators/observation-log.ts';
 import { TcpConversationTap, realTimeMicros, type PcapWriter } from '../capture/pcap-writer.ts';
 import { DelayQueue, ImpairmentPipeline, baseDelayMs, type LinkImpairments } from './impairments.ts';
+import { stopListener } from './stop-listener.ts';
 
 export interface LinkEndpoint {
   readonly host: string;
@@ -194,10 +195,8 @@ export class TcpLink {
 
   async stop(): Promise<void> {
     for (const close of [...this.#closers]) close('server', 'link stopped');
-    for (const s of this.#sockets) s.destroy();
-    this.#sockets.clear();
     const server = this.#server;
     this.#server = undefined;
-    if (server) await new Promise<void>((r) => server.close(() => r()));
+    await stopListener(server, this.#sockets);
   }
 }

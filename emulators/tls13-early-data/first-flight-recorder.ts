@@ -8,6 +8,7 @@
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { ObservationLog } from '../observation-log.ts';
 import type { TcpAddress } from './wolfssl-tls-process.ts';
+import { stopListener } from '../../links/stop-listener.ts';
 
 export type RecorderObservation = 'listening' | 'first-flight' | 'replay' | 'replay-answer' | 'replay-closed';
 
@@ -112,10 +113,8 @@ export class FirstFlightRecorder {
   }
 
   async stop(): Promise<void> {
-    for (const s of this.#sockets) s.destroy();
-    this.#sockets.clear();
     const server = this.#server;
     this.#server = undefined;
-    if (server) await new Promise<void>((r) => server.close(() => r()));
+    await stopListener(server, this.#sockets);
   }
 }
