@@ -15,6 +15,7 @@ import { addSkipReasons } from '../junit-skip-reasons.ts';
 import { makeJUnitReadable } from '../junit-readable.ts';
 import { discardReports, linkLatestReports, publishReports, redirectReports } from '../report-files.ts';
 import { writeRunSummary } from '../run-summary.ts';
+import { DEFAULT_KEEP_RUNS, KEEP_RUNS_ENV, keepRunsSetting, markWriting, pruneLine, pruneRuns } from '../run-retention.ts';
 import { listLines, tagExpressionProblem } from '../scenario-list.ts';
 import { scenarioRuns } from '../run-messages.ts';
 import { ContainersTopology } from '../../topology/containers-topology.ts';
@@ -40,7 +41,7 @@ export function neededTools(featureDir: string): string[] {
 
 export const runCommand: Command = {
   summary: 'run the scenario suite (the main job)',
-  usage: 'run [--topology local|containers|swarm] [--tags EXPR] [--profile default|ci] [--list] [--dry-run] [--allow-empty]',
+  usage: 'run [--topology local|containers|swarm] [--tags EXPR] [--profile default|ci] [--list] [--dry-run] [--allow-empty] [--keep-runs N]',
   async run(args) {
     const { values } = parseOptions('run', this.usage, args, {
       topology: { type: 'string', default: 'local' },
@@ -49,6 +50,7 @@ export const runCommand: Command = {
       list: { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
       'allow-empty': { type: 'boolean', default: false },
+      'keep-runs': { type: 'string' },
     });
     if (values.help) {
       console.log([
@@ -56,12 +58,14 @@ export const runCommand: Command = {
         '  --list         the scenarios that would run (feature, name, tags); nothing runs',
         "  --dry-run      Cucumber's dry run: which scenarios would run and which steps are undefined",
         '  --allow-empty  a tag expression that matches no scenario is no error',
+        `  --keep-runs N  after the run, keep the newest N runs/<time>/ directories and remove older ones (default ${DEFAULT_KEEP_RUNS}, or ${KEEP_RUNS_ENV})`,
       ].join('\n'));
       return 0;
     }
     const topology = values.topology as string;
     if (!(TOPOLOGIES as readonly string[]).includes(topology)) throw new Error(`--topology must be one of ${TOPOLOGIES.join(', ')}, got "${topology}"`);
     if (values.profile !== 'default' && values.profile !== 'ci') throw new Error(`--profile must be default or ci, got "${values.profile}"`);
+    const keepRuns = keepRunsSetting(values['keep-runs']);
     if (!existsSync('features') || !existsSync('cucumber.json')) {
       console.error(`testbed run: no features/ directory or cucumber.json in ${process.cwd()}; run it from the project root (where features/ is)`);
       return 2;
@@ -113,6 +117,7 @@ export const runCommand: Command = {
     }
     const runDir = resolve('runs', new Date().toISOString().replace(/[:.]/g, '-'));
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    const doneWriting = markWriting(runDir);
     process.env.TESTBED_RUN_DIR = runDir;
     process.env.TESTBED_TOPOLOGY = topology;
     console.log(`testbed: running scenarios on the ${topology} topology; evidence in ${runDir}`);
@@ -125,6 +130,7 @@ export const runCommand: Command = {
       ({ success } = await runCucumber(runConfiguration));
     } catch (err) {
       discardReports(pending);
+      doneWriting();
       throw err;
     }
     publishReports(pending);
@@ -136,6 +142,9 @@ export const runCommand: Command = {
     console.log(`reports: ${join(reportsDir, 'cucumber-report.html')} (HTML), ${join(reportsDir, 'cucumber-junit.xml')} (JUnit); reports/ points at them`);
     console.log(`evidence (pcaps, TLS key logs, audit logs, per-run PKI): ${runDir}/scenarios/`);
     if (summary) console.log(`run summary (matrices, pictures, scenarios): ${summary}`);
+    doneWriting();
+    const pruned = pruneLine(pruneRuns(process.cwd(), keepRuns, runDir));
+    if (pruned) console.log(pruned);
     return success ? 0 : 1;
   },
 };
