@@ -14,6 +14,7 @@ import { Aedes } from 'aedes';
 import { ObservationLog } from '../observation-log.ts';
 import { noEvidence, type EvidenceSink } from '../evidence.ts';
 import { peerIdentity, type PeerIdentity } from './tls-identity.ts';
+import { rememberTlsPeers } from '../tls-peer-address.ts';
 
 export type BrokerObservationKind = 'listening' | 'tls-handshake' | 'tls-error' | 'mqtt-connect' | 'publish' | 'publish-refused' | 'client-disconnect' | 'subscribe-refused' | 'crl-reload' | 'revoked-session-closed';
 
@@ -136,6 +137,7 @@ export class CloudBroker {
     );
     evidence.tlsEndpoint('cloud-broker', server);
     this.#config.sessionIds?.attachTo(server);
+    const peerOf = rememberTlsPeers(server);
     server.on('secureConnection', (socket: TLSSocket) => {
       this.#sessions.add(socket);
       socket.once('close', () => this.#sessions.delete(socket));
@@ -153,7 +155,8 @@ export class CloudBroker {
       // socket ("socket hang up"); the verification verdict is on the socket.
       const verdict = (socket as TLSSocket & { authorizationError?: Error | string }).authorizationError;
       const why = verdict ? `${err.message} (client certificate: ${String(verdict instanceof Error ? (verdict as NodeJS.ErrnoException).code ?? verdict.message : verdict)})` : err.message;
-      this.log.record('tls-error', `TLS handshake refused from ${socket.remoteAddress}:${socket.remotePort}: ${why}`, { code: err.code, message: why });
+      const peer = peerOf(socket);
+      this.log.record('tls-error', `TLS handshake refused from ${peer}: ${why}`, { code: err.code, message: why, peer });
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
