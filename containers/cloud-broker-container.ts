@@ -53,6 +53,7 @@ export class CloudBrokerContainer extends TestbedContainer {
   #openSsl: Readonly<Record<string, string>> | undefined;
   #persistentSessions = false;
   #maxQueued = 1_000;
+  #persistenceLocation = '/tmp/';
   #packetLog = true;
 
   /** Each wearable may publish only to its own E3 topic. */
@@ -164,11 +165,15 @@ export class CloudBrokerContainer extends TestbedContainer {
    * (SIGTERM) and reads it back at start (mosquitto.conf(5) "persistence"). The container's own
    * file system survives `docker restart`. A persistent client's queue is bounded, never dropped
    * silently at the default 1,000: a fleet's subscriber may be away for a whole restart storm.
+   * `location`: where the store is written; on swarm a mounted directory, since a task restart
+   * makes a new container (topology/swarm-fleet.ts).
    */
-  withPersistentSessions(maxQueuedMessages = 200_000): this {
+  withPersistentSessions(maxQueuedMessages = 200_000, location = '/tmp/'): this {
     if (!Number.isInteger(maxQueuedMessages) || maxQueuedMessages < 1) throw new Error(`CloudBrokerContainer: maxQueuedMessages must be a whole number from 1, got ${maxQueuedMessages}`);
+    if (!/^\/[A-Za-z0-9_./-]*\/$/.test(location)) throw new Error(`CloudBrokerContainer: the persistence location must be an absolute directory ending in '/', got "${location}"`);
     this.#persistentSessions = true;
     this.#maxQueued = maxQueuedMessages;
+    this.#persistenceLocation = location;
     return this;
   }
 
@@ -209,7 +214,7 @@ export class CloudBrokerContainer extends TestbedContainer {
     return [
       '# Written by containers/cloud-broker-container.ts for one run.',
       'per_listener_settings false',
-      ...(this.#persistentSessions ? ['persistence true', 'persistence_location /tmp/', `max_queued_messages ${this.#maxQueued}`, 'max_inflight_messages 100'] : ['persistence false']),
+      ...(this.#persistentSessions ? ['persistence true', `persistence_location ${this.#persistenceLocation}`, `max_queued_messages ${this.#maxQueued}`, 'max_inflight_messages 100'] : ['persistence false']),
       // The keys are 0600 root (certs/pki-files.ts); the container is the isolation boundary.
       'user root',
       `listener ${MQTT_TLS_PORT} 0.0.0.0`,

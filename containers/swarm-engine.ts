@@ -100,6 +100,24 @@ export async function taskContainers(service: string, run: DockerRunner = docker
   return bySlot;
 }
 
+/**
+ * Everything a service's tasks on this node wrote (stdout and stderr), oldest task first: a task
+ * restart (`docker service update --force`) leaves the old task's container behind (task history),
+ * so the log of a restarted broker reads as one log across its restarts.
+ */
+export async function serviceTaskLogs(service: string, run: DockerRunner = docker): Promise<string> {
+  const { stdout } = await run(['ps', '-aq', '--filter', `label=${SERVICE_NAME_LABEL}=${service}`], { timeoutMs: 20_000 });
+  const ids = stdout.split('\n').filter((l) => l.trim());
+  if (ids.length === 0) return '';
+  const created = (await run(['inspect', '--format', '{{.Created}} {{.Id}}', ...ids], { timeoutMs: 20_000 })).stdout.split('\n').filter((l) => l.trim()).sort();
+  const logs: string[] = [];
+  for (const line of created) {
+    const { stdout: out, stderr } = await run(['logs', line.split(' ')[1] ?? ''], { timeoutMs: 20_000 });
+    logs.push(out + stderr);
+  }
+  return logs.join('');
+}
+
 /** The last lines a service's tasks wrote (stdout and stderr), for errors. */
 export async function serviceLogTail(service: string, lines = 14, run: DockerRunner = docker): Promise<string> {
   const { stdout, stderr } = await run(['service', 'logs', '--raw', '--no-trunc', '--tail', String(lines), service], { timeoutMs: 20_000 }).catch(() => ({ stdout: '', stderr: '' }));

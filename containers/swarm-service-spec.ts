@@ -156,8 +156,16 @@ export function serviceCreateArgs(spec: SwarmServiceSpec, runId: string): string
   return args;
 }
 
+/**
+ * A replicated Node role's command: the one per-task setting in a command, so the shell expands
+ * the slot Swarm put in the env and the task opens its own shard's config.
+ */
+export function slotConfigCommand(): { env: Record<string, string>; entrypoint: string[]; args: string[] } {
+  return { env: { [SHARD_ENV]: TASK_SLOT }, entrypoint: ['sh'], args: ['-c', `exec node --import tsx ${PROJECT_DIR}/containers/role-runner.ts ${SHARD_CONFIG_DIR}/shard-$${SHARD_ENV}.json`] };
+}
+
 /** The mounts every Node role has (node-role-container.ts, the same layout in a task). */
-function nodeRoleMounts(dirs: SwarmDirs, config: string, evidence: string, control: string): SwarmMount[] {
+export function nodeRoleMounts(dirs: SwarmDirs, config: string, evidence: string, control: string): SwarmMount[] {
   return [
     { source: dirs.project, target: PROJECT_DIR, readonly: true },
     { source: dirs.pki, target: PKI_DIR, readonly: true },
@@ -186,10 +194,7 @@ export function reportingServices(graph: Graph, ctx: SwarmPlanContext): SwarmSer
           replicas: shardCount(role.devices.length, ctx.devicesPerShard),
           networks: [{ network: networks.device, aliases: [] }],
           mounts: nodeRoleMounts(dirs, `${dirs.configs}/${role.name}`, dirs.shardEvidence, dirs.shardControl),
-          env: { [SHARD_ENV]: TASK_SLOT },
-          // The one per-task setting in a command: the shell expands the slot Swarm put in the env.
-          entrypoint: ['sh'],
-          args: ['-c', `exec node --import tsx ${PROJECT_DIR}/containers/role-runner.ts ${SHARD_CONFIG_DIR}/shard-$${SHARD_ENV}.json`],
+          ...slotConfigCommand(),
         });
         break;
       case 'gateway':

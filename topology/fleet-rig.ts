@@ -34,7 +34,7 @@ export interface BrokerHandshakes {
 }
 
 export interface FleetRig {
-  readonly placement: 'local' | 'containers';
+  readonly placement: 'local' | 'containers' | 'swarm';
   readonly dir: string;
   start(spec: FleetSpec): Promise<void>;
   /** Connect every wearable (mutual TLS, MQTT persistent session); bounded. */

@@ -33,7 +33,7 @@ import { RoleControl } from '../containers/role-control.ts';
 import { handBackCapture, startTcpdumpSidecar } from '../containers/tcpdump-sidecar.ts';
 import { MQTT_PLAIN_PORT, MQTT_TLS_PORT, type CloudServiceRole, type GatewayRole, type WearablesRole } from '../containers/role-config.ts';
 import type { RoleImages } from '../containers/role-images.ts';
-import { DEVICES_PER_SHARD, TASK_SLOT, overlayNetworkArgs, reportingServices, serviceCreateArgs, serviceName, splitIntoShards, type SwarmServiceSpec } from '../containers/swarm-service-spec.ts';
+import { DEVICES_PER_SHARD, TASK_SLOT, overlayNetworkArgs, reportingServices, serviceCreateArgs, serviceName, splitIntoShards, type SwarmDirs, type SwarmServiceSpec } from '../containers/swarm-service-spec.ts';
 import { deadTask, ensureSwarm, removeServicesOnInterrupt, removeSwarmRun, serviceLogTail, taskContainers, taskStates } from '../containers/swarm-engine.ts';
 import { ContainersTopology, mergeKeyLogs, reportThrough } from './containers-topology.ts';
 import { wearableId } from './local-topology.ts';
@@ -118,22 +118,10 @@ export class SwarmTopology implements Topology {
     writeProvisioning(this.dir, this.#devices);
     const perShard = this.options.devicesPerShard ?? DEVICES_PER_SHARD;
     this.#shards = splitIntoShards(this.#devices, Math.ceil(this.#devices.length / perShard));
-    const swarmDir = resolve(this.dir, 'swarm');
-    const identity = join(swarmDir, 'cloud-service-identity');
-    await writeCloudServiceIdentity(pki, identity);
     this.#controlDir = mkdtempSync('/tmp/tb-sw-');
-    const dirs = {
-      project: PROJECT_DIR,
-      pki: pki.dir,
-      evidence: resolve(this.dir),
-      shardEvidence: join(swarmDir, 'shards', TASK_SLOT),
-      configs: join(swarmDir, 'configs'),
-      control: join(this.#controlDir, 'roles'),
-      shardControl: join(this.#controlDir, TASK_SLOT),
-      broker: join(swarmDir, 'broker'),
-      identity,
-      tsxCache: join(PROJECT_DIR, 'runs', '.swarm-tsx-cache'),
-    };
+    const dirs = swarmRunDirs(this.dir, pki.dir, this.#controlDir);
+    const identity = dirs.identity;
+    await writeCloudServiceIdentity(pki, identity);
     this.#release = [cleanUpOnInterrupt(this.runId), removeServicesOnInterrupt(this.runId)];
     try {
       const [device, cloud] = await Promise.all(['device', 'cloud'].map((purpose) => this.#network(purpose)));
@@ -366,8 +354,29 @@ export class SwarmTopology implements Topology {
   }
 }
 
+/**
+ * The host directories a swarm run's services mount: configs, PKI, evidence and the cloud
+ * service's identity under the scenario's directory; control sockets under a short /tmp path
+ * (Unix socket paths are limited to 107 bytes); per-shard ones templated by the task slot.
+ */
+export function swarmRunDirs(dir: string, pkiDir: string, controlDir: string): SwarmDirs {
+  const swarmDir = resolve(dir, 'swarm');
+  return {
+    project: PROJECT_DIR,
+    pki: pkiDir,
+    evidence: resolve(dir),
+    shardEvidence: join(swarmDir, 'shards', TASK_SLOT),
+    configs: join(swarmDir, 'configs'),
+    control: join(controlDir, 'roles'),
+    shardControl: join(controlDir, TASK_SLOT),
+    broker: join(swarmDir, 'broker'),
+    identity: join(swarmDir, 'cloud-service-identity'),
+    tsxCache: join(PROJECT_DIR, 'runs', '.swarm-tsx-cache'),
+  };
+}
+
 /** Whether something listens on a Unix socket (a role runner that is up). */
-function answers(socketPath: string): Promise<boolean> {
+export function answers(socketPath: string): Promise<boolean> {
   if (!existsSync(socketPath)) return Promise.resolve(false);
   return new Promise((resolve) => {
     const socket = connect(socketPath);
