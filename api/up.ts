@@ -16,6 +16,7 @@ import { externalDeviceOf, specOfGraph } from './up-graph.ts';
 import { DEVICE_MITM_WHAT, publishContainerRoles, publishOnLoopback, type HostRelay, type ReachableEndpoint } from './published-endpoints.ts';
 import { MQTT_TLS_PORT } from '../containers/role-config.ts';
 import { realizationFor, type Realization } from './realizations.ts';
+import { publishSwarmRoles } from './swarm-endpoints.ts';
 import { brokerPolicyOffer, offerPhrase } from './broker-policy-offer.ts';
 
 export type { ReachableEndpoint } from './published-endpoints.ts';
@@ -102,7 +103,7 @@ export async function up(graph: Graph, options: UpOptions = {}): Promise<Running
   await topology.start(spec);
   let relays: HostRelay[] = [];
   try {
-    relays = placement.name === 'containers' ? await publishContainerRoles(topology.runId as string, { dtlsGateway: spec.path === 'dtls-stripping-gateway', ...(options.portBase ? { portBase: options.portBase } : {}) }) : await publishLocalRoles(topology, graph, options.portBase);
+    relays = placement.name === 'swarm' ? await publishSwarmRoles({ runId: topology.runId as string, dir, pki: topology.pki }, options.portBase ? { portBase: options.portBase } : {}) : placement.name === 'containers' ? await publishContainerRoles(topology.runId as string, { dtlsGateway: spec.path === 'dtls-stripping-gateway', ...(options.portBase ? { portBase: options.portBase } : {}) }) : await publishLocalRoles(topology, graph, options.portBase);
     const external = externalDeviceOf(graph);
     const emulated = topology.devices().map((d) => d.deviceId).filter((id) => id !== external);
     // Behind a MITM on the device link a secure wearable refuses the forged certificate: its own
@@ -158,7 +159,7 @@ async function publishLocalRoles(topology: Realization, graph: Graph, portBase: 
 
 /** Captures record the server side's own port: the roles' listening ports locally, 8883 in containers. */
 async function capturePorts(topology: Realization, placement: PlacementName): Promise<number[]> {
-  if (placement === 'containers') return [MQTT_TLS_PORT];
+  if (placement === 'containers' || placement === 'swarm') return [MQTT_TLS_PORT];
   const ports: number[] = [];
   for (const role of ['gateway', 'cloud-broker', 'mitm-proxy'] as const) {
     for (const o of await topology.observations(role).catch(() => [])) if (o.kind === 'listening' && o.detail.plaintext !== true && typeof o.detail.port === 'number') ports.push(o.detail.port);

@@ -88,6 +88,30 @@ export function deadTask(tasks: readonly TaskState[]): TaskState | undefined {
   return tasks.find((t) => /^(Failed|Rejected|Complete|Shutdown|Orphaned)/.test(t.state));
 }
 
+/**
+ * Wait (bounded) until every named service answers, as `answering` judges it; a task that died
+ * on the way fails at once with its error and its last lines. Task states go through the docker
+ * CLI only every 2 s (`viaDocker` is true then): on a loaded 2-core host each call costs real CPU,
+ * while `answering` may poll in-process sockets every 250 ms.
+ */
+export async function waitUntilServicesAnswer(names: readonly string[], answering: (name: string, viaDocker: boolean) => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(names);
+  for (let round = 0; pending.size > 0; round += 1) {
+    const viaDocker = round % 8 === 0;
+    for (const name of [...pending]) {
+      if (viaDocker) {
+        const dead = deadTask(await taskStates(name));
+        if (dead) throw new Error(`service ${name} task ${dead.slot} ${dead.state.split(' ')[0]?.toLowerCase()}${dead.error ? ` (${dead.error})` : ''}; it said: ${(await serviceLogTail(name)) || 'nothing'}`);
+      }
+      if (await answering(name, viaDocker)) pending.delete(name);
+    }
+    if (pending.size === 0) break;
+    if (Date.now() > deadline) throw new Error(`services ${[...pending].join(', ')} not up within ${timeoutMs / 1000} s; see \`docker service ps\` and \`docker service logs\` of them`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** The containers of a service's tasks on this node, by slot. */
 export async function taskContainers(service: string, run: DockerRunner = docker): Promise<Map<number, string>> {
   const { stdout } = await run(['ps', '-a', '--filter', `label=${SERVICE_NAME_LABEL}=${service}`, '--format', `{{.ID}} {{.Label "${TASK_NAME_LABEL}"}}`], { timeoutMs: 20_000 });

@@ -34,7 +34,7 @@ import { handBackCapture, startTcpdumpSidecar } from '../containers/tcpdump-side
 import { MQTT_PLAIN_PORT, MQTT_TLS_PORT, type CloudServiceRole, type GatewayRole, type WearablesRole } from '../containers/role-config.ts';
 import type { RoleImages } from '../containers/role-images.ts';
 import { DEVICES_PER_SHARD, TASK_SLOT, overlayNetworkArgs, reportingServices, serviceCreateArgs, serviceName, splitIntoShards, type SwarmDirs, type SwarmServiceSpec } from '../containers/swarm-service-spec.ts';
-import { deadTask, ensureSwarm, removeServicesOnInterrupt, removeSwarmRun, serviceLogTail, taskContainers, taskStates } from '../containers/swarm-engine.ts';
+import { ensureSwarm, removeServicesOnInterrupt, removeSwarmRun, taskContainers, waitUntilServicesAnswer } from '../containers/swarm-engine.ts';
 import { ContainersTopology, mergeKeyLogs, reportThrough } from './containers-topology.ts';
 import { wearableId } from './local-topology.ts';
 import { reporting } from './recipes.ts';
@@ -180,35 +180,22 @@ export class SwarmTopology implements Topology {
 
   /** Every task running and answering: Node roles on their control socket, Mosquitto by its listening line. */
   async #waitUntilUp(services: readonly SwarmServiceSpec[], dirs: { control: string; shardControl: string }): Promise<void> {
-    const deadline = Date.now() + SERVICES_UP_TIMEOUT_MS;
     const controls = {
       gateway: new RoleControl('gateway', join(dirs.control, 'gateway.sock')),
       service: new RoleControl('cloud-service', join(dirs.control, 'cloud-service.sock')),
       shards: this.#shards.map((_, i) => new RoleControl(`wearables shard ${i + 1}`, join(dirs.shardControl.replace(TASK_SLOT, String(i + 1)), 'wearables.sock'))),
     };
     const broker = serviceName(this.runId, 'cloud-broker');
-    const pending = new Set(services.map((s) => s.name));
     const sockets = new Map<string, string[]>([
       [serviceName(this.runId, 'gateway'), [controls.gateway.socketPath]],
       [serviceName(this.runId, 'cloud-service'), [controls.service.socketPath]],
       [serviceName(this.runId, 'wearables'), controls.shards.map((c) => c.socketPath)],
     ]);
-    // Sockets are polled in-process every 250 ms; the docker CLI (task states, Mosquitto's log)
-    // only every 2 s: on a loaded 2-core host each docker call costs real CPU.
-    for (let round = 0; pending.size > 0; round += 1) {
-      const viaDocker = round % 8 === 0;
-      for (const name of [...pending]) {
-        if (viaDocker) {
-          const dead = deadTask(await taskStates(name));
-          if (dead) throw new Error(`service ${name} task ${dead.slot} ${dead.state.split(' ')[0]?.toLowerCase()}${dead.error ? ` (${dead.error})` : ''}; it said: ${(await serviceLogTail(name)) || 'nothing'}`);
-        }
-        const up = name === broker ? viaDocker && /Opening ipv4 listen socket on port 8883/.test(await this.#brokerLog().catch(() => '')) : (await Promise.all((sockets.get(name) ?? []).map(answers))).every(Boolean);
-        if (up) pending.delete(name);
-      }
-      if (pending.size === 0) break;
-      if (Date.now() > deadline) throw new Error(`services ${[...pending].join(', ')} not up within ${SERVICES_UP_TIMEOUT_MS / 1000} s; see \`docker service ps\` and \`docker service logs\` of them`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await waitUntilServicesAnswer(
+      services.map((s) => s.name),
+      async (name, viaDocker) => (name === broker ? viaDocker && /Opening ipv4 listen socket on port 8883/.test(await this.#brokerLog().catch(() => '')) : (await Promise.all((sockets.get(name) ?? []).map(answers))).every(Boolean)),
+      SERVICES_UP_TIMEOUT_MS,
+    );
     this.#running = { ...this.#running, ...controls, broker };
   }
 

@@ -50,7 +50,7 @@ async function cleanStale(say: (line: string) => void): Promise<boolean> {
   const state = readUpState();
   if (!state || processAlive(state.pid)) return false;
   removeUpState();
-  if (state.placement === 'containers' && (await dockerDaemonStatus()).running) {
+  if ((state.placement === 'containers' || state.placement === 'swarm') && (await dockerDaemonStatus()).running) {
     const removed = await removeLeftovers();
     say(`testbed: a previous up (pid ${state.pid}) died; removed its state${removed ? ` and ${removed} containers/networks` : ''}`);
   } else say(`testbed: a previous up (pid ${state.pid}) died; removed its state (its roles ran in that process and ended with it)`);
