@@ -38,7 +38,7 @@ function maliceData(who: string, malice: readonly GatewayMalice[]): GatewayRole[
 }
 
 /** A role container that runs pion bridges: the binary the host built, from the read-only mount. */
-abstract class DtlsNodeRoleContainer extends NodeRoleContainer {
+export abstract class DtlsNodeRoleContainer extends NodeRoleContainer {
   constructor(image: string) {
     super(image);
     // The scenario's DTLS version goes with it (emulators/dtls/dtls-version.ts); both bridges
@@ -165,6 +165,13 @@ export class DtlsGatewayContainer extends TwoNetworkRole {
     this.#auth = { kind: 'psk', pskHex };
     this.#identity = 'identity-dir';
     return this.mount(...([{ source: identityDir, target: IDENTITY_DIR, mode: 'ro' }] as const));
+  }
+
+  /** The home gateway taking a DTLS fleet's pre-shared key (RFC 4279) from its devices instead of certificates. */
+  withDevicePsk(pskHex: string): this {
+    if (!/^[0-9a-f]{32}$/.test(pskHex)) throw new Error('DtlsGatewayContainer: the PSK must be 16 bytes as 32 lower-case hex digits');
+    this.#auth = { kind: 'psk', pskHex };
+    return this;
   }
 
   /** The MQTT/TLS broker it forwards to (on the network given to withInternalNetwork: it connects at start). */

@@ -29,6 +29,7 @@ const VALID: Record<RoleConfig['role'], Record<string, unknown>> = {
   'dtls-wearables': { role: 'dtls-wearables', devices: [device], endpoint: { ...endpoint, port: 5684 }, auth: { kind: 'certificate' }, clock, handshakeTimeoutMs: 5_000 },
   'dtls-gateway': { role: 'dtls-gateway', name: 'cloud-dtls', listenPort: 5684, auth: { kind: 'psk', pskHex: '00'.repeat(16) }, upstream: { ...endpoint, host: 'cloud.testbed.local', serverName: 'cloud.testbed.local' }, identity: 'identity-dir', malice: [] },
   'dtls-psk-attacker': { role: 'dtls-psk-attacker', listenPort: 5684, upstream: { host: '172.20.0.3', port: 5684 }, pskHex: '0f'.repeat(16), malice: [{ name: 'replay', options: { packets: [7] } }] },
+  'dtls-fleet-shard': { role: 'dtls-fleet-shard', devices: [device], endpoint: { host: 'device-link.testbed.local', port: 5685 }, pskHex: '0f'.repeat(16), clock, handshakeTimeoutMs: 15_000, resend: { intervalMs: 500, maxAttempts: 21 }, window: 1 },
   'udp-link': { role: 'udp-link', name: 'device-gateway', listenPort: 5685, target: { host: '172.20.0.2', port: 5684 }, impairments: { clientToServer: [{ kind: 'loss', rate: 0.1, retransmitMs: 0 }], serverToClient: [{ kind: 'loss', rate: 0.1, retransmitMs: 0 }], seed: 42 } },
   'interception-victim': { role: 'interception-victim', victim: device, crlPems: ['-----BEGIN X509 CRL-----\n…\n-----END X509 CRL-----\n'], cloudPin: 'pin', mitm: { host: 'mitm.testbed.local', port: 8883 } },
   'dtls-mitm': { role: 'dtls-mitm', listenPort: 5684, handshakeTimeoutMs: 5_000 },

@@ -174,6 +174,19 @@ export interface UdpLinkRole {
   readonly impairments: LinkImpairments;
 }
 
+/** DTLS wearables on ONE fleet bridge process, each its own PSK session (containers/roles/dtls-fleet-shard.ts). */
+export interface DtlsFleetShardRole {
+  readonly role: 'dtls-fleet-shard';
+  readonly devices: readonly DeviceProvisioning[];
+  /** Where every session goes: the device link relay, or the gateway (a name the bridge resolves). */
+  readonly endpoint: { readonly host: string; readonly port: number };
+  readonly pskHex: string;
+  readonly clock: SimClockSpec;
+  readonly handshakeTimeoutMs: number;
+  readonly resend: { readonly intervalMs: number; readonly maxAttempts: number };
+  readonly window: number;
+}
+
 /** The MITM proxy, told per attempt what to present (containers/roles/mitm-proxy.ts). */
 export interface MitmProxyRole {
   readonly role: 'mitm-proxy';
@@ -233,7 +246,7 @@ export interface DtlsSessionDeviceRole {
   readonly sessionStore?: boolean;
 }
 
-export type RoleConfig = WearablesRole | FleetShardRole | FleetCloudRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole | ProbeRole | DtlsWearablesRole | DtlsGatewayRole | DtlsPskAttackerRole | UdpLinkRole | MitmProxyRole | InterceptionVictimRole | DtlsMitmRole | DtlsClientRole | DtlsCloudEndpointRole | DtlsSessionServerRole | DtlsSessionDeviceRole | FirmwareFleetRole | FirstFlightRecorderRole;
+export type RoleConfig = WearablesRole | FleetShardRole | FleetCloudRole | GatewayRole | CloudServiceRole | ResumptionDeviceRole | TcpLinkRelayRole | ProbeRole | DtlsWearablesRole | DtlsGatewayRole | DtlsPskAttackerRole | UdpLinkRole | MitmProxyRole | InterceptionVictimRole | DtlsMitmRole | DtlsClientRole | DtlsCloudEndpointRole | DtlsSessionServerRole | DtlsSessionDeviceRole | FirmwareFleetRole | FirstFlightRecorderRole | DtlsFleetShardRole;
 export type RoleKind = RoleConfig['role'];
 
 // ---------------------------------------------------------------------------------------------
@@ -473,6 +486,19 @@ const ROLE_VALIDATORS: { readonly [K in RoleKind]: Check<Extract<RoleConfig, { r
   'udp-link': object<UdpLinkRole>(
     { role: oneOf(['udp-link']), name: nonEmptyString('device-gateway'), listenPort: port, target: udpAddress, impairments },
     'a UDP link role',
+  ),
+  'dtls-fleet-shard': object<DtlsFleetShardRole>(
+    {
+      role: oneOf(['dtls-fleet-shard']),
+      devices: devices(1),
+      endpoint: udpAddress,
+      pskHex,
+      clock,
+      handshakeTimeoutMs: wholeNumber(100, 120_000, 15_000),
+      resend: object({ intervalMs: wholeNumber(10, 60_000, 500), maxAttempts: wholeNumber(1, 100, 21) }, '{"intervalMs": 500, "maxAttempts": 21}'),
+      window: wholeNumber(1, 1_000, 1),
+    },
+    'a DTLS fleet shard role',
   ),
   'mitm-proxy': object<MitmProxyRole>({ role: oneOf(['mitm-proxy']), listenPort: port, handshakeTimeoutMs: wholeNumber(100, 120_000, 5_000) }, 'a mitm-proxy role'),
   'interception-victim': object<InterceptionVictimRole>(

@@ -182,6 +182,7 @@ async function startRole(config: RoleConfig, evidence: EvidenceSink): Promise<Ru
   if (config.role === 'fleet-shard') return (await import('./roles/fleet-shard.ts')).startFleetShard(config);
   if (config.role === 'fleet-cloud') return (await import('./roles/fleet-cloud.ts')).startFleetCloud(config);
   if (config.role === 'first-flight-recorder') return (await import('./roles/first-flight-recorder.ts')).startFirstFlightRecorder(config);
+  if (config.role === 'dtls-fleet-shard') return (await import('./roles/dtls-fleet-shard.ts')).startDtlsFleetShard(config);
   const dtls = await import('./roles/dtls-roles.ts');
   if (dtls.isDtlsRoleConfig(config)) return dtls.startDtlsRole(config, evidence);
   const interception = await import('./roles/dtls-interception.ts');

@@ -188,13 +188,15 @@ After({ tags: '@fleet' }, async function (this: TestbedWorld) {
   if (!f) return;
   f.progress?.stop();
   const stats = await f.rig.fleetStats().catch(() => undefined);
-  if (stats && stats.samples.length > 1) {
-    const marker = f.restartAtMs !== undefined ? { tMs: f.restartAtMs, label: 'broker restart' } : undefined;
-    attachSvg(this, fleetConnectionsChart(stats.samples.map((s) => ({ tMs: s.tMs, value: s.connected })), marker), 'fleet-connections.svg');
-    attachSvg(this, fleetReadingRateChart(ratePoints(stats.samples), marker), 'fleet-readings-per-second.svg');
-    attachSvg(this, fleetReconnectsChart(stats.samples.map((s) => ({ tMs: s.tMs, value: s.reconnects })), marker), 'fleet-reconnects.svg');
-    const l = stats.latencyMs;
-    attachSvg(this, fleetLatencyChart(l), 'fleet-latency.svg');
-  }
+  if (stats) attachFleetCharts(this, stats, f.restartAtMs !== undefined ? { tMs: f.restartAtMs, label: 'broker restart' } : undefined);
   await f.rig.stop();
 });
+
+/** A fleet run's charts in the report (connections, readings/s, reconnects, latency), when it sampled anything; also the DTLS fleet's (dtls-fleet.steps.ts). */
+export function attachFleetCharts(world: TestbedWorld, stats: FleetStats, marker?: { tMs: number; label: string }): void {
+  if (stats.samples.length <= 1) return;
+  attachSvg(world, fleetConnectionsChart(stats.samples.map((s) => ({ tMs: s.tMs, value: s.connected })), marker), 'fleet-connections.svg');
+  attachSvg(world, fleetReadingRateChart(ratePoints(stats.samples), marker), 'fleet-readings-per-second.svg');
+  attachSvg(world, fleetReconnectsChart(stats.samples.map((s) => ({ tMs: s.tMs, value: s.reconnects })), marker), 'fleet-reconnects.svg');
+  attachSvg(world, fleetLatencyChart(stats.latencyMs), 'fleet-latency.svg');
+}

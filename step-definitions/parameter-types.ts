@@ -156,3 +156,14 @@ defineParameterType({
   regexp: /accepted|refused/,
   transformer: (s: string): boolean => s === 'accepted',
 });
+
+defineParameterType({
+  // A share of datagrams a link impairs (links/impairments.ts rates): "10%" is 0.1.
+  name: 'percentage',
+  regexp: /(\d+)%/,
+  transformer: (n: string): number => {
+    const percent = Number(n);
+    if (!Number.isInteger(percent) || percent < 1 || percent > 50) throw new Error(`"${n}%" is not a usable share of datagrams; use a whole number from 1 to 50, e.g. "10%" (above 50% DTLS handshakes rarely finish)`);
+    return percent / 100;
+  },
+});

@@ -39,6 +39,8 @@ import { CloudBrokerContainer, type StartedCloudBrokerContainer } from '../conta
 import { CloudServiceContainer, type StartedCloudServiceContainer } from '../containers/cloud-service-container.ts';
 import { DTLS_PORT, UDP_LINK_PORT, DtlsGatewayContainer, DtlsPskAttackerContainer, DtlsWearableContainer, UdpLinkContainer, type StartedDtlsRole, type StartedDtlsWearableContainer } from '../containers/dtls-containers.ts';
 import { handBackCapture, startTcpdumpSidecar } from '../containers/tcpdump-sidecar.ts';
+import { DtlsFleetShardContainer, type StartedDtlsFleetShardContainer } from '../containers/dtls-fleet-shard-container.ts';
+import type { DtlsFleetShardHandle } from '../emulators/dtls/dtls-fleet-shard.ts';
 import { MQTT_TLS_PORT } from '../containers/role-config.ts';
 import type { RoleImages } from '../containers/role-images.ts';
 import type { RoleMounts } from '../containers/node-role-container.ts';
@@ -61,6 +63,8 @@ interface Running {
   cloudDtls: StartedDtlsRole;
   link: StartedDtlsRole;
   wearables: StartedDtlsWearableContainer;
+  /** spec.dtlsFleet: every wearable on one fleet bridge in one shard container, instead of `wearables`. */
+  fleetShard: StartedDtlsFleetShardContainer;
 }
 
 interface Network {
@@ -100,7 +104,7 @@ export class ContainersDtlsTopology implements Topology {
     const images = await ContainersTopology.prepare();
     // Built here, on the host: the role containers only run it from the read-only project mount.
     await ensureDtlsBridge();
-    const { pki, devices } = await provisionDtlsRun(this.dir, spec.wearables);
+    const { pki, devices } = await provisionDtlsRun(this.dir, spec.wearables, spec.dtlsFleet !== undefined);
     this.#pki = pki;
     this.#devices = devices;
     const serviceIdentity = join(this.dir, 'cloud-service-identity');
@@ -138,12 +142,27 @@ export class ContainersDtlsTopology implements Topology {
           .start();
       })();
       const pskHex = randomBytes(16).toString('hex');
-      const middleSide = psk ? this.#pskAttacker(images, pki, spec, pskHex, deviceNet, cloudNet, cloud) : this.#strippingGateway(images, pki, spec, deviceNet, cloudNet, cloud);
+      const middleSide = psk ? this.#pskAttacker(images, pki, spec, pskHex, deviceNet, cloudNet, cloud) : this.#strippingGateway(images, pki, spec, deviceNet, cloudNet, cloud, spec.dtlsFleet ? pskHex : undefined);
       const deviceLink = psk ? 'device-attacker' : 'device-gateway';
       const impaired = spec.deviceLinkImpairments !== undefined;
       // With impairments the wearables send to the relay; each bridge resolves the name when its wearable connects.
       const endpoint = impaired ? { host: LINK_NAME, port: UDP_LINK_PORT } : { host: psk ? ATTACKER_NAME : GATEWAY_NAME, port: DTLS_PORT };
       const deviceSide = (async () => {
+        if (spec.dtlsFleet) {
+          // Every wearable on ONE fleet bridge process, in one shard container (issue 11 "DTLS fleet").
+          this.#running.fleetShard = await new DtlsFleetShardContainer(images.wearable)
+            .withRun(this.runId)
+            .withInternalNetwork(deviceNet.name)
+            .withMounts(this.#mounts(pki, 'fleet-shard'))
+            .withDevices(this.#devices)
+            .withEndpoint(endpoint.host, endpoint.port)
+            .withPsk(pskHex)
+            .withClock(clock)
+            .withHandshakeTimeoutMs(fleetHandshakeTimeoutMs(impaired))
+            .withReporting(spec.dtlsFleet)
+            .start();
+          return;
+        }
         this.#running.wearables = await new DtlsWearableContainer(images.wearable)
           .withRun(this.runId)
           .withInternalNetwork(deviceNet.name)
@@ -183,14 +202,14 @@ export class ContainersDtlsTopology implements Topology {
     }
   }
 
-  async #strippingGateway(images: RoleImages, pki: PkiPaths, spec: TopologySpec, deviceNet: Network, cloudNet: Network, cloud: { host: string; port: number; serverName: string }): Promise<void> {
-    const gateway = await new DtlsGatewayContainer(images.gateway)
+  async #strippingGateway(images: RoleImages, pki: PkiPaths, spec: TopologySpec, deviceNet: Network, cloudNet: Network, cloud: { host: string; port: number; serverName: string }, devicePskHex?: string): Promise<void> {
+    const home = new DtlsGatewayContainer(images.gateway).asHomeGateway();
+    const gateway = await (devicePskHex ? home.withDevicePsk(devicePskHex) : home)
       .withRun(this.runId)
       // On the cloud network first: the gateway connects to Mosquitto before it listens for devices.
       .withInternalNetwork(cloudNet.name, 'gateway.cloud.testbed.local')
       .withDeviceNetwork(deviceNet.name, GATEWAY_NAME)
       .withMounts(this.#mounts(pki, 'gateway'))
-      .asHomeGateway()
       .withUpstream(cloud)
       .withMalice(spec.gatewayMalice)
       .start();
@@ -246,6 +265,11 @@ export class ContainersDtlsTopology implements Topology {
     return this.#devices;
   }
 
+  /** The wearables' one fleet bridge (spec.dtlsFleet), in its shard container. */
+  dtlsFleetShard(): DtlsFleetShardHandle {
+    return this.#live('fleetShard');
+  }
+
   #live<K extends keyof Running>(key: K): Running[K] {
     const value = this.#running[key];
     if (!value) throw new Error(this.#stopped ? `topology: stopped; ${key} is no longer running` : 'topology: not started; call start(spec) first');
@@ -258,7 +282,8 @@ export class ContainersDtlsTopology implements Topology {
 
   async settle(timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    await this.#live('wearables').settled(Math.max(1, deadline - Date.now()));
+    // A DTLS fleet has reported to the end already (its report waits until nothing is pending).
+    if (!this.#running.fleetShard) await this.#live('wearables').settled(Math.max(1, deadline - Date.now()));
     // As local: injected copies and late resends arrive after the last ack; wait for a quiet audit.
     let last = -1;
     for (;;) {
@@ -331,6 +356,7 @@ export class ContainersDtlsTopology implements Topology {
     const r = this.#running;
     this.#running = {};
     await r.wearables?.stopRole().catch(() => undefined);
+    await r.fleetShard?.stopRole().catch(() => undefined);
     const captures: CaptureFile[] = [];
     for (const c of this.#captures) {
       await c.tcpdump.stop().catch(() => undefined);

@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePki } from '../certs/pki.ts';
+import { issueFleetCertificates } from '../certs/fleet-certificates.ts';
 import { writePki, readPem, type PkiPaths } from '../certs/pki-files.ts';
 import { CLOUD_CN, GATEWAY_DNS_NAMES } from '../certs/genuine-profiles.ts';
 import { PcapWriter } from '../capture/pcap-writer.ts';
@@ -33,6 +34,7 @@ import { fleetHandshakeTimeoutMs, fleetWearable, type FleetDtlsAuth } from '../e
 import { DtlsGateway } from '../emulators/dtls/dtls-gateway.ts';
 import { DtlsCloudEndpoint } from '../emulators/dtls/dtls-cloud-endpoint.ts';
 import { DtlsPskAttacker } from '../emulators/dtls/dtls-psk-attacker.ts';
+import { DtlsFleetShard, MAX_DTLS_FLEET_SESSIONS, type DtlsFleetShardHandle } from '../emulators/dtls/dtls-fleet-shard.ts';
 import { ackFor, ackTopic } from '../emulators/dtls/cloud-acks.ts';
 import { encodeAckDatagram } from '../emulators/dtls/reading-datagram.ts';
 import { TcpLink } from '../links/tcp-link.ts';
@@ -56,17 +58,24 @@ export function isDtlsPath(path: Path): boolean {
 /** What every placement of the DTLS paths refuses before anything starts. */
 export function checkDtlsSpec(spec: TopologySpec, topology: string, otherwise: string): void {
   if (!isDtlsPath(spec.path)) throw new Error(`topology: ${topology} builds ${DTLS_PATHS.join(' and ')}, not "${spec.path}"; use ${otherwise}`);
-  if (!Number.isInteger(spec.wearables) || spec.wearables < 1 || spec.wearables > MAX_DTLS_WEARABLES) {
+  if (spec.dtlsFleet) {
+    // One fleet bridge process hosts every session (emulators/dtls/dtls-fleet-shard.ts).
+    if (spec.path !== 'dtls-stripping-gateway') throw new Error(`topology: a DTLS fleet on one bridge reports through the dtls-stripping-gateway path, not "${spec.path}"`);
+    if (!Number.isInteger(spec.wearables) || spec.wearables < 1 || spec.wearables > MAX_DTLS_FLEET_SESSIONS) throw new Error(`topology: a DTLS fleet on one bridge runs 1..${MAX_DTLS_FLEET_SESSIONS} wearables, got ${spec.wearables}`);
+  } else if (!Number.isInteger(spec.wearables) || spec.wearables < 1 || spec.wearables > MAX_DTLS_WEARABLES) {
     throw new Error(`topology: a DTLS topology runs 1..${MAX_DTLS_WEARABLES} wearables (one bridge process each), got ${spec.wearables}`);
   }
   if (spec.wearableProfile !== 'secure') throw new Error(`topology: DTLS wearables use the "secure" profile (CA + name checks or PSK); "${spec.wearableProfile}" is a TLS profile`);
 }
 
 /** The scenario's own PKI and device records (keys 0600 under `dir`). */
-export async function provisionDtlsRun(dir: string, wearables: number): Promise<{ pki: PkiPaths; devices: DeviceProvisioning[] }> {
+export async function provisionDtlsRun(dir: string, wearables: number, fleet = false): Promise<{ pki: PkiPaths; devices: DeviceProvisioning[] }> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const ids = Array.from({ length: wearables }, (_, i) => wearableId(i + 1));
-  const pki = await writePki(await generatePki({ wearableIds: ids }), join(dir, 'pki'));
+  // A fleet's identities are issued by the fast DER path (certs/fleet-certificates.ts): 1,000 in about a second.
+  const generated = await generatePki({ wearableIds: fleet ? [] : ids });
+  if (fleet) issueFleetCertificates(generated, ids);
+  const pki = await writePki(generated, join(dir, 'pki'));
   const devices = ids.map((id, i) => provisionDevice(id, i + 1));
   writeProvisioning(dir, devices);
   return { pki, devices };
@@ -82,6 +91,7 @@ export class LocalDtlsTopology implements Topology {
   #gateway: DtlsGateway | undefined;
   #attacker: DtlsPskAttacker | undefined;
   #cloudDtls: DtlsCloudEndpoint | undefined;
+  #fleetShard: DtlsFleetShard | undefined;
   readonly #links = new Map<string, TcpLink | UdpLink>();
   readonly #captures: { link: string; writer: PcapWriter }[] = [];
   #keyLog: KeyLog | undefined;
@@ -100,7 +110,7 @@ export class LocalDtlsTopology implements Topology {
 
   async start(spec: TopologySpec): Promise<void> {
     checkDtlsSpec(spec, 'LocalDtlsTopology', 'LocalTopology');
-    const { pki, devices } = await provisionDtlsRun(this.dir, spec.wearables);
+    const { pki, devices } = await provisionDtlsRun(this.dir, spec.wearables, spec.dtlsFleet !== undefined);
     this.#pki = pki;
     this.#devices = devices;
     const clock = SimClock.compressed(spec.speedup);
@@ -109,8 +119,9 @@ export class LocalDtlsTopology implements Topology {
 
     let deviceEndpoint: { host: string; port: number };
     let auth: FleetDtlsAuth;
+    const fleetPskHex = spec.dtlsFleet ? randomBytes(16).toString('hex') : undefined;
     if (spec.path === 'dtls-stripping-gateway') {
-      deviceEndpoint = await this.#strippingGateway(spec, pki, registry, service, wasAccepted);
+      deviceEndpoint = await this.#strippingGateway(spec, pki, registry, service, wasAccepted, fleetPskHex);
       auth = { kind: 'certificate', serverName: GATEWAY_NAME };
     } else {
       const pskHex = randomBytes(16).toString('hex');
@@ -119,12 +130,18 @@ export class LocalDtlsTopology implements Topology {
     }
     const cloudE3PublicKeyPem = readPem(pki.cloudE3.publicKey, 'the cloud E3 public key');
     const handshakeTimeoutMs = fleetHandshakeTimeoutMs(spec.deviceLinkImpairments !== undefined);
+    if (spec.dtlsFleet && fleetPskHex) {
+      const shard = new DtlsFleetShard({ ...spec.dtlsFleet, devices: this.#devices, pki, endpoint: deviceEndpoint, pskHex: fleetPskHex, clock, handshakeTimeoutMs, keyLogFile: this.dtlsKeyLog });
+      this.#fleetShard = shard;
+      await shard.start();
+      return;
+    }
     for (const d of this.#devices) {
       this.#wearables.set(d.deviceId, fleetWearable({ provisioning: d, pki, cloudE3PublicKeyPem, endpoint: deviceEndpoint, auth, clock, handshakeTimeoutMs, keyLogFile: this.dtlsKeyLog, ...(spec.dtlsReconnectAfterSends ? { reconnectAfterSends: spec.dtlsReconnectAfterSends } : {}) }));
     }
   }
 
-  async #strippingGateway(spec: TopologySpec, pki: PkiPaths, registry: DeviceRegistry, service: CloudService, wasAccepted: (d: string, s: bigint) => boolean): Promise<{ host: string; port: number }> {
+  async #strippingGateway(spec: TopologySpec, pki: PkiPaths, registry: DeviceRegistry, service: CloudService, wasAccepted: (d: string, s: bigint) => boolean, devicePskHex?: string): Promise<{ host: string; port: number }> {
     const keyLog = KeyLog.open(join(this.dir, 'sslkeys.keylog'));
     this.#keyLog = keyLog;
     const evidence: EvidenceSink = { tlsEndpoint: (_role, endpoint) => keyLog.attach(endpoint) };
@@ -149,6 +166,8 @@ export class LocalDtlsTopology implements Topology {
       malice: spec.gatewayMalice,
       evidence,
       keyLogFile: this.dtlsKeyLog,
+      // A DTLS fleet on one bridge authenticates with the fleet's PSK, each session its device's identity.
+      ...(devicePskHex ? { devicePskHex } : {}),
     });
     this.#gateway = gateway;
     return this.#udpLink('device-gateway', await gateway.start(), spec.deviceLinkImpairments);
@@ -188,6 +207,12 @@ export class LocalDtlsTopology implements Topology {
 
   devices(): readonly DeviceProvisioning[] {
     return this.#devices;
+  }
+
+  /** The wearables' one fleet bridge (spec.dtlsFleet). */
+  dtlsFleetShard(): DtlsFleetShardHandle {
+    if (!this.#fleetShard) throw new Error('topology: no DTLS fleet in this run; start it with spec.dtlsFleet');
+    return this.#fleetShard;
   }
 
   #wearable(deviceId: string): DtlsWearable {
@@ -243,6 +268,7 @@ export class LocalDtlsTopology implements Topology {
 
   async stop(): Promise<Evidence> {
     if (this.#stopped) return this.#stopped;
+    await this.#fleetShard?.stop().catch(() => undefined);
     const captures = await stopLoopback({ wearables: this.#wearables.values(), middle: [this.#gateway, this.#attacker, this.#cloudDtls], links: this.#links.values(), broker: this.#broker, captures: this.#captures, keyLog: this.#keyLog });
     this.#stopped = { captures, keyLog: this.#keyLog ? join(this.dir, 'sslkeys.keylog') : this.dtlsKeyLog, auditLog: join(this.dir, 'audit.jsonl') };
     return this.#stopped;

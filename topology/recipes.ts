@@ -169,12 +169,20 @@ export function fleet(o: { broker: BrokerKind; wearables: number }): Graph {
   };
 }
 
+/**
+ * A DTLS fleet on ONE bridge process (features/fleet-dtls.feature): the reporting graph's
+ * DTLS-stripping path with many wearables behind an impaired device link (topology/dtls-fleet-rig.ts).
+ */
+export function dtlsFleet(o: { broker: BrokerKind; wearables: number; deviceLinkImpairments?: LinkImpairments }): Graph {
+  return { ...reporting({ broker: o.broker, wearables: o.wearables, path: 'dtls-stripping-gateway', profile: 'secure', ...(o.deviceLinkImpairments ? { deviceLinkImpairments: o.deviceLinkImpairments } : {}) }), recipe: 'dtls-fleet' };
+}
+
 /** The energy model: arithmetic from the source chapter's tables, no role runs. */
 export function energyModel(): Graph {
   return { recipe: 'energy-model', roles: [], links: [] };
 }
 
-export const RECIPE_NAMES = ['reporting', 'interception', 'dtls-interception', 'mutual-tls', 'tls-policy', 'resumption', 'nagle', 'independent-dtls-peer', 'energy-model', 'up', 'commands', 'dtls13-reporting', 'dtls13-interception', 'dtls13-resumption', 'credentials', 'fleet', 'zero-rtt-mqtt'] as const;
+export const RECIPE_NAMES = ['reporting', 'interception', 'dtls-interception', 'mutual-tls', 'tls-policy', 'resumption', 'nagle', 'independent-dtls-peer', 'energy-model', 'up', 'commands', 'dtls13-reporting', 'dtls13-interception', 'dtls13-resumption', 'credentials', 'fleet', 'zero-rtt-mqtt', 'dtls-fleet'] as const;
 export type RecipeName = (typeof RECIPE_NAMES)[number];
 
 /**
@@ -200,6 +208,7 @@ export function graphForTags(tags: readonly string[], brokerKind: BrokerKind): G
     case 'independent-dtls-peer': return independentDtlsPeer();
     case 'energy-model': return energyModel();
     case 'fleet': return fleet({ broker: kind, wearables: tags.includes('@fleet-full') ? 5000 : 1 });
+    case 'dtls-fleet': return dtlsFleet({ broker: kind, wearables: 1000 });
     // features/external-peers.feature: the graph `testbed up` starts (api/up-graph.ts), one wearable
     // and the device reserved for external clients; @gateway-cloud adds the gateway→cloud MITM, @up-device-mitm the device-link MITM.
     case 'up': return reporting({ broker: kind, wearables: 2, path: 'terminating-gateway', profile: 'secure', speedup: 1, ...(tags.includes('@gateway-cloud') ? { gatewayCloudMitm: { forgedCase: 'self-signed', stolenGatewayIdentity: false } } : {}), ...(tags.includes('@up-device-mitm') ? { deviceGatewayMitm: { forgedCase: 'self-signed' } } : {}) });

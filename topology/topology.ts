@@ -10,6 +10,7 @@ import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
 import type { GatewayMalice } from '../emulators/gateway-malice.ts';
 import type { LinkImpairments } from '../links/impairments.ts';
 import type { TlsServerPolicyName } from '../emulators/tls-server-policy.ts';
+import type { DtlsFleetReporting } from '../emulators/dtls/dtls-fleet-shard.ts';
 
 export type Placement = 'local' | 'containers' | 'swarm';
 
@@ -44,6 +45,11 @@ export interface TopologySpec {
   readonly deviceGatewayMitm?: DeviceGatewayMitm;
   /** The cloud broker's TLS policy (emulators/tls-server-policy.ts); its built-in TLS 1.2+ settings when absent. */
   readonly brokerPolicy?: TlsServerPolicyName;
+  /**
+   * dtls-stripping-gateway: the wearables are ONE fleet bridge process (emulators/dtls/dtls-fleet-shard.ts),
+   * each device on its own PSK session, reporting as told here; the gateway then takes the fleet's PSK.
+   */
+  readonly dtlsFleet?: DtlsFleetReporting;
 }
 
 export interface GatewayCloudMitm {

@@ -14,6 +14,8 @@ export interface DtlsFleetTransportOptions {
   readonly maxSessions: number;
   readonly handshakeTimeoutMs?: number;
   readonly keyLogFile?: string;
+  /** How long the bridge may take to start listening (the bridge process's own default when absent; a loaded host needs more). */
+  readonly startTimeoutMs?: number;
 }
 
 type Waiter = { resolve: () => void; reject: (err: Error) => void; timer: NodeJS.Timeout };
@@ -38,7 +40,7 @@ export class DtlsFleetTransport {
   static async start(o: DtlsFleetTransportOptions): Promise<DtlsFleetTransport> {
     const bridge = await DtlsBridgeProcess.start(
       { mode: 'fleet', connect: o.connect, pskHex: o.pskHex, maxSessions: o.maxSessions, ...(o.ciphers ? { ciphers: o.ciphers } : {}), ...(o.handshakeTimeoutMs ? { handshakeTimeoutMs: o.handshakeTimeoutMs } : {}), ...(o.keyLogFile ? { keyLogFile: o.keyLogFile } : {}) },
-      { name: 'dtls-fleet' },
+      { name: 'dtls-fleet', ...(o.startTimeoutMs ? { startTimeoutMs: o.startTimeoutMs } : {}) },
     );
     return new DtlsFleetTransport(bridge);
   }
