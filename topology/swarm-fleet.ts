@@ -41,7 +41,7 @@ import { MQTT_TLS_PORT, type FleetCloudRole, type FleetShardRole } from '../cont
 import type { RoleImages } from '../containers/role-images.ts';
 import { TASK_SLOT, overlayNetworkArgs, serviceCreateArgs, serviceName, splitIntoShards, type SwarmServiceSpec } from '../containers/swarm-service-spec.ts';
 import { BROKER_STORE_DIR, fleetServices, type SwarmFleetDirs } from '../containers/swarm-fleet-services.ts';
-import { deadTask, removeServicesOnInterrupt, removeSwarmRun, serviceLogTail, serviceTaskLogs, taskContainers, taskStates } from '../containers/swarm-engine.ts';
+import { removeServicesOnInterrupt, removeSwarmRun, serviceLogTail, serviceTaskLogs, taskContainers, waitUntilServicesAnswer } from '../containers/swarm-engine.ts';
 import { mergeStats } from './containers-fleet.ts';
 import { fleetDeviceIds, type BrokerHandshakes, type FleetRig, type FleetSpec } from './fleet-rig.ts';
 import { fleetCrl, presenterAlerts, serialOf, type FleetRevocation, type PresentedCredential, type RevocationRecord } from './fleet-revocation.ts';
@@ -156,27 +156,15 @@ export class SwarmFleet implements FleetRig, FleetRevocation {
 
   /** Every task running and answering: the Node roles on their control sockets, Mosquitto by its listening line. */
   async #waitUntilUp(services: readonly SwarmServiceSpec[]): Promise<void> {
-    const deadline = Date.now() + SERVICES_UP_TIMEOUT_MS;
     const sockets = new Map<string, string[]>([
       [serviceName(this.runId, 'fleet'), this.#shards.map((s) => s.control.socketPath)],
       [serviceName(this.runId, 'cloud-service'), [this.#cloud?.socketPath ?? '']],
     ]);
-    const pending = new Set(services.map((s) => s.name));
-    // Sockets every 250 ms in-process; the docker CLI only every 2 s (each call costs CPU here).
-    for (let round = 0; pending.size > 0; round += 1) {
-      const viaDocker = round % 8 === 0;
-      for (const name of [...pending]) {
-        if (viaDocker) {
-          const dead = deadTask(await taskStates(name));
-          if (dead) throw new Error(`service ${name} task ${dead.slot} ${dead.state.split(' ')[0]?.toLowerCase()}${dead.error ? ` (${dead.error})` : ''}; it said: ${(await serviceLogTail(name)) || 'nothing'}`);
-        }
-        const up = name === this.#broker ? viaDocker && ((await serviceTaskLogs(name).catch(() => '')).match(BROKER_READY) ?? []).length > 0 : (await Promise.all((sockets.get(name) ?? []).map(answers))).every(Boolean);
-        if (up) pending.delete(name);
-      }
-      if (pending.size === 0) break;
-      if (Date.now() > deadline) throw new Error(`services ${[...pending].join(', ')} not up within ${SERVICES_UP_TIMEOUT_MS / 1000} s; see \`docker service ps\` and \`docker service logs\` of them`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await waitUntilServicesAnswer(
+      services.map((s) => s.name),
+      async (name, viaDocker) => (name === this.#broker ? viaDocker && ((await serviceTaskLogs(name).catch(() => '')).match(BROKER_READY) ?? []).length > 0 : (await Promise.all((sockets.get(name) ?? []).map(answers))).every(Boolean)),
+      SERVICES_UP_TIMEOUT_MS,
+    );
   }
 
   /** A tcpdump sidecar beside each shard task: the broker's ServerHellos as the shard received them. */
@@ -220,13 +208,18 @@ export class SwarmFleet implements FleetRig, FleetRevocation {
   }
 
   /**
-   * A task restart: `docker service update --force` replaces the broker's task (stop first:
-   * SIGTERM, Mosquitto saves its store to the mounted directory, then a new task starts and reads
-   * it back). Done when a new listening line follows the ones before.
+   * A task restart. The running task's container is stopped first (SIGTERM: Mosquitto saves its
+   * store to the mounted directory and is gone at once), then `docker service update --force`
+   * gives the service a new task, which reads the store back. The update alone stops the old task
+   * only when the node's agent gets to it, seconds later on a loaded host (measured: a revoked
+   * device delivered two more readings to the old broker in that time). Done when a new
+   * listening line follows the ones before.
    */
   async restartBroker(): Promise<void> {
     const readyBefore = ((await serviceTaskLogs(this.#broker)).match(BROKER_READY) ?? []).length;
     this.#restartedAtMs = Date.now();
+    const running = (await docker(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${this.#broker}`], { timeoutMs: 20_000 })).stdout.split('\n').filter(Boolean);
+    if (running.length > 0) await docker(['stop', '--time', '10', ...running], { timeoutMs: 30_000 });
     await docker(['service', 'update', '--detach', '--quiet', '--force', this.#broker], { timeoutMs: 60_000 });
     const until = Date.now() + RESTART_TIMEOUT_MS;
     while (((await serviceTaskLogs(this.#broker)).match(BROKER_READY) ?? []).length <= readyBefore) {
@@ -290,7 +283,7 @@ export class SwarmFleet implements FleetRig, FleetRevocation {
     const brokerRecordsBefore = (await this.brokerRecords()).length;
     writeFileSync(join(this.dir, 'swarm', 'broker', 'crl.pem'), crl.join(''), { mode: 0o644 });
     await this.restartBroker();
-    const how = 'Mosquitto\'s task was restarted to read the new CRL (docker service update --force; persistent sessions kept in its mounted store, its ticket keys lost with the process)';
+    const how = 'Mosquitto\'s task was restarted to read the new CRL (its container stopped, then docker service update --force; persistent sessions kept in its mounted store, its ticket keys lost with the process)';
     return { deviceId, serialHex, atMs: Date.now(), how, deviceAtRevocation: await this.deviceRecord(deviceId), brokerRecordsBefore };
   }
 
