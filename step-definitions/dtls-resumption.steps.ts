@@ -46,7 +46,8 @@ async function analyses(world: TestbedWorld): Promise<DtlsHandshakeAnalysis[]> {
   return s.analyses;
 }
 
-After(async function (this: TestbedWorld) {
+// Tagged: only these scenarios have the rig; an untagged hook is a step in every scenario's report (cli/step-hook-tags.test.ts).
+After({ tags: '@resumption' }, async function (this: TestbedWorld) {
   await states.get(this)?.rig?.stop();
 });
 

@@ -172,6 +172,7 @@ Then('{int} of the {int} devices are admitted by the broker, and the attacker is
   this.attach(`broker after the rotation:\n${records(since)}`, { mediaType: 'text/plain' });
 });
 
-After(async function (this: TestbedWorld) {
+// Tagged: only these scenarios have the rig; an untagged hook is a step in every scenario's report (cli/step-hook-tags.test.ts).
+After({ tags: '@credentials' }, async function (this: TestbedWorld) {
   await state(this).rig?.stop();
 });

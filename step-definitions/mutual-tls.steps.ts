@@ -152,6 +152,7 @@ Then('nothing reached the cloud service', async function (this: TestbedWorld) {
   assert.equal((await rig.audit()).length, 0, 'the cloud service audited a packet');
 });
 
-After(async function (this: TestbedWorld) {
+// Tagged: only these scenarios have the rig; an untagged hook is a step in every scenario's report (cli/step-hook-tags.test.ts).
+After({ tags: '@mtls' }, async function (this: TestbedWorld) {
   await state(this).rig?.stop();
 });

@@ -114,7 +114,8 @@ function nth(list: HandshakeAnalysis[], n: number): HandshakeAnalysis {
   return a;
 }
 
-After(async function (this: TestbedWorld) {
+// Tagged: only these scenarios have the rig; an untagged hook is a step in every scenario's report (cli/step-hook-tags.test.ts).
+After({ tags: '@resumption or @nagle' }, async function (this: TestbedWorld) {
   await states.get(this)?.rig?.stop();
 });
 

@@ -293,6 +293,7 @@ Then('sslscan finds every accepted suite also accepted by a probe of ours', asyn
   assert.deepEqual(disagreements, [], 'sslscan and our probe disagree');
 });
 
-After(async function (this: TestbedWorld) {
+// Tagged: only these scenarios have the rig; an untagged hook is a step in every scenario's report (cli/step-hook-tags.test.ts).
+After({ tags: '@tls-policy' }, async function (this: TestbedWorld) {
   await Promise.allSettled([...state(this).rigs.values()].map((rig) => rig.stop()));
 });
