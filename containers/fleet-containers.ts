@@ -20,6 +20,17 @@ import { IDENTITY_DIR, type Endpoint } from './role-config.ts';
 /** HTTP calls over the control socket wait at most this much longer than the role's own deadline. */
 const CALL_MARGIN_MS = 10_000;
 
+/**
+ * How long a fleet role may take to be ready, sized to the devices it loads (a shard reads every
+ * device's key and chain and builds its sealer, the cloud service registers every device's
+ * certificate), four shards and the cloud starting at once on 2 cores: the fixed 30 s of the
+ * other roles was what four shards of 1,250 missed at load 23. Capped below the Given step's
+ * 300 s, which also starts the broker.
+ */
+export function fleetRoleStartupMs(devices: number): number {
+  return Math.min(240_000, 30_000 + devices * 40);
+}
+
 abstract class FleetRoleContainer extends NodeRoleContainer {
   protected devices: readonly DeviceProvisioning[] = [];
   protected endpoint: Endpoint | undefined;
@@ -62,7 +73,7 @@ export class FleetShardContainer extends FleetRoleContainer {
 
   override async start(): Promise<StartedFleetShardContainer> {
     const { endpoint, clock } = this.required();
-    const { started, control } = await this.startRole({ role: 'fleet-shard', devices: this.devices, endpoint, clock, queueCapacity: this.#queueCapacity });
+    const { started, control } = await this.startRole({ role: 'fleet-shard', devices: this.devices, endpoint, clock, queueCapacity: this.#queueCapacity }, fleetRoleStartupMs(this.devices.length));
     return new StartedFleetShardContainer(started, control);
   }
 }
@@ -123,7 +134,7 @@ export class FleetCloudContainer extends FleetRoleContainer {
   override async start(): Promise<StartedFleetCloudContainer> {
     const { endpoint, clock } = this.required();
     if (!this.#identity) throw new Error('FleetCloudContainer: no client identity; call withIdentity(dir) (see cloud-service-identity.ts)');
-    const { started, control } = await this.startRole({ role: 'fleet-cloud', devices: this.devices, broker: endpoint, clock });
+    const { started, control } = await this.startRole({ role: 'fleet-cloud', devices: this.devices, broker: endpoint, clock }, fleetRoleStartupMs(this.devices.length));
     return new StartedFleetCloudContainer(started, control);
   }
 }

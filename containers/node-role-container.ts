@@ -38,13 +38,16 @@ export abstract class NodeRoleContainer extends TestbedContainer {
     ] as const));
   }
 
-  /** Start with `config`; resolves once the runner printed READY_LINE. */
-  protected async startRole(config: RoleConfig): Promise<{ started: StartedTestContainer; control: RoleControl }> {
+  /**
+   * Start with `config`; resolves once the runner printed READY_LINE, within `startupTimeoutMs`
+   * (30 s by default; a role that loads thousands of identities sizes it to what it loads).
+   */
+  protected async startRole(config: RoleConfig, startupTimeoutMs = STARTUP_TIMEOUT_MS): Promise<{ started: StartedTestContainer; control: RoleControl }> {
     this.checkPlacement(config.role);
     await this.checkImage(config.role);
     if (!this.mounts) throw new Error(`containers: the ${config.role} container has no mounts; call withMounts({ project, pki, evidence, control })`);
     this.withCopyContentToContainer([{ content: JSON.stringify(config), target: CONFIG_PATH, mode: 0o600 }]);
-    this.waitForLine(READY_LINE, STARTUP_TIMEOUT_MS);
+    this.waitForLine(READY_LINE, startupTimeoutMs);
     // Keep the runner's last words: if it dies at start, they say why (not the library's trace).
     let said = '';
     this.withLogConsumer((stream) => stream.on('data', (chunk: Buffer | string) => (said = (said + chunk.toString()).slice(-2000))));

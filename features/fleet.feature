@@ -18,6 +18,7 @@ Feature: The worked example's fleet: thousands of wearables, nothing lost
   # 2×: 333 readings/s. At 20× (3,333/s) this 2-core host, shared with other jobs, fell behind
   # and readings arrived outside the cloud's timestamp window; such a plan is now refused up
   # front with its estimate (emulators/fleet/fleet-capacity.ts). bench/fleet.ts measures the rates.
+  # Both placements: in containers 4 shards of 1,250 beside Mosquitto (138 s to connect at load ~20).
   @fleet-full
   Scenario: The worked example's 5,000 wearables report and nothing is lost
     Given a fleet of 5000 wearables reporting every 30 s at 2× speed

@@ -23,7 +23,8 @@ export interface ReadingSealer {
 }
 
 export class FleetSealer implements ReadingSealer {
-  readonly #deviceKey: KeyObject;
+  readonly #deviceKeyPem: string;
+  #deviceKey: KeyObject | undefined;
   readonly #cloudKey: KeyObject;
   readonly #pseudonym: Buffer;
   readonly #salt: Buffer;
@@ -32,9 +33,14 @@ export class FleetSealer implements ReadingSealer {
   #epoch: number | undefined;
   #key: Buffer | undefined;
 
-  constructor(provisioning: DeviceProvisioning, deviceKeyPem: string, cloudE3PublicKeyPem: string) {
-    this.#deviceKey = createPrivateKey(deviceKeyPem);
-    this.#cloudKey = createPublicKey(cloudE3PublicKeyPem);
+  /**
+   * `cloudE3PublicKey`: the PEM, or one KeyObject a whole fleet shares (parsing it per device was
+   * a second of a 5,000-device start). The device key is parsed at the first seal, not here, so a
+   * shard of thousands is ready sooner.
+   */
+  constructor(provisioning: DeviceProvisioning, deviceKeyPem: string, cloudE3PublicKey: string | KeyObject) {
+    this.#deviceKeyPem = deviceKeyPem;
+    this.#cloudKey = typeof cloudE3PublicKey === 'string' ? createPublicKey(cloudE3PublicKey) : cloudE3PublicKey;
     this.#pseudonym = Buffer.from(provisioning.pseudonymHex, 'hex');
     this.#salt = Buffer.from(provisioning.saltHex, 'hex');
     this.#algorithm = provisioning.algorithm;
@@ -55,6 +61,7 @@ export class FleetSealer implements ReadingSealer {
   /** RFC 5869 HKDF-SHA256 over the P-256 ECDH secret, info binding pseudonym and epoch (e3-key-derivation.ts). */
   #keyFor(epoch: number): Buffer {
     if (this.#key && this.#epoch === epoch) return this.#key;
+    this.#deviceKey ??= createPrivateKey(this.#deviceKeyPem);
     const z = diffieHellman({ privateKey: this.#deviceKey, publicKey: this.#cloudKey });
     const key = Buffer.from(hkdfSync('sha256', z, E3_HKDF_SALT, e3KeyInfo(this.#algorithm, this.#pseudonym, epoch), e3KeyBytes(this.#algorithm)));
     z.fill(0);

@@ -1,0 +1,74 @@
+/**
+ * The client side of bench/fleet.ts's connect storm, in a worker thread, so the devices and the
+ * broker each have a core of the two (one Node thread runs TLS on one core only). Two kinds, same
+ * certificates, same concurrency, same TCP options, against a server in the main thread:
+ *   fleet  FleetDevices (emulators/fleet/) to MQTT CONNACK, against the CloudBroker (Aedes);
+ *   raw    bare node:tls connections to secureConnect, against a bare node:tls server.
+ * Both load every device's credentials into its TLS context first (a device does that once at
+ * power-on) and report that time apart from the storm.
+ *
+ * Messages: main → worker 'go'; worker → main {ready: bootSeconds}, {done: true} | {error}.
+ * The connections stay open until the worker is terminated.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
+import { connect as netConnect } from 'node:net';
+import { Fleet, type FleetMember } from '../emulators/fleet/fleet.ts';
+import { SimClock } from '../emulators/sim-clock.ts';
+import type { FleetEndpoint } from '../emulators/fleet/fleet-device.ts';
+
+export interface StormJob {
+  readonly kind: 'fleet' | 'raw';
+  readonly members: readonly FleetMember[];
+  readonly caPem: string;
+  readonly cloudE3PublicKeyPem: string;
+  readonly endpoint: FleetEndpoint;
+  readonly concurrency: number;
+  readonly deadlineMs: number;
+}
+
+/** One bare mutual-TLS connection per device, `concurrency` at once, held open. */
+async function rawStorm(contexts: readonly SecureContext[], job: StormJob, open: TLSSocket[]): Promise<void> {
+  let next = 0;
+  const one = (secureContext: SecureContext) =>
+    new Promise<void>((resolve, reject) => {
+      const tcp = netConnect({ host: job.endpoint.host, port: job.endpoint.port, noDelay: true });
+      const s = tlsConnect({ socket: tcp, servername: job.endpoint.serverName, secureContext }, () => resolve());
+      s.on('error', reject);
+      open.push(s);
+    });
+  await Promise.all(
+    Array.from({ length: job.concurrency }, async () => {
+      while (next < contexts.length) await one(contexts[next++] as SecureContext);
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('bench/fleet-storm-thread: run as a worker thread of bench/fleet.ts');
+  const job = workerData as StormJob;
+  const started = performance.now();
+  let go: () => Promise<void>;
+  if (job.kind === 'fleet') {
+    const fleet = new Fleet({ members: job.members, caPem: job.caPem, cloudE3PublicKeyPem: job.cloudE3PublicKeyPem, endpoint: job.endpoint, clock: new SimClock({ startSec: Math.floor(Date.now() / 1000), speedup: 1, wallStartMs: Date.now() }), connectConcurrency: job.concurrency });
+    fleet.loadCredentials();
+    go = async () => {
+      await fleet.connectAll(job.deadlineMs);
+    };
+  } else {
+    // The same options as the fleet device's context (emulators/fleet/fleet.ts).
+    const contexts = job.members.map((m) => createSecureContext({ ca: job.caPem, cert: m.certChainPem, key: m.keyPem, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: 'DEFAULT:@SECLEVEL=2' }));
+    const open: TLSSocket[] = [];
+    go = () => rawStorm(contexts, job, open);
+  }
+  port.postMessage({ ready: (performance.now() - started) / 1000 });
+  port.once('message', () => {
+    go().then(
+      () => port.postMessage({ done: true }),
+      (err: Error) => port.postMessage({ error: err.message }),
+    );
+  });
+}
+
+main().catch((err: Error) => parentPort?.postMessage({ error: err.message }));
