@@ -1,7 +1,9 @@
 /**
  * The Cucumber HTML report's size and the time Chromium takes to open it, with the pcaps linked
  * (what `testbed run` writes now) against the same report with every linked pcap embedded as an
- * attachment (what it wrote before), both built in this run from the same run messages:
+ * attachment (what it wrote before), both built in this run from the same run messages; and, from
+ * the same messages, the linked report without the silent hook steps of step files' After hooks in
+ * other features' scenarios (what tagging those hooks removed) and without every silent hook step:
  *
  *   node --import tsx bench/report.ts [--rounds N] RUN_DIR…      (default 3 rounds, at most 10)
  *
@@ -67,6 +69,41 @@ function withPcapsEmbedded(all: { envelope: messages.Envelope; run: string }[]):
   });
 }
 
+/** Which silent hook steps a variant leaves out: every one, or only those of a step file whose steps the scenario does not use. */
+type HookCut = 'every silent hook' | 'hooks outside their feature';
+
+/**
+ * The same report without hook steps that left nothing to see (passed, no attachment); each is a
+ * testStep in its test case plus a started and a finished message. `hooks outside their feature`
+ * leaves out a hook defined in a step file (not step-definitions/hooks.ts) in a scenario that
+ * uses none of that file's steps: what tagging those After hooks does (cli/step-hook-tags.test.ts
+ * keeps each running wherever its file's steps are used), applied to messages written before.
+ * `every silent hook` is the most merging hooks could save.
+ */
+function withoutSilentHooks(envelopes: messages.Envelope[], cut: HookCut): messages.Envelope[] {
+  const hookFile = new Map(envelopes.flatMap((e) => (e.hook ? [[e.hook.id, e.hook.sourceReference.uri ?? '']] : [])));
+  const stepFile = new Map(envelopes.flatMap((e) => (e.stepDefinition ? [[e.stepDefinition.id, e.stepDefinition.sourceReference.uri ?? '']] : [])));
+  const stepFiles = new Set(stepFile.values());
+  const candidates = new Set<string>();
+  for (const testCase of envelopes.flatMap((e) => (e.testCase ? [e.testCase] : []))) {
+    const used = new Set(testCase.testSteps.flatMap((t) => (t.stepDefinitionIds ?? []).map((id) => stepFile.get(id))));
+    for (const t of testCase.testSteps) {
+      const file = t.hookId === undefined ? undefined : hookFile.get(t.hookId);
+      if (file === undefined) continue;
+      if (cut === 'every silent hook' || (stepFiles.has(file) && !used.has(file))) candidates.add(t.id);
+    }
+  }
+  for (const e of envelopes) {
+    if (e.attachment?.testStepId) candidates.delete(e.attachment.testStepId);
+    if (e.testStepFinished && e.testStepFinished.testStepResult.status !== 'PASSED') candidates.delete(e.testStepFinished.testStepId);
+  }
+  return envelopes.flatMap((e): messages.Envelope[] => {
+    if (e.testCase) return [{ testCase: { ...e.testCase, testSteps: e.testCase.testSteps.filter((t) => !candidates.has(t.id)) } }];
+    const stepId = e.testStepStarted?.testStepId ?? e.testStepFinished?.testStepId;
+    return stepId !== undefined && candidates.has(stepId) ? [] : [e];
+  });
+}
+
 async function writeReport(envelopes: messages.Envelope[], path: string): Promise<number> {
   await pipeline(Readable.from(envelopes), new CucumberHtmlStream(), createWriteStream(path));
   return statSync(path).size;
@@ -96,17 +133,23 @@ async function main(): Promise<void> {
     const linked = join(dir, 'linked.html');
     const embedded = join(dir, 'embedded.html');
     const empty = join(dir, 'empty.html');
+    const quiet = join(dir, 'quiet-hooks.html');
+    const tagged = join(dir, 'tagged-hooks.html');
     // The floor: the same page with no scenario, to tell the report's cost from this host's.
     const emptyBytes = await writeReport(all.map((x) => x.envelope).filter((e) => e.meta || e.testRunStarted || e.testRunFinished), empty);
     const linkedBytes = await writeReport(all.map((x) => x.envelope), linked);
     const embeddedBytes = await writeReport(withPcapsEmbedded(all), embedded);
+    const taggedBytes = await writeReport(withoutSilentHooks(all.map((x) => x.envelope), 'hooks outside their feature'), tagged);
+    const quietBytes = await writeReport(withoutSilentHooks(all.map((x) => x.envelope), 'every silent hook'), quiet);
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
-    const times: Record<'linked' | 'embedded' | 'empty', number[]> = { linked: [], embedded: [], empty: [] };
+    const times: Record<'linked' | 'embedded' | 'empty' | 'tagged' | 'quiet', number[]> = { linked: [], embedded: [], empty: [], tagged: [], quiet: [] };
     try {
       await loadMs(browser, linked); // warm-up: Chromium's own start-up is not the report's
       for (let r = 0; r < rounds; r++) {
         times.embedded.push(await loadMs(browser, embedded));
         times.linked.push(await loadMs(browser, linked));
+        times.tagged.push(await loadMs(browser, tagged));
+        times.quiet.push(await loadMs(browser, quiet));
         times.empty.push(await loadMs(browser, empty, 'the search box'));
       }
     } finally {
@@ -115,10 +158,14 @@ async function main(): Promise<void> {
     const mb = (n: number): string => `${(n / 1e6).toFixed(2)} MB`;
     const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
     console.log(`report of ${scenarios} scenarios from ${runs.length} run(s); Chromium load until the first feature is drawn, median of ${rounds}`);
-    console.log(`  pcaps embedded (baseline)  ${mb(embeddedBytes).padStart(9)}  ${s(median(times.embedded)).padStart(7)}   (${times.embedded.map(s).join(', ')})`);
-    console.log(`  pcaps linked               ${mb(linkedBytes).padStart(9)}  ${s(median(times.linked)).padStart(7)}   (${times.linked.map(s).join(', ')})`);
-    console.log(`  no scenario (floor)        ${mb(emptyBytes).padStart(9)}  ${s(median(times.empty)).padStart(7)}   (${times.empty.map(s).join(', ')})`);
-    console.log(`  linked / embedded          size ${(linkedBytes / embeddedBytes).toFixed(2)}×, load ${(median(times.linked) / median(times.embedded)).toFixed(2)}×`);
+    console.log(`  pcaps embedded (baseline)       ${mb(embeddedBytes).padStart(9)}  ${s(median(times.embedded)).padStart(7)}   (${times.embedded.map(s).join(', ')})`);
+    console.log(`  pcaps linked                     ${mb(linkedBytes).padStart(9)}  ${s(median(times.linked)).padStart(7)}   (${times.linked.map(s).join(', ')})`);
+    console.log(`  linked, step-file hooks tagged   ${mb(taggedBytes).padStart(9)}  ${s(median(times.tagged)).padStart(7)}   (${times.tagged.map(s).join(', ')})`);
+    console.log(`  linked, every silent hook cut    ${mb(quietBytes).padStart(9)}  ${s(median(times.quiet)).padStart(7)}   (${times.quiet.map(s).join(', ')})`);
+    console.log(`  no scenario (floor)              ${mb(emptyBytes).padStart(9)}  ${s(median(times.empty)).padStart(7)}   (${times.empty.map(s).join(', ')})`);
+    console.log(`  linked / embedded                size ${(linkedBytes / embeddedBytes).toFixed(2)}×, load ${(median(times.linked) / median(times.embedded)).toFixed(2)}×`);
+    console.log(`  hooks tagged / linked            size ${(taggedBytes / linkedBytes).toFixed(2)}×, load ${(median(times.tagged) / median(times.linked)).toFixed(2)}×`);
+    console.log(`  every silent hook cut / linked   size ${(quietBytes / linkedBytes).toFixed(2)}×, load ${(median(times.quiet) / median(times.linked)).toFixed(2)}×`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
