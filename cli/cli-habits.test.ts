@@ -114,6 +114,11 @@ test('energy prints named rows with units in one number format, and refuses bad 
   assertRefused(['energy', '--profile', 'esp32', '--rtt', 'fast'], /--rtt must be a number of milliseconds in 0\.\.10000, got "fast"/);
 });
 
+test('run refuses an unknown topology or profile with exit 2, before Cucumber loads anything', () => {
+  assertRefused(['run', '--topology', 'nope'], /^testbed run: --topology must be one of local, containers, swarm, got "nope"/);
+  assertRefused(['run', '--profile', 'nope', '--dry-run'], /^testbed run: --profile must be default or ci, got "nope"/);
+});
+
 test('demo refuses a missing attack, an unknown attack, case, client or flag, with exit 2', () => {
   assertRefused(['demo'], /^testbed demo: name the attack to demonstrate \(attacks: mitm\)/);
   assertRefused(['demo', 'dos'], /^testbed demo: unknown attack "dos"; attacks: mitm/);

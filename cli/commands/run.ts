@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { loadConfiguration, loadSources, runCucumber } from '@cucumber/cucumber/api';
 import type { Command } from '../main.ts';
 import { PREREQUISITES, canInstallWithApt, installCommand, installMissing, isCi } from '../prerequisites.ts';
-import { parseOptions } from './options.ts';
+import { UsageError, parseOptions } from './options.ts';
 import { addSkipReasons } from '../junit-skip-reasons.ts';
 import { makeJUnitReadable } from '../junit-readable.ts';
 import { discardReports, linkLatestReports, publishReports, redirectReports } from '../report-files.ts';
@@ -63,8 +63,8 @@ export const runCommand: Command = {
       return 0;
     }
     const topology = values.topology as string;
-    if (!(TOPOLOGIES as readonly string[]).includes(topology)) throw new Error(`--topology must be one of ${TOPOLOGIES.join(', ')}, got "${topology}"`);
-    if (values.profile !== 'default' && values.profile !== 'ci') throw new Error(`--profile must be default or ci, got "${values.profile}"`);
+    if (!(TOPOLOGIES as readonly string[]).includes(topology)) throw new UsageError(`--topology must be one of ${TOPOLOGIES.join(', ')}, got "${topology}"`);
+    if (values.profile !== 'default' && values.profile !== 'ci') throw new UsageError(`--profile must be default or ci, got "${values.profile}"`);
     const keepRuns = keepRunsSetting(values['keep-runs']);
     if (!existsSync('features') || !existsSync('cucumber.json')) {
       console.error(`testbed run: no features/ directory or cucumber.json in ${process.cwd()}; run it from the project root (where features/ is)`);
