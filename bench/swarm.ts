@@ -8,6 +8,7 @@
  *   - memory per wearables container / shard task (docker stats, after the readings).
  *
  *   node --import tsx bench/swarm.ts [--wearables N] [--shards K] [--readings R] [--speedup S]
+ *   node --import tsx bench/swarm.ts --fleet N [--readings R] [--speedup S]   the fleet figure instead (bench/swarm-fleet.ts)
  *
  * Bounded: at most 400 wearables, 8 shards, 50 readings each, speed-up 600; each topology is stopped (and
  * removed by label) whatever happens.
@@ -21,8 +22,9 @@ import { RUN_LABEL } from '../containers/run-labels.ts';
 import { ContainersTopology } from '../topology/containers-topology.ts';
 import { SwarmTopology } from '../topology/swarm-topology.ts';
 import type { Topology, TopologySpec } from '../topology/topology.ts';
+import { fleetFigures } from './swarm-fleet.ts';
 
-const { values } = parseArgs({ options: { wearables: { type: 'string', default: '40' }, shards: { type: 'string', default: '4' }, readings: { type: 'string', default: '10' }, speedup: { type: 'string', default: '60' } } });
+const { values } = parseArgs({ options: { wearables: { type: 'string', default: '40' }, shards: { type: 'string', default: '4' }, readings: { type: 'string', default: '10' }, speedup: { type: 'string', default: '60' }, fleet: { type: 'string' } } });
 const bounded = (name: string, text: string, max: number): number => {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > max) {
@@ -40,6 +42,15 @@ const speedup = bounded('speedup', values.speedup, 600);
 if (shards > wearables) {
   console.error(`bench/swarm: ${shards} shards need at least ${shards} wearables`);
   process.exit(2);
+}
+
+if (values.fleet !== undefined) {
+  // The fleet figure instead (bench/swarm-fleet.ts): --fleet N wearables, --readings R, speed-up 20 unless given.
+  const fleetWearables = bounded('fleet', values.fleet, 1_250);
+  await SwarmTopology.prepare((l) => console.log(l));
+  await fleetFigures(fleetWearables, readings, process.argv.includes('--speedup') ? speedup : 20);
+  console.log(`\nload average (1 min) at the end: ${((await import('node:os')).loadavg()[0] ?? 0).toFixed(1)} on ${cpus().length} cores`);
+  process.exit(0);
 }
 
 const spec: TopologySpec = { wearables, path: 'terminating-gateway', gatewayMalice: [], speedup, wearableProfile: 'secure' };
