@@ -36,6 +36,7 @@ import type { RoleImages } from '../containers/role-images.ts';
 import { DEVICES_PER_SHARD, TASK_SLOT, overlayNetworkArgs, reportingServices, serviceCreateArgs, serviceName, splitIntoShards, type SwarmDirs, type SwarmServiceSpec } from '../containers/swarm-service-spec.ts';
 import { ensureSwarm, removeServicesOnInterrupt, removeSwarmRun, taskContainers, waitUntilServicesAnswer } from '../containers/swarm-engine.ts';
 import { ContainersTopology, mergeKeyLogs, reportThrough } from './containers-topology.ts';
+import { withMosquittoPolicy } from './broker-policy-tls.ts';
 import { wearableId } from './local-topology.ts';
 import { reporting } from './recipes.ts';
 import type { Graph } from './graph.ts';
@@ -171,7 +172,8 @@ export class SwarmTopology implements Topology {
     write('cloud-service', 'role.json', { role: 'cloud-service', devices: this.#devices, broker: cloud, clock });
     // The same Mosquitto configuration and ACL as the containers placement, from its builder.
     const passwords = new Map(this.#devices.map((d) => [d.deviceId, d.mqttPassword]));
-    const broker = new CloudBrokerContainer('unused').withDevices(this.#devices).withGateway(GATEWAY_DEFAULT_CN).withSubscriber(CLOUD_SERVICE_CN).withPlainListenerIf(plaintext, passwords);
+    // The policy `up --policy` names (default included), as the containers placement sets it: what up prints as offered.
+    const broker = withMosquittoPolicy(new CloudBrokerContainer('unused'), spec.brokerPolicy).withDevices(this.#devices).withGateway(GATEWAY_DEFAULT_CN).withSubscriber(CLOUD_SERVICE_CN).withPlainListenerIf(plaintext, passwords);
     mkdirSync(dirs.broker, { recursive: true, mode: 0o700 });
     writeFileSync(join(dirs.broker, 'mosquitto.conf'), broker.configuration(), { mode: 0o644 });
     writeFileSync(join(dirs.broker, 'acl'), broker.acl(), { mode: 0o644 });
