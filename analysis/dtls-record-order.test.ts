@@ -47,10 +47,17 @@ test('out of order and missing sequence numbers per direction; epoch 0 not count
       // 2 never arrives
     ]),
     flow([['a-to-b', record(23, 1, 1)]]), // application data without a ClientHello: not a session seen from its start
+    // A flow whose first captured datagram came from the server (the client's ClientHello missed):
+    // udpFlows() makes the server `a`; the shared server endpoint turns it round.
+    { a: { address: '10.0.0.3', port: 5684 }, b: { address: '10.0.0.2', port: 40001 }, datagrams: [
+      { direction: 'a-to-b', timestampMicros: 0n, bytes: helloVerify },
+      { direction: 'b-to-a', timestampMicros: 1n, bytes: clientHello },
+      { direction: 'b-to-a', timestampMicros: 2n, bytes: record(23, 1, 1) },
+    ] },
   ]);
-  assert.equal(order.sessionsWithApplicationData, 1);
-  assert.equal(order.clientFlows, 2, 'a flow seen only by its encrypted records is still a DTLS client');
-  assert.equal(order.helloVerifyRequests, 1);
+  assert.equal(order.sessionsWithApplicationData, 2);
+  assert.equal(order.clientFlows, 3, 'a flow seen only by its encrypted records is still a DTLS client');
+  assert.equal(order.helloVerifyRequests, 2);
   assert.deepEqual(order.serverToClient, { records: 3, outOfOrder: 1, missing: 1 });
-  assert.deepEqual(order.clientToServer, { records: 2, outOfOrder: 0, missing: 0 });
+  assert.deepEqual(order.clientToServer, { records: 3, outOfOrder: 0, missing: 0 });
 });

@@ -27,7 +27,7 @@ export interface DtlsCaptureOrder {
    * a loaded host misses packets (tcpdump, a full socket buffer), so either one is enough.
    */
   readonly clientFlows: number;
-  /** Flows (client address and port) whose client sent a ClientHello and then application data. */
+  /** Flows (client address and port) with a ClientHello and then application data (either way). */
   readonly sessionsWithApplicationData: number;
   /** Flows in which the server's HelloVerifyRequest (RFC 6347 §4.2.1 cookie exchange) was seen. */
   readonly helloVerifyRequests: number;
@@ -80,8 +80,24 @@ class DirectionTally {
   }
 }
 
-/** Judge every flow of a capture taken at one point of a device link (client side = flow.a). */
+const endpointKey = (e: UdpFlow['a']): string => `${e.address}:${e.port}`;
+
+/**
+ * The server's end of a device link's flows: the endpoint every flow shares. udpFlows() calls
+ * the first sender `a`, and a capture that missed a client's first datagram would otherwise turn
+ * that flow round.
+ */
+function serverEndpoint(flows: readonly UdpFlow[]): string | undefined {
+  const seen = new Map<string, number>();
+  for (const f of flows) for (const e of [f.a, f.b]) seen.set(endpointKey(e), (seen.get(endpointKey(e)) ?? 0) + 1);
+  let best: [string, number] | undefined;
+  for (const entry of seen) if (!best || entry[1] > best[1]) best = entry;
+  return best?.[0];
+}
+
+/** Judge every flow of a capture taken at one point of a device link, many clients to one server. */
 export function dtlsCaptureOrder(flows: readonly UdpFlow[]): DtlsCaptureOrder {
+  const server = serverEndpoint(flows);
   const toServer = new DirectionTally();
   const toClient = new DirectionTally();
   let sessions = 0;
@@ -93,11 +109,14 @@ export function dtlsCaptureOrder(flows: readonly UdpFlow[]): DtlsCaptureOrder {
     let applicationData = false;
     let helloVerify = false;
     let encrypted = false;
-    for (const d of flow.datagrams) {
+    const turned = flows.length > 1 && endpointKey(flow.a) === server;
+    for (const captured of flow.datagrams) {
+      const d = { bytes: captured.bytes, direction: turned === (captured.direction === 'a-to-b') ? 'b-to-a' as const : 'a-to-b' as const };
       for (const r of recordHeaders(d.bytes)) {
         if (d.direction === 'a-to-b' && r.handshakeType === 1) clientHello = true;
         if (d.direction === 'b-to-a' && r.handshakeType === 3) helloVerify = true;
-        if (d.direction === 'a-to-b' && r.type === APPLICATION_DATA && r.epoch >= 1 && clientHello) applicationData = true;
+        // Either way: a missed datagram (tcpdump, a full socket buffer) may hide one side's.
+        if (r.type === APPLICATION_DATA && r.epoch >= 1 && clientHello) applicationData = true;
         if (r.epoch < 1) continue;
         if (d.direction === 'a-to-b') encrypted = true;
         const byEpoch = sequences[d.direction];

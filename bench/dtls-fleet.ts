@@ -6,12 +6,22 @@
  * (VmRSS from /proc) per session. Then the fleet bridge alone at --fleet sessions (default 1,000).
  *
  *   node --import tsx bench/dtls-fleet.ts [--sessions N] [--fleet N]     (defaults 100, 1000)
+ *       [--loss PERCENT] [--reorder PERCENT]
+ *
+ * With --loss or --reorder: then the fleet bridge at --fleet sessions through a UDP link
+ * (links/udp-link.ts) that loses / holds back 30 ms that share of datagrams each way, against
+ * the same link without impairments in the same run: sessions opened 32 at a time, handshakes
+ * retried (pion's flight retransmissions can outlast the bound), then every session's datagram
+ * resent every 300 ms until it is answered, as the DTLS fleet devices do.
  *
  * PSK-AES128-GCM-SHA256 (the DTLS fleet's PSK profile, one identity per device), loopback, no delay.
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, type } from 'node:os';
 import { DtlsBridgeProcess, ensureDtlsBridge } from '../emulators/dtls/dtls-bridge-process.ts';
+import { DtlsFleetTransport } from '../emulators/dtls/dtls-fleet-transport.ts';
+import { UdpLink } from '../links/udp-link.ts';
+import { loss, reorder, type LinkImpairments } from '../links/impairments.ts';
 
 const PSK = '000102030405060708090a0b0c0d0e0f';
 const CIPHERS = ['PSK-AES128-GCM-SHA256'];
@@ -87,11 +97,57 @@ async function oneProcess(server: DtlsBridgeProcess, n: number): Promise<{ secon
   }
 }
 
+/**
+ * The fleet bridge through a relay with these impairments: every session handshaken (retried up
+ * to 4 times) and its one datagram answered, resent every 300 ms until it is; bounded by DEADLINE_MS.
+ */
+async function throughLink(server: DtlsBridgeProcess, n: number, impairments: LinkImpairments): Promise<{ seconds: number; retries: number; resends: number; lost: number; held: number }> {
+  const started = performance.now();
+  const link = new UdpLink({ name: 'bench', listen: { host: '127.0.0.1', port: 0 }, target: server.dtlsAddress, impairments });
+  const endpoint = await link.start();
+  const fleet = await DtlsFleetTransport.start({ connect: endpoint, pskHex: PSK, ciphers: CIPHERS, maxSessions: n, handshakeTimeoutMs: 15_000 });
+  try {
+    const answered = new Set<number>();
+    let retries = 0;
+    let resends = 0;
+    const deadline = Date.now() + DEADLINE_MS;
+    const handshaken: number[] = [];
+    // Opened 32 at a time, the bridge's own handshake slots (as emulators/dtls/dtls-fleet-shard.ts).
+    let next = 1;
+    await Promise.all(Array.from({ length: 32 }, async () => {
+      while (next <= n) {
+        const id = next++;
+        retries += (await fleet.openWithRetries(id, identity(id), () => answered.add(id), 30_000, 4)) - 1;
+        handshaken.push(id);
+      }
+    }));
+    await Promise.all(handshaken.map(async (id) => {
+      for (let sends = 0; !answered.has(id); sends++) {
+        if (Date.now() > deadline) throw new Error(`bench/dtls-fleet: session ${id} got no answer through the link within ${DEADLINE_MS / 1000} s`);
+        if (sends > 0) resends++;
+        fleet.send(id, Buffer.from('reading'));
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    }));
+    const notes = link.log.ofKind('impaired').map((o) => String(o.detail.note));
+    return { seconds: (performance.now() - started) / 1000, retries, resends, lost: notes.filter((t) => t.startsWith('lost')).length, held: notes.filter((t) => t.startsWith('held')).length };
+  } finally {
+    await fleet.stop();
+    await link.stop();
+  }
+}
+
+function percentArg(name: string): number {
+  return arg(name, 0, 0, 50) / 100;
+}
+
 const sessions = arg('--sessions', 100, 1, 1_000);
 const fleetSize = arg('--fleet', 1_000, 1, 10_000);
 await ensureDtlsBridge();
 console.log(`bench/dtls-fleet: ${type()} ${release()}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((l) => l.toFixed(1)).join(' ')}, Node ${process.version}`);
-const server = await DtlsBridgeProcess.start({ mode: 'server', listen: { host: '127.0.0.1', port: 0 }, pskHex: PSK, ciphers: CIPHERS, maxPeers: Math.max(sessions, fleetSize) + 10 }, { name: 'server' });
+// Room for every phase's sessions: a closed client's peer lingers on the server a while, and the
+// lossy phase's retried handshakes leave half-open ones (at fleet + 10 the link phases failed).
+const server = await DtlsBridgeProcess.start({ mode: 'server', listen: { host: '127.0.0.1', port: 0 }, pskHex: PSK, ciphers: CIPHERS, maxPeers: Math.max(sessions, fleetSize) * 3 + 10 }, { name: 'server' });
 server.onDatagram((payload, peerId) => server.send(payload.subarray(0, 4), peerId));
 try {
   const base = await perProcess(server, sessions);
@@ -102,6 +158,17 @@ try {
   console.log(`  ratio (per-process time / fleet time) ${(base.seconds / ours.seconds).toFixed(1)}; memory ratio ${(base.rssKiB / Math.max(1, ours.rssKiB)).toFixed(1)}`);
   const big = await oneProcess(server, fleetSize);
   console.log(`${fleetSize} sessions in one fleet bridge: ${big.seconds.toFixed(2)} s (${(fleetSize / big.seconds).toFixed(0)} sessions/s), bridge RSS ${(big.rssKiB / 1024).toFixed(1)} MiB (${(big.rssKiB / fleetSize).toFixed(0)} KiB per session)`);
+  const lossRate = percentArg('--loss');
+  const reorderRate = percentArg('--reorder');
+  if (lossRate > 0 || reorderRate > 0) {
+    const each = [loss({ rate: lossRate }), reorder({ rate: reorderRate, holdMs: 30 })];
+    const clean = await throughLink(server, fleetSize, { seed: 11 });
+    const lossy = await throughLink(server, fleetSize, { clientToServer: each, serverToClient: each, seed: 11 });
+    console.log(`${fleetSize} sessions through a UDP link relay, handshake + one datagram answered each (resent every 300 ms until answered):`);
+    console.log(`  clean link (baseline):                 ${clean.seconds.toFixed(2)} s, ${clean.retries} handshakes retried, ${clean.resends} resends`);
+    console.log(`  ${(lossRate * 100).toFixed(0)}% loss, ${(reorderRate * 100).toFixed(0)}% held back 30 ms, each way: ${lossy.seconds.toFixed(2)} s, ${lossy.retries} handshakes retried, ${lossy.resends} resends; the link lost ${lossy.lost} and held back ${lossy.held} datagrams`);
+    console.log(`  ratio (lossy / clean time) ${(lossy.seconds / clean.seconds).toFixed(2)}`);
+  }
 } finally {
   await server.stop(30_000);
 }

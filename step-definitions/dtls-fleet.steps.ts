@@ -133,10 +133,10 @@ Then('the device-link capture shows {int} distinct DTLS clients, nearly all thro
   // A wearable whose handshake was tried again may have opened a second flow.
   const most = expected + statsOf(s).reconnects;
   assert.ok(order.clientFlows >= expected && order.clientFlows <= most, `the device-link capture holds ${order.clientFlows} flows whose client spoke DTLS (a ClientHello or encrypted records), not ${expected}${most > expected ? ` to ${most}` : ''}`);
-  // tcpdump beside a loaded relay misses packets (in containers at load 12, 927 of 1,000 flows
-  // showed a ClientHello and application data, 991 the HelloVerifyRequest): most, not every, session.
+  // A capture beside a loaded relay misses packets (in containers at load 12, 9 of 1,000 flows
+  // showed a whole handshake and then no application data, 14 no HelloVerifyRequest): nearly all, not every, session.
   assert.ok(order.helloVerifyRequests >= expected * 0.9, `only ${order.helloVerifyRequests} flows show the gateway's HelloVerifyRequest (RFC 6347 §4.2.1) for ${expected} sessions`);
-  assert.ok(order.sessionsWithApplicationData >= expected * 0.8, `only ${order.sessionsWithApplicationData} flows show a ClientHello and then application data for ${expected} sessions`);
+  assert.ok(order.sessionsWithApplicationData >= expected * 0.9, `only ${order.sessionsWithApplicationData} flows show a ClientHello and then application data for ${expected} sessions`);
 });
 
 const captured = new WeakMap<DtlsFleetScenario, DtlsCaptureOrder>();

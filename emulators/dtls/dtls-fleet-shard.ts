@@ -20,8 +20,11 @@ import { DtlsFleetDevice } from './dtls-fleet-device.ts';
 
 /** The bridge's own bound (dtls-bridge fleet mode --max-sessions). */
 export const MAX_DTLS_FLEET_SESSIONS = 10_000;
-/** Sessions handshaking at once: a 2-core host answers a bounded storm, not 1,000 cookie exchanges in one burst. */
-const HANDSHAKES_IN_FLIGHT = 200;
+/**
+ * Sessions opened at once: the bridge's own handshake slots (fleetHandshakesAtOnce in
+ * dtls-bridge/bridge/fleet.go), so each open's timeout measures its handshake, not its wait.
+ */
+const HANDSHAKES_IN_FLIGHT = 32;
 /** Handshakes per session before the device is counted as refused (pion's flight retransmissions can outlast one). */
 const HANDSHAKE_ATTEMPTS = 4;
 /** The bridge's start on a 2-core host at load 15 took over 10 s (the bridge process's default) in a container. */

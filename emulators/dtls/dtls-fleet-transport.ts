@@ -60,7 +60,11 @@ export class DtlsFleetTransport {
         await this.open(id, identity, onDatagram, timeoutMs);
         return attempt;
       } catch (err) {
-        if (attempt >= attempts || /already open|stopped/.test((err as Error).message)) throw err;
+        const message = (err as Error).message;
+        if (attempt >= attempts || /stopped/.test(message)) throw err;
+        // The bridge still holds a session this side gave up on (the close sent at the timeout
+        // has not landed yet): give it a moment, then try again (counted as an attempt).
+        if (/already open/.test(message)) await new Promise((r) => setTimeout(r, 500));
       }
     }
   }
@@ -70,7 +74,12 @@ export class DtlsFleetTransport {
     if (this.#waiting.has(id) || this.#handlers.has(id)) return Promise.reject(new Error(`dtls-fleet: session ${id} is already open`));
     this.#handlers.set(id, onDatagram);
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => this.#settle(id, this.#waiting.get(id) as Waiter, new Error(`dtls-fleet: session ${id} (${identity}) did not complete its handshake within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => {
+        // Waiting for one of the bridge's handshake slots counts too; cut the session in the
+        // bridge so a retry can open the id again (dtls-bridge/README.md "Fleet mode": close).
+        this.#bridge.command({ cmd: 'close', peerId: id });
+        this.#settle(id, this.#waiting.get(id) as Waiter, new Error(`dtls-fleet: session ${id} (${identity}) did not complete its handshake within ${timeoutMs} ms`));
+      }, timeoutMs);
       this.#waiting.set(id, { resolve, reject, timer });
       this.#bridge.command({ cmd: 'open', peerId: id, identity });
     });
