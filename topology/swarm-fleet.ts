@@ -310,13 +310,14 @@ export class SwarmFleet implements FleetRig, FleetRevocation {
     const target = (await taskContainers(serviceName(this.runId, 'fleet'))).get(shard.slot);
     if (!target || !this.#images) throw new Error(`swarm fleet: no task container of shard ${shard.slot} to capture beside`);
     const tcpdump = await startTcpdumpSidecar({ image: this.#images.tcpdump, runId: this.runId, target, hostDir: capturesDir, file, filter: `tcp port ${MQTT_TLS_PORT}` });
+    const capture = join(capturesDir, file);
     let result: ProbeResult;
     try {
       result = await shard.control.call<ProbeResult>('POST', '/present', { deviceId, keyLog }, 20_000 + CALL_MARGIN_MS);
+      await untilBrokerClosed(capture);
     } finally {
       await tcpdump.stop().catch(() => undefined);
     }
-    const capture = join(capturesDir, file);
     handBackCapture(capture);
     return { result, wire: presenterAlerts(capture, join(shard.evidence, 'keylogs', keyLog)), capture };
   }
@@ -344,4 +345,22 @@ export class SwarmFleet implements FleetRig, FleetRevocation {
     this.#shards = [];
     this.#cloud = undefined;
   }
+}
+
+/**
+ * The presenter has its answer before the sidecar has written the broker's last packets: once a
+ * run stopped the capture with the client's Certificate as its last frame, and the broker's
+ * certificate_revoked alert (read by the presenter itself) was not on the wire. Wait, bounded,
+ * until the capture holds the broker closing the connection (FIN or RST from its port).
+ */
+async function untilBrokerClosed(capture: string, boundMs = 5_000): Promise<void> {
+  const until = Date.now() + boundMs;
+  const closed = () => {
+    try {
+      return readPcap(capture).packets.some((p) => p.src.port === MQTT_TLS_PORT && (p.tcpFlags?.fin === true || p.tcpFlags?.rst === true));
+    } catch {
+      return false; // not written yet
+    }
+  };
+  while (!closed() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
 }
