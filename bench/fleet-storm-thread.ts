@@ -3,7 +3,8 @@
  * broker each have a core of the two (one Node thread runs TLS on one core only). Two kinds, same
  * certificates, same concurrency, same TCP options, against a server in the main thread:
  *   fleet  FleetDevices (emulators/fleet/) to MQTT CONNACK, against the CloudBroker (Aedes);
- *   raw    bare node:tls connections to secureConnect, against a bare node:tls server.
+ *   raw    bare node:tls connections to the server's first byte back (one byte each way,
+ *          where the fleet device has CONNECT and CONNACK), against a bare node:tls server.
  * Both load every device's credentials into its TLS context first (a device does that once at
  * power-on) and report that time apart from the storm.
  *
@@ -27,13 +28,16 @@ export interface StormJob {
   readonly deadlineMs: number;
 }
 
-/** One bare mutual-TLS connection per device, `concurrency` at once, held open. */
+/** One bare mutual-TLS connection per device, one byte each way, `concurrency` at once, held open. */
 async function rawStorm(contexts: readonly SecureContext[], job: StormJob, open: TLSSocket[]): Promise<void> {
   let next = 0;
   const one = (secureContext: SecureContext) =>
     new Promise<void>((resolve, reject) => {
       const tcp = netConnect({ host: job.endpoint.host, port: job.endpoint.port, noDelay: true });
-      const s = tlsConnect({ socket: tcp, servername: job.endpoint.serverName, secureContext }, () => resolve());
+      const s = tlsConnect({ socket: tcp, servername: job.endpoint.serverName, secureContext }, () => s.write('c'));
+      // Done when the server's byte comes back, as the fleet device is at CONNACK: a bare client
+      // that sends nothing after its handshake measured half as fast here (its last flight waits).
+      s.once('data', () => resolve());
       s.on('error', reject);
       open.push(s);
     });
