@@ -40,7 +40,7 @@ import type { Pki } from '../certs/pki.ts';
 import type { FleetDeviceRecord } from '../emulators/fleet/fleet-device-record.ts';
 import type { Observation } from '../emulators/observation-log.ts';
 import { parseMosquittoLog } from '../containers/cloud-broker-container.ts';
-import { fleetCrl, presenterAlerts, serialOf, type FleetRevocation, type PresentedCredential, type RevocationRecord } from './fleet-revocation.ts';
+import { fleetCrl, presenterAlerts, serialOf, untilBrokerClosed, type FleetRevocation, type PresentedCredential, type RevocationRecord } from './fleet-revocation.ts';
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Wearables per fleet container: 4 shards carry the worked example's 5,000 on 2 cores. */
@@ -216,16 +216,7 @@ export class ContainersFleet implements FleetRig, FleetRevocation {
    */
   async brokerHandshakes(): Promise<BrokerHandshakes> {
     if (this.#captures.length === 0) throw new Error('containers fleet: started without captures; the handshakes are read from them');
-    const since = BigInt(this.#restartedAtMs ?? 0) * 1000n;
-    let full = 0;
-    let resumed = 0;
-    for (const c of this.#captures) {
-      await c.tcpdump.stop().catch(() => undefined);
-      handBackCapture(c.path);
-      const counted = countServerHellos(readPcap(c.path).packets, MQTT_TLS_PORT, since);
-      full += counted.full;
-      resumed += counted.resumed;
-    }
+    const { full, resumed } = await serverHellosInCaptures(this.#captures, this.#restartedAtMs);
     return { source: `Mosquitto's ServerHellos in the captures beside the fleet shards (${this.#captures.map((c) => c.path).join(', ')})`, full, resumed, unreadable: 0 };
   }
 
@@ -276,6 +267,7 @@ export class ContainersFleet implements FleetRig, FleetRevocation {
     let result;
     try {
       result = await shard.present(deviceId, keyLog);
+      await untilBrokerClosed(join(capturesDir, file), MQTT_TLS_PORT);
     } finally {
       await tcpdump.stop().catch(() => undefined);
     }
@@ -337,4 +329,23 @@ export function mergeStats(parts: readonly FleetStats[]): FleetStats {
     latencyMs: { p50: worst((p) => p.latencyMs.p50), p90: worst((p) => p.latencyMs.p90), p99: worst((p) => p.latencyMs.p99), max: worst((p) => p.latencyMs.max) },
     samples,
   };
+}
+
+/**
+ * Mosquitto's ServerHellos since a broker restart, counted in the captures beside the fleet shards
+ * (each capture stopped and handed back first): a pre_shared_key selected is a resumption
+ * (RFC 8446 §4.2.11). Shared by the containers and swarm fleets.
+ */
+export async function serverHellosInCaptures(captures: readonly { tcpdump: Tcpdump; path: string }[], sinceMs: number | undefined): Promise<{ full: number; resumed: number }> {
+  const since = BigInt(sinceMs ?? 0) * 1000n;
+  let full = 0;
+  let resumed = 0;
+  for (const c of captures) {
+    await c.tcpdump.stop().catch(() => undefined);
+    handBackCapture(c.path);
+    const counted = countServerHellos(readPcap(c.path).packets, MQTT_TLS_PORT, since);
+    full += counted.full;
+    resumed += counted.resumed;
+  }
+  return { full, resumed };
 }

@@ -85,3 +85,21 @@ export function presenterAlerts(capture: string, keyLogPath: string): WireAlerts
   const mine = read.filter((w) => w.serverHello && !w.problems.some((p) => p.startsWith('no TLS 1.3 secrets')));
   return mine[mine.length - 1] ?? read[read.length - 1] ?? { alerts: [], undecrypted: 0, serverApplicationRecords: 0, problems: [`the capture ${capture} holds no TCP conversation`] };
 }
+
+/**
+ * The presenter has its answer before the sidecar has written the broker's last packets: once a
+ * run stopped the capture with the client's Certificate as its last frame, and the broker's
+ * certificate_revoked alert (read by the presenter itself) was not on the wire. Wait, bounded,
+ * until the capture holds the broker closing the connection (FIN or RST from its port).
+ */
+export async function untilBrokerClosed(capture: string, brokerPort: number, boundMs = 5_000): Promise<void> {
+  const until = Date.now() + boundMs;
+  const closed = () => {
+    try {
+      return readPcap(capture).packets.some((p) => p.src.port === brokerPort && (p.tcpFlags?.fin === true || p.tcpFlags?.rst === true));
+    } catch {
+      return false; // not written yet
+    }
+  };
+  while (!closed() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+}

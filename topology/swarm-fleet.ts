@@ -29,8 +29,7 @@ import type { ProbeResult } from '../emulators/device-credentials.ts';
 import type { Observation } from '../emulators/observation-log.ts';
 import type { SimClockSpec } from '../emulators/sim-clock.ts';
 import type { Tcpdump } from '../capture/tcpdump.ts';
-import { readPcap } from '../capture/pcap-reader.ts';
-import { countServerHellos, serverHelloFilter } from '../analysis/server-hellos.ts';
+import { serverHelloFilter } from '../analysis/server-hellos.ts';
 import { CloudBrokerContainer, parseMosquittoLog } from '../containers/cloud-broker-container.ts';
 import { writeCloudServiceIdentity, CLOUD_SERVICE_CN } from '../containers/cloud-service-identity.ts';
 import { docker } from '../containers/docker-cli.ts';
@@ -42,9 +41,9 @@ import type { RoleImages } from '../containers/role-images.ts';
 import { TASK_SLOT, overlayNetworkArgs, serviceCreateArgs, serviceName, splitIntoShards, type SwarmServiceSpec } from '../containers/swarm-service-spec.ts';
 import { BROKER_STORE_DIR, fleetServices, type SwarmFleetDirs } from '../containers/swarm-fleet-services.ts';
 import { removeServicesOnInterrupt, removeSwarmRun, serviceLogTail, serviceTaskLogs, taskContainers, waitUntilServicesAnswer } from '../containers/swarm-engine.ts';
-import { mergeStats } from './containers-fleet.ts';
+import { mergeStats, serverHellosInCaptures } from './containers-fleet.ts';
 import { fleetDeviceIds, type BrokerHandshakes, type FleetRig, type FleetSpec } from './fleet-rig.ts';
-import { fleetCrl, presenterAlerts, serialOf, type FleetRevocation, type PresentedCredential, type RevocationRecord } from './fleet-revocation.ts';
+import { fleetCrl, presenterAlerts, serialOf, untilBrokerClosed, type FleetRevocation, type PresentedCredential, type RevocationRecord } from './fleet-revocation.ts';
 import { fleet as fleetGraph } from './recipes.ts';
 import { SwarmTopology, answers, swarmRunDirs } from './swarm-topology.ts';
 
@@ -256,16 +255,7 @@ export class SwarmFleet implements FleetRig, FleetRevocation {
   /** As in containers: Mosquitto logs no handshakes, so its ServerHellos are read from the captures beside the shards (RFC 8446 §4.2.11: pre_shared_key selected = resumed). */
   async brokerHandshakes(): Promise<BrokerHandshakes> {
     if (this.#captures.length === 0) throw new Error('swarm fleet: started without captures; the handshakes are read from them');
-    const since = BigInt(this.#restartedAtMs ?? 0) * 1000n;
-    let full = 0;
-    let resumed = 0;
-    for (const c of this.#captures) {
-      await c.tcpdump.stop().catch(() => undefined);
-      handBackCapture(c.path);
-      const counted = countServerHellos(readPcap(c.path).packets, MQTT_TLS_PORT, since);
-      full += counted.full;
-      resumed += counted.resumed;
-    }
+    const { full, resumed } = await serverHellosInCaptures(this.#captures, this.#restartedAtMs);
     return { source: `Mosquitto's ServerHellos in the captures beside the fleet shard tasks (${this.#captures.map((c) => c.path).join(', ')})`, full, resumed, unreadable: 0 };
   }
 
@@ -314,7 +304,7 @@ export class SwarmFleet implements FleetRig, FleetRevocation {
     let result: ProbeResult;
     try {
       result = await shard.control.call<ProbeResult>('POST', '/present', { deviceId, keyLog }, 20_000 + CALL_MARGIN_MS);
-      await untilBrokerClosed(capture);
+      await untilBrokerClosed(capture, MQTT_TLS_PORT);
     } finally {
       await tcpdump.stop().catch(() => undefined);
     }
@@ -345,22 +335,4 @@ export class SwarmFleet implements FleetRig, FleetRevocation {
     this.#shards = [];
     this.#cloud = undefined;
   }
-}
-
-/**
- * The presenter has its answer before the sidecar has written the broker's last packets: once a
- * run stopped the capture with the client's Certificate as its last frame, and the broker's
- * certificate_revoked alert (read by the presenter itself) was not on the wire. Wait, bounded,
- * until the capture holds the broker closing the connection (FIN or RST from its port).
- */
-async function untilBrokerClosed(capture: string, boundMs = 5_000): Promise<void> {
-  const until = Date.now() + boundMs;
-  const closed = () => {
-    try {
-      return readPcap(capture).packets.some((p) => p.src.port === MQTT_TLS_PORT && (p.tcpFlags?.fin === true || p.tcpFlags?.rst === true));
-    } catch {
-      return false; // not written yet
-    }
-  };
-  while (!closed() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
 }
