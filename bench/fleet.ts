@@ -40,11 +40,17 @@ import { fleetDeviceIds } from '../topology/fleet-rig.ts';
 import type { FleetMember } from '../emulators/fleet/fleet.ts';
 import type { StormJob } from './fleet-storm-thread.ts';
 
+/** A bad flag: one line saying what to give instead, and exit 2 (no stack trace). */
+function usage(message: string): never {
+  console.error(`bench/fleet: ${message}`);
+  process.exit(2);
+}
+
 function arg(name: string, fallback: number, min: number, max: number): number {
   const i = process.argv.indexOf(name);
   if (i < 0) return fallback;
   const n = Number(process.argv[i + 1]);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`bench/fleet: ${name} must be an integer in ${min}..${max}, got ${JSON.stringify(process.argv[i + 1] ?? null)}`);
+  if (!Number.isInteger(n) || n < min || n > max) usage(`${name} must be an integer in ${min}..${max}, got ${JSON.stringify(process.argv[i + 1] ?? null)}`);
   return n;
 }
 
@@ -61,7 +67,7 @@ const ONLY: ReadonlySet<Part> = (() => {
   if (i < 0) return new Set(PARTS);
   const asked = String(process.argv[i + 1] ?? '').split(',').filter(Boolean);
   const unknown = asked.filter((p) => !(PARTS as readonly string[]).includes(p));
-  if (asked.length === 0 || unknown.length > 0) throw new Error(`bench/fleet: --only takes a comma-separated list of ${PARTS.join(', ')}; got ${JSON.stringify(process.argv[i + 1] ?? null)}`);
+  if (asked.length === 0 || unknown.length > 0) usage(`--only takes a comma-separated list of ${PARTS.join(', ')}; got ${JSON.stringify(process.argv[i + 1] ?? null)}`);
   return new Set(asked as Part[]);
 })();
 const seconds = (since: number) => (performance.now() - since) / 1000;
