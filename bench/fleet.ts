@@ -3,7 +3,7 @@
  * against a baseline measured in the same run.
  *
  *   node --expose-gc --import tsx bench/fleet.ts [--wearables N] [--handshakes N] [--threads N] [--in-flight N]
- *                                                [--only provisioning,storm,handshakes,sustained,restart]
+ *                                                [--only provisioning,storm,handshakes,sustained,restart,memory]
  *                                                                 (defaults 5000, 200, 1, 16, all)
  *
  * 1. provisioning: certificate + key + E3 identity per device (certs/fleet-certificates.ts)
@@ -11,15 +11,16 @@
  * 2. connect storm: N mutual-TLS connections (FleetDevice → Aedes, to CONNACK, --in-flight per
  *    thread) with the devices in --threads worker threads and the broker in the main one,
  *    against N raw node:tls connections laid out the same way (same certificates, contexts,
- *    concurrency and TCP options, a bare server); then the same storm in one thread, and the
- *    RSS per connected wearable;
+ *    concurrency and TCP options, a bare server); then the same storm in one thread;
  * 3. one device's handshakes, sequential: full and resumed, to CONNACK, against raw node:tls;
  * 4. sustained readings, zero loss (seal, broker, cloud open): rising time compression until
  *    a reading is lost or sealing falls behind; p50/p99 seal-to-PUBACK latency per factor;
  * 5. restart storm: the broker restarts; time until every device is back and every queued
- *    reading is opened.
- * Everything in one process on loopback: the fleet, the broker and the cloud share the cores
- * (the threaded storm uses both).
+ *    reading is opened (4 and 5: bench/fleet-rounds.ts, the wearables in a worker thread and
+ *    the broker and cloud in the main one, as the local placement runs them);
+ * 6. memory: RSS per connected wearable of a process hosting only the wearables, against bare
+ *    node:tls clients measured the same way (bench/fleet-memory.ts).
+ * All on loopback; sections 2 and 3 run the wearables in the main thread (LocalFleet 'main thread').
  */
 import { connect as tlsConnect, createSecureContext, createServer as createTlsServer } from 'node:tls';
 import { connect as netConnect } from 'node:net';
@@ -34,11 +35,12 @@ import { issueFleetCertificates } from '../certs/fleet-certificates.ts';
 import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
 import { provisionDevice } from '../emulators/provisioning.ts';
 import { FleetDevice } from '../emulators/fleet/fleet-device.ts';
-import { percentile } from '../emulators/fleet/fleet-counters.ts';
 import { LocalFleet } from '../topology/local-fleet.ts';
 import { fleetDeviceIds } from '../topology/fleet-rig.ts';
 import type { FleetMember } from '../emulators/fleet/fleet.ts';
 import type { StormJob } from './fleet-storm-thread.ts';
+import { restartStorm, sustainedRounds } from './fleet-rounds.ts';
+import { memoryPerWearable } from './fleet-memory.ts';
 
 /** A bad flag: one line saying what to give instead, and exit 2 (no stack trace). */
 function usage(message: string): never {
@@ -60,7 +62,7 @@ const HANDSHAKES = arg('--handshakes', 200, 10, 10_000);
 const THREADS = arg('--threads', 1, 1, 8);
 const IN_FLIGHT = arg('--in-flight', 16, 1, 512);
 /** The parts to run (--only a,b): one figure can be re-measured without the others' minutes. */
-const PARTS = ['provisioning', 'storm', 'handshakes', 'sustained', 'restart'] as const;
+const PARTS = ['provisioning', 'storm', 'handshakes', 'sustained', 'restart', 'memory'] as const;
 type Part = (typeof PARTS)[number];
 const ONLY: ReadonlySet<Part> = (() => {
   const i = process.argv.indexOf('--only');
@@ -71,7 +73,6 @@ const ONLY: ReadonlySet<Part> = (() => {
   return new Set(asked as Part[]);
 })();
 const seconds = (since: number) => (performance.now() - since) / 1000;
-const mb = (bytes: number) => (bytes / 1_048_576).toFixed(0);
 
 async function provisioning(): Promise<void> {
   const sample = 200;
@@ -163,124 +164,83 @@ async function main(): Promise<void> {
   if (ONLY.has('provisioning')) await provisioning();
 
   const dir = mkdtempSync(join(tmpdir(), 'bench-fleet-'));
-  const rig = new LocalFleet(dir);
   try {
-    await rig.start({ wearables: N, speedup: 20 });
-    const m = rig.materials;
-    if (!m) throw new Error('bench/fleet: the local fleet has no materials');
-    const tlsPki = { ca: m.pki.rootCa.certPem + m.pki.intermediateCa.certPem, serverChain: m.pki.cloud.chainPem, serverKey: m.pki.cloud.keyPem };
-    const devices = [...m.pki.wearables.values()];
+    if (ONLY.has('storm') || ONLY.has('handshakes')) {
+      // Sections 2 and 3 drive single devices and a one-thread storm: the wearables in this thread.
+      const rig = new LocalFleet(join(dir, 'main-thread'), 'main thread');
+      try {
+        await rig.start({ wearables: N, speedup: 20 });
+        const m = rig.materials;
+        if (!m) throw new Error('bench/fleet: the local fleet has no materials');
+        const tlsPki = { ca: m.pki.rootCa.certPem + m.pki.intermediateCa.certPem, serverChain: m.pki.cloud.chainPem, serverKey: m.pki.cloud.keyPem };
+        const devices = [...m.pki.wearables.values()];
 
-    if (ONLY.has('storm')) {
-      // 2. connect storm: the clients in worker threads, the server (broker, or a bare node:tls
-      // server for the baseline) in this one; same certificates, concurrency and TCP options.
-      const members: FleetMember[] = m.fleet.devices.map((d) => {
-        const issued = m.pki.wearables.get(d.deviceId) as IssuedCertificate;
-        return { provisioning: d.config.provisioning, keyPem: issued.keyPem, certChainPem: issued.chainPem };
-      });
-      const common = { caPem: tlsPki.ca, cloudE3PublicKeyPem: m.pki.cloudE3.publicKeyPem, concurrency: IN_FLIGHT, deadlineMs: 600_000 };
-      const server = await rawServer(tlsPki);
-      const raw = await threadedStorm('raw', members, { ...common, endpoint: { host: '127.0.0.1', port: server.port, serverName: CLOUD_NAME } });
-      await raw.close();
-      await server.close();
-      const load = loadavg()[0]?.toFixed(1);
-      const fleetStorm = await threadedStorm('fleet', members, { ...common, endpoint: { host: m.endpoint.host, port: m.endpoint.port, serverName: CLOUD_NAME } });
-      await fleetStorm.close();
-      console.log(`connect storm (${THREADS} client thread(s) + the server's, ${IN_FLIGHT} in flight per thread, load ${load}): ${N} mutual-TLS connections to CONNACK in ${fleetStorm.seconds.toFixed(1)} s (${(N / fleetStorm.seconds).toFixed(0)}/s); raw node:tls ${raw.seconds.toFixed(1)} s (${(N / raw.seconds).toFixed(0)}/s); ratio ${(raw.seconds / fleetStorm.seconds).toFixed(2)}; target < 15 s ${fleetStorm.seconds < 15 ? 'met' : 'NOT met'} (credentials loaded beforehand: fleet ${fleetStorm.boot.toFixed(1)} s, raw ${raw.boot.toFixed(1)} s)`);
-      // Let the broker see the storm's sessions go before the same identities connect again.
-      await new Promise((r) => setTimeout(r, 2_000));
+        if (ONLY.has('storm')) {
+          // 2. connect storm: the clients in worker threads, the server (broker, or a bare node:tls
+          // server for the baseline) in this one; same certificates, concurrency and TCP options.
+          const members: FleetMember[] = m.fleet.devices.map((d) => {
+            const issued = m.pki.wearables.get(d.deviceId) as IssuedCertificate;
+            return { provisioning: d.config.provisioning, keyPem: issued.keyPem, certChainPem: issued.chainPem };
+          });
+          const common = { caPem: tlsPki.ca, cloudE3PublicKeyPem: m.pki.cloudE3.publicKeyPem, concurrency: IN_FLIGHT, deadlineMs: 600_000 };
+          const server = await rawServer(tlsPki);
+          const raw = await threadedStorm('raw', members, { ...common, endpoint: { host: '127.0.0.1', port: server.port, serverName: CLOUD_NAME } });
+          await raw.close();
+          await server.close();
+          const load = loadavg()[0]?.toFixed(1);
+          const fleetStorm = await threadedStorm('fleet', members, { ...common, endpoint: { host: m.endpoint.host, port: m.endpoint.port, serverName: CLOUD_NAME } });
+          await fleetStorm.close();
+          console.log(`connect storm (${THREADS} client thread(s) + the server's, ${IN_FLIGHT} in flight per thread, load ${load}): ${N} mutual-TLS connections to CONNACK in ${fleetStorm.seconds.toFixed(1)} s (${(N / fleetStorm.seconds).toFixed(0)}/s); raw node:tls ${raw.seconds.toFixed(1)} s (${(N / raw.seconds).toFixed(0)}/s); ratio ${(raw.seconds / fleetStorm.seconds).toFixed(2)}; target < 15 s ${fleetStorm.seconds < 15 ? 'met' : 'NOT met'} (credentials loaded beforehand: fleet ${fleetStorm.boot.toFixed(1)} s, raw ${raw.boot.toFixed(1)} s)`);
+          // Let the broker see the storm's sessions go before the same identities connect again.
+          await new Promise((r) => setTimeout(r, 2_000));
 
-      // The same storm in this one thread (fleet, broker and cloud on one core), and its memory.
-      globalThis.gc?.();
-      const rssBefore = process.memoryUsage().rss;
-      const boot = m.fleet.loadCredentials();
-      const { seconds: storm } = await rig.connectAll(600_000);
-      globalThis.gc?.();
-      const rssPer = (process.memoryUsage().rss - rssBefore) / N;
-      console.log(`connect storm in one thread (fleet, broker and cloud), load ${loadavg()[0]?.toFixed(1)}: ${N} in ${storm.toFixed(1)} s (${(N / storm).toFixed(0)}/s) after ${boot.toFixed(1)} s loading credentials`);
-      console.log(`memory: ${(rssPer / 1024).toFixed(1)} KiB RSS per connected wearable (its TLS context and connection, and the broker's side of it; the cloud in the same process), ${mb(process.memoryUsage().rss)} MB in all; target <= 100 KiB ${rssPer <= 100 * 1024 ? 'met' : 'NOT met'}`);
-    } else if (ONLY.has('sustained') || ONLY.has('restart')) {
-      // The rounds below need a connected fleet.
-      m.fleet.loadCredentials();
-      await rig.connectAll(600_000);
-    }
-
-    if (ONLY.has('handshakes')) {
-      // 3. one device's handshakes, full (fresh session) and resumed, to CONNACK.
-      const template = m.fleet.devices[0] as FleetDevice;
-      const sequential = async (resume: boolean) => {
-        let device = new FleetDevice(template.config);
-        await device.connect();
-        await device.disconnect();
-        const t = performance.now();
-        for (let i = 0; i < HANDSHAKES; i++) {
-          if (!resume) device = new FleetDevice(template.config);
-          await device.connect();
-          await device.disconnect();
+          // The same storm in this one thread (fleet, broker and cloud on one core); the memory
+          // figure is section 6's, from a process hosting only the wearables.
+          const boot = m.fleet.loadCredentials();
+          const { seconds: storm } = await rig.connectAll(600_000);
+          console.log(`connect storm in one thread (fleet, broker and cloud), load ${loadavg()[0]?.toFixed(1)}: ${N} in ${storm.toFixed(1)} s (${(N / storm).toFixed(0)}/s) after ${boot.toFixed(1)} s loading credentials`);
         }
-        return HANDSHAKES / seconds(t);
-      };
-      for (const resume of [false, true]) {
-        const ours = await sequential(resume);
-        const base = await rawSequential(devices[0] as IssuedCertificate, tlsPki, resume);
-        console.log(`${resume ? 'resumed' : 'full   '} handshake, one after another: wearable→broker (to CONNACK) ${ours.toFixed(0)}/s, raw node:tls ${base.toFixed(0)}/s, ratio ${(ours / base).toFixed(2)}`);
+
+        if (ONLY.has('handshakes')) {
+          // 3. one device's handshakes, full (fresh session) and resumed, to CONNACK.
+          const template = m.fleet.devices[0] as FleetDevice;
+          const sequential = async (resume: boolean) => {
+            let device = new FleetDevice(template.config);
+            await device.connect();
+            await device.disconnect();
+            const t = performance.now();
+            for (let i = 0; i < HANDSHAKES; i++) {
+              if (!resume) device = new FleetDevice(template.config);
+              await device.connect();
+              await device.disconnect();
+            }
+            return HANDSHAKES / seconds(t);
+          };
+          for (const resume of [false, true]) {
+            const ours = await sequential(resume);
+            const base = await rawSequential(devices[0] as IssuedCertificate, tlsPki, resume);
+            console.log(`${resume ? 'resumed' : 'full   '} handshake, one after another: wearable→broker (to CONNACK) ${ours.toFixed(0)}/s, raw node:tls ${base.toFixed(0)}/s, ratio ${(ours / base).toFixed(2)}`);
+          }
+        }
+      } finally {
+        await rig.stop();
       }
     }
-
-    if (ONLY.has('sustained')) {
-      // 4. sustained readings with zero loss, rising compression. "Sustained" means kept up: every
-      // reading opened exactly once (the ledger) and the last one within a tenth of the round's
-      // length (plus 0.5 s) after the round was due to end; a fleet that falls behind does not count.
-      let highest = 0;
-      for (const factor of [20, 40, 80, 160, 320]) {
-        await rig.setClock(Math.floor(Date.now() / 1000), factor);
-        m.fleet.counters.takeLatencies();
-        const before = (await rig.ledger()).accepted;
-        const t = performance.now();
-        // Rounds of at least 5 s, so a backlog has time to show.
-        const perDevice = Math.max(3, Math.ceil((5 * factor) / 30));
-        const roundS = (perDevice * 30) / factor;
-        try {
-          await rig.report(perDevice, roundS * 1000 * 2 + 5_000);
-          await rig.settle(60_000);
-        } catch (err) {
-          console.log(`sustained ×${factor}: fell behind (${(err as Error).message})`);
-          await rig.settle(120_000).catch(() => undefined);
-          break;
-        }
-        const took = seconds(t);
-        const ledger = await rig.ledger();
-        const lat = m.fleet.counters.takeLatencies();
-        const opened = ledger.accepted - before;
-        const lossless = ledger.gaps.length === 0 && opened === N * perDevice;
-        const keptUp = took <= roundS * 1.1 + 0.5;
-        console.log(`sustained ×${factor} (load ${loadavg()[0]?.toFixed(1)}): ${((N * factor) / 30).toFixed(0)} readings/s offered for ${roundS.toFixed(1)} s, ${opened} of ${N * perDevice} opened in ${took.toFixed(1)} s (${(opened / took).toFixed(0)}/s), ${ledger.gaps.length} wearables with gaps, latency seal→PUBACK p50 ${percentile(lat, 50).toFixed(0)} ms p99 ${percentile(lat, 99).toFixed(0)} ms${lossless ? '' : ' — LOSS'}${keptUp ? '' : ' — FELL BEHIND'}`);
-        if (!lossless || !keptUp) break;
-        highest = factor;
+    if (ONLY.has('sustained') || ONLY.has('restart')) {
+      // Sections 4 and 5 on the local placement's layout: the wearables in a worker thread.
+      const rig = new LocalFleet(join(dir, 'worker-thread'));
+      try {
+        await rig.start({ wearables: N, speedup: 20 });
+        await rig.loadCredentials();
+        await rig.connectAll(600_000);
+        if (ONLY.has('sustained')) await sustainedRounds(rig, N);
+        if (ONLY.has('restart')) await restartStorm(rig, N);
+      } finally {
+        await rig.stop();
       }
-      console.log(`highest compression sustained with zero loss: ×${highest} (${((N * highest) / 30).toFixed(0)} readings/s); target ×20 ${highest >= 20 ? 'met' : 'NOT met'}`);
     }
-
-    if (ONLY.has('restart')) {
-      // 5. restart storm: every device back and every queued reading opened. It starts from a calm
-      // fleet (all connected, nothing queued), whatever the sustained rounds left behind.
-      await m.fleet.waitFor(() => m.fleet.counters.connectedNow === N, 120_000, () => `before the restart storm, ${N - m.fleet.counters.connectedNow} not connected`);
-      await rig.settle(120_000);
-      // At ×5, as @fleet-restart: at ×20 the cloud's ±300 s timestamp window is 15 s of wall time,
-      // and readings queued through a storm longer than that are refused as stale (never opened).
-      await rig.setClock(Math.floor(Date.now() / 1000), 5);
-      const reporting = rig.report(1, 120_000);
-      const t = performance.now();
-      await rig.restartBroker();
-      await reporting;
-      await m.fleet.waitFor(() => m.fleet.counters.connectedNow === N, 120_000, () => `${N - m.fleet.counters.connectedNow} not reconnected`);
-      const reconnected = seconds(t);
-      await rig.settle(120_000);
-      const delivered = seconds(t);
-      console.log(`restart storm (load ${loadavg()[0]?.toFixed(1)}): ${N} wearables reconnected ${reconnected.toFixed(1)} s after the restart began, every queued reading opened after ${delivered.toFixed(1)} s (the reading round itself takes 6 s at ×5); target 30 s ${delivered <= 30 ? 'met' : 'NOT met'}`);
-    }
+    if (ONLY.has('memory')) await memoryPerWearable(N, dir);
   } finally {
-    await rig.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

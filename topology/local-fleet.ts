@@ -1,6 +1,10 @@
 /**
  * The fleet graph on the local placement: the whole fleet, the cloud broker (Aedes on node:tls,
- * mutual TLS) and the cloud service in this process on loopback. The broker restart is a real
+ * mutual TLS) and the cloud service in this process on loopback. The wearables run as one shard
+ * in a worker thread (topology/fleet-shard-thread.ts, the routes the container shard serves), the
+ * broker and the cloud in the main thread, so the two sides use the two cores: in one thread the
+ * fleet, Aedes and the cloud shared one core and fell behind at 5,000 wearables (docs/benchmarks.md
+ * "Fleet speed, second pass"). The broker restart is a real
  * one: the listener and Aedes are closed (every device loses its connection) and a new broker
  * starts on the same port.
  *
@@ -21,11 +25,13 @@ import { CloudBroker, type CloudBrokerConfig } from '../emulators/cloud/cloud-br
 import { CloudService } from '../emulators/cloud/cloud-service.ts';
 import { DeviceRegistry } from '../emulators/cloud/device-registry.ts';
 import { e3Topic } from '../emulators/wearable.ts';
-import { Fleet } from '../emulators/fleet/fleet.ts';
+import { waitUntil, type Fleet } from '../emulators/fleet/fleet.ts';
+import { fleetShard, type FleetShardSpec } from '../emulators/fleet/fleet-shard-routes.ts';
+import { FleetShardHost } from './fleet-shard-thread.ts';
 import type { FleetStats } from '../emulators/fleet/fleet-counters.ts';
 import { FleetLedger, type LedgerReport } from '../emulators/fleet/fleet-ledger.ts';
 import { fleetDeviceIds, type BrokerHandshakes, type FleetRig, type FleetSpec } from './fleet-rig.ts';
-import { fleetDeviceRecord, type FleetDeviceRecord } from '../emulators/fleet/fleet-device-record.ts';
+import type { FleetDeviceRecord } from '../emulators/fleet/fleet-device-record.ts';
 import type { Observation } from '../emulators/observation-log.ts';
 import { probeBroker } from '../emulators/device-credentials.ts';
 import { PcapWriter } from '../capture/pcap-writer.ts';
@@ -34,11 +40,31 @@ import { fleetCrl, presenterAlerts, serialOf, type FleetRevocation, type Present
 
 /** Bound on one presentation of a credential to the broker. */
 const PRESENT_TIMEOUT_MS = 10_000;
+/** Polling a shard across a thread: each poll is a message round trip and a walk over its devices. */
+const SHARD_POLL_MS = 100;
+
+/**
+ * Where the wearables run: a worker thread (the placement's default), this thread (bench/fleet.ts's
+ * one-thread storm and single-device handshakes), or a process of their own (bench/fleet.ts's
+ * memory figure: that process's RSS is the wearables' alone).
+ */
+export type WearablesThread = 'worker thread' | 'main thread' | 'forked process';
+
+/** The shard's routes, served by a worker thread or called in this one. */
+interface ShardHandle {
+  call<T>(route: string, body?: Record<string, unknown>): Promise<T>;
+  stop(): Promise<void>;
+  /** The process the wearables run in. */
+  readonly pid: number;
+}
 
 export class LocalFleet implements FleetRig, FleetRevocation {
   readonly placement = 'local' as const;
   readonly ledgerOfCloud = new FleetLedger();
-  #fleet: Fleet | undefined;
+  #shard: ShardHandle | undefined;
+  #pki: Pki | undefined;
+  #endpoint: { host: string; port: number } | undefined;
+  readonly #topics = new Map<string, string>();
   #broker: CloudBroker | undefined;
   #brokerConfig: CloudBrokerConfig | undefined;
   #service: CloudService | undefined;
@@ -46,10 +72,13 @@ export class LocalFleet implements FleetRig, FleetRevocation {
   readonly #revoked: string[] = [];
   /** Records of brokers replaced by a restart, so the broker's record spans the whole run. */
   readonly #earlierRecords: Observation[] = [];
-  /** The fleet and its broker endpoint, for benchmarks that drive devices one by one (bench/fleet.ts). */
+  /** The fleet and its broker endpoint, for benchmarks that drive devices one by one (bench/fleet.ts); only with the wearables in the main thread. */
   materials: { readonly fleet: Fleet; readonly pki: Pki; readonly endpoint: { host: string; port: number } } | undefined;
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    readonly wearablesIn: WearablesThread = 'worker thread',
+  ) {}
 
   async start(spec: FleetSpec): Promise<void> {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
@@ -59,7 +88,7 @@ export class LocalFleet implements FleetRig, FleetRevocation {
     const devices: DeviceProvisioning[] = ids.map((id, i) => provisionDevice(id, i + 1));
     const clock = new SimClock({ startSec: spec.startSec ?? Math.floor(Date.now() / 1000), speedup: spec.speedup, wallStartMs: Date.now() });
     const registry = new DeviceRegistry();
-    const topics = new Map<string, string>();
+    const topics = this.#topics;
     for (const d of devices) {
       registry.register(d, (pki.wearables.get(d.deviceId) as { certPem: string }).certPem);
       topics.set(d.deviceId, e3Topic(d.pseudonymHex));
@@ -79,7 +108,9 @@ export class LocalFleet implements FleetRig, FleetRevocation {
     };
     const endpoint = await this.#startBroker();
     this.#brokerConfig = { ...this.#brokerConfig, port: endpoint.port };
-    this.#fleet = new Fleet({
+    this.#pki = pki;
+    this.#endpoint = endpoint;
+    const shardSpec: FleetShardSpec = {
       members: devices.map((d) => {
         const issued = pki.wearables.get(d.deviceId) as { keyPem: string; chainPem: string };
         return { provisioning: d, keyPem: issued.keyPem, certChainPem: issued.chainPem };
@@ -87,10 +118,18 @@ export class LocalFleet implements FleetRig, FleetRevocation {
       caPem: pki.rootCa.certPem + pki.intermediateCa.certPem,
       cloudE3PublicKeyPem: pki.cloudE3.publicKeyPem,
       endpoint: { host: endpoint.host, port: endpoint.port, serverName: CLOUD_NAME },
-      clock,
+      clock: clock.spec,
       ...(spec.queueCapacity ? { queueCapacity: spec.queueCapacity } : {}),
-    });
-    this.materials = { fleet: this.#fleet, pki, endpoint };
+    };
+    if (this.wearablesIn === 'worker thread') {
+      this.#shard = await FleetShardHost.inWorkerThread(shardSpec);
+    } else if (this.wearablesIn === 'forked process') {
+      this.#shard = await FleetShardHost.inForkedProcess(shardSpec);
+    } else {
+      const shard = fleetShard(shardSpec);
+      this.#shard = { call: async <T>(route: string, body: Record<string, unknown> = {}) => (await (shard.routes[route] as (b: Record<string, unknown>) => Promise<unknown>)(body)) as T, stop: async () => shard.stop(), pid: process.pid };
+      this.materials = { fleet: shard.fleet, pki, endpoint };
+    }
   }
 
   async #startBroker(): Promise<{ host: string; port: number }> {
@@ -102,24 +141,51 @@ export class LocalFleet implements FleetRig, FleetRevocation {
     return endpoint;
   }
 
-  #requireFleet(): Fleet {
-    if (!this.#fleet) throw new Error('local fleet: not started; a Given step starts it');
-    return this.#fleet;
+  #requireShard(): ShardHandle {
+    if (!this.#shard) throw new Error('local fleet: not started; a Given step starts it');
+    return this.#shard;
   }
 
   connectAll(deadlineMs: number): Promise<{ seconds: number }> {
-    return this.#requireFleet().connectAll(deadlineMs);
+    return this.#requireShard().call('POST /connect', { deadlineMs });
   }
 
-  report(count: number, deadlineMs: number): Promise<void> {
-    return this.#requireFleet().report(count, deadlineMs);
+  async report(count: number, deadlineMs: number): Promise<void> {
+    await this.#requireShard().call('POST /report', { count, deadlineMs });
+  }
+
+  /** Load every wearable's TLS context now, as at power-on (bench/fleet.ts, before a storm); seconds. */
+  async loadCredentials(): Promise<number> {
+    return (await this.#requireShard().call<{ seconds: number }>('POST /credentials')).seconds;
+  }
+
+  /** Seal-to-PUBACK latencies since the last call, sorted (one benchmark phase at a time). */
+  takeLatencies(): Promise<number[]> {
+    return this.#requireShard().call('POST /latencies');
+  }
+
+  /** The fleet's PKI (every wearable's key and chain, the broker's), for benchmarks that build baselines from the same credentials. */
+  get issued(): Pki {
+    if (!this.#pki) throw new Error('local fleet: not started; a Given step starts it');
+    return this.#pki;
+  }
+
+  /** The process the wearables run in (a forked one's /proc/PID/status is their own memory). */
+  get wearablesPid(): number {
+    return this.#requireShard().pid;
+  }
+
+  /** Wait (bounded) until every wearable is connected. */
+  async untilAllConnected(deadlineMs: number): Promise<void> {
+    let s: FleetStats | undefined;
+    await waitUntil(async () => (s = await this.fleetStats()).connected === s.devices, deadlineMs, () => `${s ? s.devices - s.connected : '?'} wearables are not connected`, SHARD_POLL_MS);
   }
 
   /** `speedup`: a new time compression too (bench/fleet.ts steps through factors in one run). */
   async setClock(startSec: number, speedup = (this.#clock as SimClock).spec.speedup): Promise<void> {
     const clock = new SimClock({ startSec, speedup, wallStartMs: Date.now() });
     this.#clock = clock;
-    this.#requireFleet().setClock(clock);
+    await this.#requireShard().call('POST /clock', { clock: clock.spec });
   }
 
   async restartBroker(): Promise<void> {
@@ -129,19 +195,20 @@ export class LocalFleet implements FleetRig, FleetRevocation {
   }
 
   async settle(deadlineMs: number): Promise<void> {
-    const fleet = this.#requireFleet();
+    const shard = this.#requireShard();
     const started = performance.now();
-    await fleet.settle(deadlineMs);
-    const expected = Object.values(fleet.sealedPerDevice()).reduce((a, b) => a + b, 0) - fleet.counters.overflows;
-    await fleet.waitFor(() => this.ledgerOfCloud.accepted >= expected, Math.max(1, deadlineMs - (performance.now() - started)), () => `the cloud opened ${this.ledgerOfCloud.accepted} of ${expected} readings`);
+    await shard.call('POST /settle', { deadlineMs });
+    const { sealed, overflows } = await this.fleetStats();
+    const expected = sealed - overflows;
+    await waitUntil(() => this.ledgerOfCloud.accepted >= expected, Math.max(1, deadlineMs - (performance.now() - started)), () => `the cloud opened ${this.ledgerOfCloud.accepted} of ${expected} readings`);
   }
 
-  async fleetStats(): Promise<FleetStats> {
-    return this.#requireFleet().stats();
+  fleetStats(): Promise<FleetStats> {
+    return this.#requireShard().call('GET /stats');
   }
 
   async ledger(): Promise<LedgerReport> {
-    return this.ledgerOfCloud.report(this.#requireFleet().sealedPerDevice());
+    return this.ledgerOfCloud.report(await this.#requireShard().call<Record<string, number>>('GET /sealed'));
   }
 
   /** The broker running now is the one started by the restart: its log holds exactly the handshakes since. */
@@ -153,7 +220,7 @@ export class LocalFleet implements FleetRig, FleetRevocation {
 
   /** Aedes takes the new CRL in place (CloudBroker.reloadCrl): no restart, no other device disturbed. */
   async revokeCertificate(deviceId: string): Promise<RevocationRecord> {
-    const pki = this.materials?.pki;
+    const pki = this.#pki;
     const broker = this.#broker;
     if (!pki || !broker) throw new Error('local fleet: not started; a Given step starts it');
     const serialHex = serialOf(pki, deviceId);
@@ -166,15 +233,15 @@ export class LocalFleet implements FleetRig, FleetRevocation {
   }
 
   async deviceRecord(deviceId: string): Promise<FleetDeviceRecord> {
-    const record = fleetDeviceRecord(this.#requireFleet(), deviceId);
+    const record = await this.#requireShard().call<FleetDeviceRecord | null>('POST /device', { deviceId });
     if (!record) throw new Error(`local fleet: ${deviceId} is not in this fleet`);
     return record;
   }
 
   /** The device's own certificate and key, once more, through a captured loopback link with a key log. */
   async presentCertificate(deviceId: string): Promise<PresentedCredential> {
-    const pki = this.materials?.pki;
-    const target = this.materials?.endpoint;
+    const pki = this.#pki;
+    const target = this.#endpoint;
     const issued = pki?.wearables.get(deviceId);
     if (!pki || !target || !issued) throw new Error(`local fleet: cannot present ${deviceId}'s certificate (not started, or not in this fleet)`);
     for (const d of ['captures', 'keylogs']) mkdirSync(join(this.dir, d), { recursive: true, mode: 0o700 });
@@ -183,10 +250,9 @@ export class LocalFleet implements FleetRig, FleetRevocation {
     const writer = PcapWriter.open(capture);
     const link = new TcpLink({ name: `${deviceId}-presented`, listen: { host: '127.0.0.1', port: 0 }, target, capture: writer });
     const endpoint = await link.start();
-    const device = this.#requireFleet().devices.find((d) => d.deviceId === deviceId);
     let result;
     try {
-      result = await probeBroker({ credential: { kind: 'genuine', certChainPem: issued.chainPem, keyPem: issued.keyPem }, caPem: pki.rootCa.certPem, ...endpoint, serverName: CLOUD_NAME, clientId: `${deviceId}-presented`, topic: device?.topic ?? 'wearables/unknown/e3', payload: new Uint8Array(96), timeoutMs: PRESENT_TIMEOUT_MS, keyLogFile });
+      result = await probeBroker({ credential: { kind: 'genuine', certChainPem: issued.chainPem, keyPem: issued.keyPem }, caPem: pki.rootCa.certPem, ...endpoint, serverName: CLOUD_NAME, clientId: `${deviceId}-presented`, topic: this.#topics.get(deviceId) ?? 'wearables/unknown/e3', payload: new Uint8Array(96), timeoutMs: PRESENT_TIMEOUT_MS, keyLogFile });
     } finally {
       await link.stop();
       await writer.close();
@@ -199,8 +265,10 @@ export class LocalFleet implements FleetRig, FleetRevocation {
   }
 
   async stop(): Promise<void> {
-    this.#fleet?.stop();
-    this.#fleet = undefined;
+    const shard = this.#shard;
+    this.#shard = undefined;
+    this.materials = undefined;
+    await shard?.stop();
     await this.#broker?.stop();
     this.#broker = undefined;
   }

@@ -168,11 +168,19 @@ export class Fleet {
     this.counters.stopSampling();
   }
 
-  async waitFor(condition: () => boolean, deadlineMs: number, what: () => string): Promise<void> {
-    const until = performance.now() + deadlineMs;
-    while (!condition()) {
-      if (performance.now() > until) throw new Error(`fleet: after ${(deadlineMs / 1000).toFixed(0)} s, ${what()}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+  waitFor(condition: () => boolean, deadlineMs: number, what: () => string): Promise<void> {
+    return waitUntil(condition, deadlineMs, what);
+  }
+}
+
+/**
+ * Poll `condition` (it may be asynchronous: a shard in another thread) until it holds; at the
+ * deadline, fail with what is still missing. `pollMs`: 20 in process, more across a thread.
+ */
+export async function waitUntil(condition: () => boolean | Promise<boolean>, deadlineMs: number, what: () => string | Promise<string>, pollMs = 20): Promise<void> {
+  const until = performance.now() + deadlineMs;
+  while (!(await condition())) {
+    if (performance.now() > until) throw new Error(`fleet: after ${(deadlineMs / 1000).toFixed(0)} s, ${await what()}`);
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
