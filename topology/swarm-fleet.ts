@@ -31,6 +31,7 @@ import type { SimClockSpec } from '../emulators/sim-clock.ts';
 import type { Tcpdump } from '../capture/tcpdump.ts';
 import { serverHelloFilter } from '../analysis/server-hellos.ts';
 import { CloudBrokerContainer, parseMosquittoLog } from '../containers/cloud-broker-container.ts';
+import { fleetRoleStartupMs } from '../containers/fleet-containers.ts';
 import { writeCloudServiceIdentity, CLOUD_SERVICE_CN } from '../containers/cloud-service-identity.ts';
 import { docker } from '../containers/docker-cli.ts';
 import { cleanUpOnInterrupt } from '../containers/run-labels.ts';
@@ -53,8 +54,20 @@ import { SwarmTopology, answers, swarmRunDirs } from './swarm-topology.ts';
  * config, control socket and capture); a Node task costs ~65 MiB (docs/scale-out.md).
  */
 export const SWARM_FLEET_SHARD_SIZE = 150;
+/**
+ * At most this many shard tasks: a large fleet grows its shards instead. Each shard opens 16
+ * connections at once (emulators/fleet/fleet.ts), and Mosquitto on this 2-core host served 4
+ * shards × 16 in flight (5,000 connected in containers) but collapsed into handshake timeouts at
+ * 4 × 64; 5,000 in shards of 150 would be 34 tasks × 16 = 544 in flight, and 34 Node processes.
+ */
+export const SWARM_FLEET_MAX_SHARD_TASKS = 4;
 /** Services up: a task on an overlay network takes 6-9 s to schedule here, a Node role seconds more to start. */
 const SERVICES_UP_TIMEOUT_MS = 120_000;
+
+/** Wearables per shard task for a fleet of `wearables`: `shardSize`, grown so there are at most SWARM_FLEET_MAX_SHARD_TASKS tasks. */
+export function swarmDevicesPerShard(wearables: number, shardSize = SWARM_FLEET_SHARD_SIZE): number {
+  return Math.min(wearables, Math.max(shardSize, Math.ceil(wearables / SWARM_FLEET_MAX_SHARD_TASKS)));
+}
 /** The broker's new task: scheduling (6-9 s) and Mosquitto reading its store back. */
 const RESTART_TIMEOUT_MS = 60_000;
 const BROKER_READY = /Opening ipv4 listen socket on port 8883/g;
@@ -108,7 +121,7 @@ export class SwarmFleet implements FleetRig, FleetRevocation {
     this.#controlDir = mkdtempSync('/tmp/tb-swf-');
     const dirs: SwarmFleetDirs = { ...swarmRunDirs(this.dir, pki.dir, this.#controlDir), brokerStore: resolve(this.dir, 'swarm', 'broker-store') };
     await writeCloudServiceIdentity(pki, dirs.identity);
-    const devicesPerShard = Math.min(this.shardSize, spec.wearables);
+    const devicesPerShard = swarmDevicesPerShard(spec.wearables, this.shardSize);
     const parts = splitIntoShards(this.#devices, Math.ceil(this.#devices.length / devicesPerShard));
     this.#shards = parts.map((devices, i) => {
       const slot = i + 1;
@@ -127,7 +140,7 @@ export class SwarmFleet implements FleetRig, FleetRevocation {
       const services = fleetServices(graph, { runId: this.runId, images, dirs, network, devicesPerShard });
       const began = Date.now();
       await Promise.all(services.map((s) => docker(serviceCreateArgs(s, this.runId), { timeoutMs: 60_000 })));
-      await this.#waitUntilUp(services);
+      await this.#waitUntilUp(services, spec.wearables);
       this.servicesUpMs = Date.now() - began;
       if (spec.capture !== false) await this.#startCaptures(services.find((s) => s.role === 'fleet')?.name ?? '', images.tcpdump);
     } catch (err) {
@@ -154,7 +167,7 @@ export class SwarmFleet implements FleetRig, FleetRevocation {
   }
 
   /** Every task running and answering: the Node roles on their control sockets, Mosquitto by its listening line. */
-  async #waitUntilUp(services: readonly SwarmServiceSpec[]): Promise<void> {
+  async #waitUntilUp(services: readonly SwarmServiceSpec[], wearables: number): Promise<void> {
     const sockets = new Map<string, string[]>([
       [serviceName(this.runId, 'fleet'), this.#shards.map((s) => s.control.socketPath)],
       [serviceName(this.runId, 'cloud-service'), [this.#cloud?.socketPath ?? '']],
@@ -162,7 +175,9 @@ export class SwarmFleet implements FleetRig, FleetRevocation {
     await waitUntilServicesAnswer(
       services.map((s) => s.name),
       async (name, viaDocker) => (name === this.#broker ? viaDocker && ((await serviceTaskLogs(name).catch(() => '')).match(BROKER_READY) ?? []).length > 0 : (await Promise.all((sockets.get(name) ?? []).map(answers))).every(Boolean)),
-      SERVICES_UP_TIMEOUT_MS,
+      // The cloud service registers every device's certificate, a shard loads each of its devices:
+      // sized to the fleet as on the containers placement (fleetRoleStartupMs).
+      Math.max(SERVICES_UP_TIMEOUT_MS, fleetRoleStartupMs(wearables)),
     );
   }
 
