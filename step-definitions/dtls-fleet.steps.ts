@@ -9,7 +9,8 @@ import { After, Given, Then, When } from '@cucumber/cucumber';
 import assert from 'node:assert/strict';
 import type { TestbedWorld } from './world.ts';
 import { attachEvidenceFiles } from './evidence.ts';
-import { attachFleetCharts } from './fleet.steps.ts';
+import { attachSvg } from './attachments.ts';
+import { dtlsFleetCharts } from '../analysis/dtls-fleet-charts.ts';
 import { loss, reorder, type LinkImpairments } from '../links/impairments.ts';
 import { createDtlsFleetTopology, type DtlsFleetTopology } from '../topology/dtls-fleet-rig.ts';
 import type { Evidence } from '../topology/topology.ts';
@@ -218,7 +219,10 @@ After({ tags: '@fleet-dtls' }, async function (this: TestbedWorld) {
   const s = scenarios.get(this);
   if (!s) return;
   s.progress?.stop();
-  if (s.stats) attachFleetCharts(this, s.stats);
+  // Its own charts, not the TLS fleet's: its ack is the cloud's, and it has no broker restart.
+  for (const chart of s.stats ? dtlsFleetCharts(s.stats) : []) attachSvg(this, chart.svg, chart.fileName);
+  // What the charts were drawn from (analysis/dtls-fleet-charts.test.ts reads a recorded one).
+  if (s.stats) this.attach(JSON.stringify({ ...s.stats, sealedPerDevice: undefined }), { mediaType: 'application/json', fileName: 'dtls-fleet-stats.json' });
   if (!s.topology) return;
   const evidence = await evidenceOf(s).catch(() => undefined);
   if (evidence) attachEvidenceFiles(this, this.dir, evidence);

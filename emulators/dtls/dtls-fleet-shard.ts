@@ -4,8 +4,9 @@
  * E3 key, pseudonym, salt and sequence, each on its own DTLS session of the shared bridge. The
  * local placement runs it in-process, the containers placement in one `dtls-fleet-shard`
  * container (containers/roles/dtls-fleet-shard.ts). Its counters have the TLS fleet's shape
- * (emulators/fleet/fleet-counters.ts FleetStats), so the fleet's live line, summary table and
- * charts (fleet-progress.ts, analysis/report-charts.ts) draw it too.
+ * (emulators/fleet/fleet-counters.ts FleetStats), so the fleet's live line and summary table
+ * (fleet-progress.ts) draw it too; its charts are its own (analysis/dtls-fleet-charts.ts): its
+ * latency ends at the cloud's ack back at the wearable, not at a broker's PUBACK.
  */
 import type { PkiPaths } from '../../certs/pki-files.ts';
 import { readPem } from '../../certs/pki-files.ts';
