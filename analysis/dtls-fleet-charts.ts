@@ -53,7 +53,8 @@ export function dtlsAckRateChart(points: Series): string {
  * Percentiles of the time a wearable waited for its reading's ack (dtls-fleet-device.ts
  * onAcknowledged): from sealing, through the lossy device link, the gateway stripping DTLS, its
  * MQTT/TLS PUBLISH, the broker and the cloud opening it, and the cloud's ack back the same way.
- * Resends after a lost datagram are inside it: DTLS delivers application data no surer than UDP.
+ * Resends after a lost datagram are inside it (DTLS delivers application data no surer than UDP),
+ * and so is a reading's wait, sealed, behind its wearable's unacknowledged one (one in flight).
  */
 export function dtlsAckLatencyChart(l: DtlsFleetStats['latencyMs'], o: { acknowledged: number; sealed: number; resends: number }): string {
   const acked = `${o.acknowledged.toLocaleString('en-US')} of ${o.sealed.toLocaleString('en-US')} readings acked`;
