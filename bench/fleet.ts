@@ -238,6 +238,17 @@ async function main(): Promise<void> {
       } finally {
         await rig.stop();
       }
+      // The same-run baseline: the second pass's layout, everything in one thread (×20 only).
+      const one = new LocalFleet(join(dir, 'one-thread'), 'main thread');
+      try {
+        await one.start({ wearables: N, speedup: 20 });
+        await one.loadCredentials();
+        await one.connectAll(600_000);
+        if (ONLY.has('sustained')) await sustainedRounds(one, N, [20]);
+        if (ONLY.has('restart')) await restartStorm(one, N);
+      } finally {
+        await one.stop();
+      }
     }
     if (ONLY.has('memory')) await memoryPerWearable(N, dir);
   } finally {

@@ -11,6 +11,7 @@
  * a call is in flight, and one that dies fails every call in flight with why.
  */
 import { Worker } from 'node:worker_threads';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FleetShardSpec } from '../emulators/fleet/fleet-shard-routes.ts';
@@ -28,6 +29,8 @@ export type ShardHostKind = 'worker thread' | 'forked process';
 
 interface Channel {
   readonly pid: number;
+  /** The shard's event loop, busy and idle, since it started (a worker thread's; none for a process). */
+  elu?(): EventLoopUtilization;
   post(m: ShardRequest): void;
   hold(on: boolean): void;
   end(): Promise<void>;
@@ -55,6 +58,12 @@ export class FleetShardHost {
     return this.#channel.pid;
   }
 
+  /** How busy the shard's thread was since `since` (a worker thread's event loop utilization; undefined in a process). */
+  eventLoopUtilization(since?: EventLoopUtilization): EventLoopUtilization | undefined {
+    const now = this.#channel.elu?.();
+    return now && since ? { idle: now.idle - since.idle, active: now.active - since.active, utilization: (now.active - since.active) / (now.active - since.active + now.idle - since.idle) } : now;
+  }
+
   /** The shard in a worker thread of this process. */
   static inWorkerThread(spec: FleetShardSpec): Promise<FleetShardHost> {
     return new FleetShardHost('worker thread', (onReply, onGone) => {
@@ -62,7 +71,7 @@ export class FleetShardHost {
       w.on('message', onReply);
       w.on('error', (err) => onGone(`its thread failed: ${err.message}`));
       w.on('exit', (code) => onGone(`its thread exited (code ${code})`));
-      return { pid: process.pid, post: (m) => w.postMessage(m), hold: (on) => (on ? w.ref() : w.unref()), end: async () => void (await w.terminate()) };
+      return { pid: process.pid, elu: () => w.performance.eventLoopUtilization(), post: (m) => w.postMessage(m), hold: (on) => (on ? w.ref() : w.unref()), end: async () => void (await w.terminate()) };
     }).#start(spec);
   }
 

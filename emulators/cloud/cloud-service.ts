@@ -82,9 +82,7 @@ export class CloudService {
     }
     this.#audit.push(entry);
     this.log.record('audit', `${entry.verdict}${entry.reason ? ` (${entry.reason})` : ''}: ${entry.detail}`, { entry });
-    if (this.#auditFile) {
-      appendFileSync(this.#auditFile, JSON.stringify(entry, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n', { mode: 0o600 });
-    }
+    if (this.#auditFile) appendFileSync(this.#auditFile, auditLine(entry), { mode: 0o600 });
     return entry;
   }
 
@@ -112,4 +110,13 @@ export class CloudService {
     }
     return gaps;
   }
+}
+
+/**
+ * One audit entry as a JSON line (the sequence, a bigint, as its decimal string). The only bigint
+ * in an entry is `sequence`, so it is converted in place of a replacer function called for every
+ * key: same line, cheaper at fleet rates (a host that writes the audit itself, topology/local-fleet.ts).
+ */
+export function auditLine(entry: AuditEntry): string {
+  return JSON.stringify(entry.sequence === undefined ? entry : { ...entry, sequence: entry.sequence.toString() }) + '\n';
 }

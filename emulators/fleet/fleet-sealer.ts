@@ -46,6 +46,15 @@ export class FleetSealer implements ReadingSealer {
     this.#algorithm = provisioning.algorithm;
   }
 
+  /**
+   * Parse the device key now, as a wearable does once at power-on (Fleet.loadCredentials), not at
+   * the first seal: OpenSSL 3 takes ~0.7 ms per PEM here, 3.6 s for 5,000, which landed in the
+   * first reading round and put it behind (bench/fleet.ts profile, docs/benchmarks.md third pass).
+   */
+  loadKey(): KeyObject {
+    return (this.#deviceKey ??= createPrivateKey(this.#deviceKeyPem));
+  }
+
   get nextSequence(): bigint {
     return this.#sequence;
   }
@@ -61,8 +70,7 @@ export class FleetSealer implements ReadingSealer {
   /** RFC 5869 HKDF-SHA256 over the P-256 ECDH secret, info binding pseudonym and epoch (e3-key-derivation.ts). */
   #keyFor(epoch: number): Buffer {
     if (this.#key && this.#epoch === epoch) return this.#key;
-    this.#deviceKey ??= createPrivateKey(this.#deviceKeyPem);
-    const z = diffieHellman({ privateKey: this.#deviceKey, publicKey: this.#cloudKey });
+    const z = diffieHellman({ privateKey: this.loadKey(), publicKey: this.#cloudKey });
     const key = Buffer.from(hkdfSync('sha256', z, E3_HKDF_SALT, e3KeyInfo(this.#algorithm, this.#pseudonym, epoch), e3KeyBytes(this.#algorithm)));
     z.fill(0);
     this.#key?.fill(0); // rotation retires the previous epoch's key

@@ -8,7 +8,7 @@
  * simulated second rather than N at once.
  */
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { deviceVitals } from '../device-sealer.ts';
 import { FleetSealer } from './fleet-sealer.ts';
 import type { DeviceProvisioning } from '../provisioning.ts';
@@ -47,6 +47,7 @@ export const MAX_FLEET_PER_PROCESS = 5_000;
 export class Fleet {
   readonly devices: readonly FleetDevice[];
   readonly counters: FleetCounters;
+  readonly #sealers: FleetSealer[] = [];
   readonly #config: FleetConfig;
   #clock: SimClock;
   #reporting: { timer: NodeJS.Timeout; reject: (err: Error) => void } | undefined;
@@ -69,7 +70,7 @@ export class Fleet {
         // key, chain and CA bundle again per handshake is what makes a reconnect slow).
         secureContext: () =>
           (context ??= createSecureContext({ ca: config.caPem, cert: m.certChainPem, key: m.keyPem, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: 'DEFAULT:@SECLEVEL=2' })),
-        sealer: new FleetSealer(m.provisioning, m.keyPem, cloudE3PublicKey),
+        sealer: this.#sealerOf(m, cloudE3PublicKey),
         vitals: deviceVitals(m.provisioning),
         clock,
         endpoint: config.endpoint,
@@ -80,14 +81,22 @@ export class Fleet {
     });
   }
 
+  #sealerOf(m: FleetMember, cloudE3PublicKey: KeyObject): FleetSealer {
+    const sealer = new FleetSealer(m.provisioning, m.keyPem, cloudE3PublicKey);
+    this.#sealers.push(sealer);
+    return sealer;
+  }
+
   /**
-   * Load every device's key, certificate chain and CA into its TLS context now, as a wearable
-   * does once at power-on, instead of on its first connect (parsing them is ~3 ms per device on
-   * OpenSSL 3: 15 s for 5,000, as long as the whole connect storm may take). Returns seconds.
+   * Load every device's key, certificate chain and CA into its TLS context, and its E3 device key
+   * into its sealer, now, as a wearable does once at power-on, instead of on its first connect or
+   * seal (parsing them is ~3 ms per device on OpenSSL 3: 15 s for 5,000, as long as the whole
+   * connect storm may take). Returns seconds.
    */
   loadCredentials(): number {
     const started = performance.now();
     for (const d of this.devices) d.config.secureContext();
+    for (const s of this.#sealers) s.loadKey();
     return (performance.now() - started) / 1000;
   }
 
