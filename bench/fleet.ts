@@ -22,8 +22,7 @@
  *    node:tls clients measured the same way (bench/fleet-memory.ts).
  * All on loopback; sections 2 and 3 run the wearables in the main thread (LocalFleet 'main thread').
  */
-import { connect as tlsConnect, createSecureContext, createServer as createTlsServer } from 'node:tls';
-import { connect as netConnect } from 'node:net';
+import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import { Worker } from 'node:worker_threads';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, release, type } from 'node:os';
@@ -41,6 +40,7 @@ import type { FleetMember } from '../emulators/fleet/fleet.ts';
 import type { StormJob } from './fleet-storm-thread.ts';
 import { restartStorm, sustainedRounds } from './fleet-rounds.ts';
 import { memoryPerWearable } from './fleet-memory.ts';
+import { rawTlsRoundTrip } from './raw-tls-round-trip.ts';
 
 /** A bad flag: one line saying what to give instead, and exit 2 (no stack trace). */
 function usage(message: string): never {
@@ -136,21 +136,10 @@ async function rawSequential(device: IssuedCertificate, pki: { ca: string; serve
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
-  let session: Buffer | undefined;
   // One context, built once, as the fleet device keeps its own (emulators/fleet/fleet.ts).
   const secureContext = createSecureContext({ ca: pki.ca, cert: device.chainPem, key: device.keyPem, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: 'DEFAULT:@SECLEVEL=2' });
-  const one = () =>
-    new Promise<void>((resolve, reject) => {
-      const s = tlsConnect({ socket: netConnect({ host: '127.0.0.1', port, noDelay: true }), servername: CLOUD_NAME, secureContext, ...(resume && session ? { session } : {}) });
-      s.on('session', (x: Buffer) => (session = x));
-      s.write('c');
-      s.on('data', () => undefined);
-      s.on('end', () => {
-        s.destroy();
-        resolve();
-      });
-      s.on('error', reject);
-    });
+  const roundTrip = rawTlsRoundTrip(port, secureContext);
+  const one = () => roundTrip(resume);
   await one();
   const t = performance.now();
   for (let i = 0; i < HANDSHAKES; i++) await one();

@@ -7,8 +7,8 @@
  * It knows only the endpoint it is told to connect to, never whether that is a gateway, a relay,
  * a MITM or the cloud itself.
  */
-import type { TLSSocket } from 'node:tls';
-import { connectTls } from './tls-connect.ts';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
+import { connectTls, withSecureContext } from './tls-connect.ts';
 import type { TlsSessionCache } from './tls-session-cache.ts';
 import { connect as netConnect, type Socket } from 'node:net';
 import mqtt from 'mqtt';
@@ -66,6 +66,8 @@ export class Wearable {
   readonly #vitals: VitalSigns;
   #commands: DeviceCommands | undefined;
   #client: mqtt.MqttClient | undefined;
+  /** TLS options with the device's credentials loaded once (withSecureContext), for every (re)connect. */
+  #tlsOptions: ConnectionOptions | undefined;
 
   constructor(config: WearableConfig) {
     this.#config = config;
@@ -91,14 +93,18 @@ export class Wearable {
   /** Connect to the configured endpoint; resolves on CONNACK, rejects with the TLS or MQTT error. */
   async connect(): Promise<void> {
     const { endpoint, profile, evidence = noEvidence, timeoutMs = 10_000 } = this.#config;
-    const tlsOptions = tlsClientOptions(profile, {
-      ca: this.#config.caPem,
-      certChain: this.#config.deviceCertChainPem,
-      key: this.#config.deviceKeyPem,
-      serverName: endpoint.serverName,
-      ...(this.#config.crlPem ? { crlPem: this.#config.crlPem } : {}),
-      ...(this.#config.spkiPinSha256 ? { spkiPinSha256: this.#config.spkiPinSha256 } : {}),
-    });
+    // A device holds its key, chain and trust anchors loaded; parsing their PEM again on every
+    // connect was a third of a resumed handshake's cost (docs/benchmarks.md, r6h).
+    const tlsOptions = (this.#tlsOptions ??= withSecureContext(
+      tlsClientOptions(profile, {
+        ca: this.#config.caPem,
+        certChain: this.#config.deviceCertChainPem,
+        key: this.#config.deviceKeyPem,
+        serverName: endpoint.serverName,
+        ...(this.#config.crlPem ? { crlPem: this.#config.crlPem } : {}),
+        ...(this.#config.spkiPinSha256 ? { spkiPinSha256: this.#config.spkiPinSha256 } : {}),
+      }),
+    ));
     const buildPlainStream = (): Socket => {
       const socket = netConnect({ host: endpoint.host, port: endpoint.port, noDelay: true });
       socket.on('error', (err: NodeJS.ErrnoException) => this.log.record('tls-error', `TCP error towards ${endpoint.host}:${endpoint.port}: ${err.message}`, { code: err.code, message: err.message }));
