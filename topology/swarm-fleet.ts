@@ -73,6 +73,8 @@ const RESTART_TIMEOUT_MS = 60_000;
 const BROKER_READY = /Opening ipv4 listen socket on port 8883/g;
 /** HTTP calls over a control socket wait at most this much longer than the role's own deadline. */
 const CALL_MARGIN_MS = 10_000;
+/** Fleets up to this size keep Mosquitto's packet log (the restart and revocation scenarios run 200-300). */
+const PACKET_LOG_MAX_WEARABLES = 600;
 
 interface Shard {
   readonly slot: number;
@@ -158,7 +160,11 @@ export class SwarmFleet implements FleetRig, FleetRevocation {
     };
     for (const s of this.#shards) write('fleet', `shard-${s.slot}.json`, { role: 'fleet-shard', devices: s.devices, endpoint, clock, queueCapacity });
     write('cloud-service', 'role.json', { role: 'fleet-cloud', devices: this.#devices, broker: endpoint, clock });
-    const broker = new CloudBrokerContainer('unused').withDevices(this.#devices).withSubscriber(CLOUD_SERVICE_CN).withPersistentSessions(undefined, BROKER_STORE_DIR).withoutPacketLog().withCrlIf(crl);
+    const broker = new CloudBrokerContainer('unused').withDevices(this.#devices).withSubscriber(CLOUD_SERVICE_CN).withPersistentSessions(undefined, BROKER_STORE_DIR).withCrlIf(crl);
+    // Mosquitto's packet lines (PUBLISH received, PUBACK sent, per client and packet id) are what
+    // tells a reading the broker acknowledged and lost across a restart from one it never got;
+    // kept for the scenario-sized fleets, left out for the thousands (log volume).
+    if (this.#devices.length > PACKET_LOG_MAX_WEARABLES) broker.withoutPacketLog();
     // Swarm does not create a bind mount's source: every directory a task mounts exists first.
     for (const d of [dirs.broker, dirs.brokerStore, dirs.control, dirs.tsxCache, ...this.#shards.flatMap((s) => [s.evidence, dirname(s.control.socketPath)])]) mkdirSync(d, { recursive: true, mode: 0o700 });
     writeFileSync(join(dirs.broker, 'mosquitto.conf'), broker.configuration(), { mode: 0o644 });
