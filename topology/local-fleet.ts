@@ -204,15 +204,20 @@ export class LocalFleet implements FleetRig, FleetRevocation {
   }
 
   async restartBroker(): Promise<void> {
-    this.#earlierRecords.push(...(this.#broker?.log.all() ?? []));
+    // One by one: after a long run the log holds over 100,000 records, too many to spread as arguments (a stack overflow).
+    for (const o of this.#broker?.log.all() ?? []) this.#earlierRecords.push(o);
     await this.#broker?.stop();
     await this.#startBroker();
   }
 
+  /** Wait (bounded) until the broker acknowledged every reading the wearables sealed (their queues are empty). */
+  async untilAcknowledged(deadlineMs: number): Promise<void> {
+    await this.#requireShard().call('POST /settle', { deadlineMs });
+  }
+
   async settle(deadlineMs: number): Promise<void> {
-    const shard = this.#requireShard();
     const started = performance.now();
-    await shard.call('POST /settle', { deadlineMs });
+    await this.untilAcknowledged(deadlineMs);
     const { sealed, overflows } = await this.fleetStats();
     const expected = sealed - overflows;
     await waitUntil(() => this.ledgerOfCloud.accepted >= expected, Math.max(1, deadlineMs - (performance.now() - started)), () => `the cloud opened ${this.ledgerOfCloud.accepted} of ${expected} readings`);
