@@ -192,11 +192,15 @@ After({ tags: '@fleet' }, async function (this: TestbedWorld) {
   await f.rig.stop();
 });
 
-/** A fleet run's charts in the report (connections, readings/s, reconnects, latency), when it sampled anything; also the DTLS fleet's (dtls-fleet.steps.ts). */
+/**
+ * A TLS fleet run's charts in the report (connections, readings/s, reconnects, latency), when it
+ * sampled anything. The reconnects chart only where something reconnected or a restart is marked:
+ * drawn flat at 0 it says nothing. (The DTLS fleet has its own: analysis/dtls-fleet-charts.ts.)
+ */
 export function attachFleetCharts(world: TestbedWorld, stats: FleetStats, marker?: { tMs: number; label: string }): void {
   if (stats.samples.length <= 1) return;
   attachSvg(world, fleetConnectionsChart(stats.samples.map((s) => ({ tMs: s.tMs, value: s.connected })), marker), 'fleet-connections.svg');
   attachSvg(world, fleetReadingRateChart(ratePoints(stats.samples), marker), 'fleet-readings-per-second.svg');
-  attachSvg(world, fleetReconnectsChart(stats.samples.map((s) => ({ tMs: s.tMs, value: s.reconnects })), marker), 'fleet-reconnects.svg');
+  if (marker || stats.samples.some((s) => s.reconnects > 0)) attachSvg(world, fleetReconnectsChart(stats.samples.map((s) => ({ tMs: s.tMs, value: s.reconnects })), marker), 'fleet-reconnects.svg');
   attachSvg(world, fleetLatencyChart(stats.latencyMs), 'fleet-latency.svg');
 }
