@@ -8,7 +8,7 @@
  * Both load every device's credentials into its TLS context first (a device does that once at
  * power-on) and report that time apart from the storm.
  *
- * Messages: main → worker 'go'; worker → main {ready: bootSeconds}, {done: true} | {error}.
+ * Messages: main → worker 'go'; worker → main {ready: bootSeconds}, {done: true, refusals, topRefusal?} | {error}.
  * The connections stay open until the worker is terminated.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -54,11 +54,16 @@ async function main(): Promise<void> {
   const job = workerData as StormJob;
   const started = performance.now();
   let go: () => Promise<void>;
+  let refusals = 0;
+  let topRefusal: string | undefined;
   if (job.kind === 'fleet') {
     const fleet = new Fleet({ members: job.members, caPem: job.caPem, cloudE3PublicKeyPem: job.cloudE3PublicKeyPem, endpoint: job.endpoint, clock: new SimClock({ startSec: Math.floor(Date.now() / 1000), speedup: 1, wallStartMs: Date.now() }), connectConcurrency: job.concurrency });
     fleet.loadCredentials();
     go = async () => {
       await fleet.connectAll(job.deadlineMs);
+      // Attempts the broker refused or that timed out and were retried: a storm slowed by retries says so.
+      refusals = fleet.counters.refusals;
+      topRefusal = refusals > 0 ? fleet.counters.topRefusal() : undefined;
     };
   } else {
     // The same options as the fleet device's context (emulators/fleet/fleet.ts).
@@ -69,7 +74,7 @@ async function main(): Promise<void> {
   port.postMessage({ ready: (performance.now() - started) / 1000 });
   port.once('message', () => {
     go().then(
-      () => port.postMessage({ done: true }),
+      () => port.postMessage({ done: true, refusals, ...(topRefusal ? { topRefusal } : {}) }),
       (err: Error) => port.postMessage({ error: err.message }),
     );
   });
