@@ -19,6 +19,7 @@ import { loadavg } from 'node:os';
 import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
 import { LocalFleet } from '../topology/local-fleet.ts';
 import type { RawHoldJob } from './fleet-raw-holder.ts';
+import { tsxExecArgv } from '../topology/tsx-runtime.ts';
 
 const KIB = 1024;
 
@@ -44,7 +45,7 @@ async function rawBaseline(job: Omit<RawHoldJob, 'endpoint'>, server: { chainPem
     s.on('error', () => undefined);
   });
   await new Promise<void>((r) => tls.listen(0, '127.0.0.1', () => r()));
-  const child = fork(fileURLToPath(new URL('./fleet-raw-holder.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], serialization: 'advanced' });
+  const child = fork(fileURLToPath(new URL('./fleet-raw-holder.ts', import.meta.url)), [], { execArgv: tsxExecArgv(), serialization: 'advanced' });
   const next = () =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('bench/fleet-memory: the raw holder did not answer within 600 s')), 600_000);

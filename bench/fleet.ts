@@ -20,7 +20,9 @@
  *    the broker and cloud in the main one, as the local placement runs them);
  * 6. memory: RSS per connected wearable of a process hosting only the wearables, against bare
  *    node:tls clients measured the same way (bench/fleet-memory.ts).
- * All on loopback; sections 2 and 3 run the wearables in the main thread (LocalFleet 'main thread').
+ * All on loopback; sections 2 and 3 build their rig with the wearables in the main thread
+ * (LocalFleet 'main thread'): the timed storm runs its devices in worker threads of its own
+ * (bench/fleet-storm-thread.ts), the one-thread storm and the single handshakes in the main one.
  */
 import { createSecureContext, createServer as createTlsServer } from 'node:tls';
 import { Worker } from 'node:worker_threads';
@@ -38,6 +40,7 @@ import { LocalFleet } from '../topology/local-fleet.ts';
 import { fleetDeviceIds } from '../topology/fleet-rig.ts';
 import type { FleetMember } from '../emulators/fleet/fleet.ts';
 import type { StormJob } from './fleet-storm-thread.ts';
+import { tsxWorkerSource } from '../topology/tsx-runtime.ts';
 import { restartStorm, sustainedRounds } from './fleet-rounds.ts';
 import { memoryPerWearable } from './fleet-memory.ts';
 import { rawTlsRoundTrip } from './raw-tls-round-trip.ts';
@@ -101,8 +104,7 @@ async function provisioning(): Promise<void> {
  * in this one, so the two sides run on the two cores. Resolves when every connection is up; the
  * connections stay open until `close`.
  */
-/** tsx's loader hooks do not reach worker threads by themselves: the worker registers them, then loads the TypeScript entry. */
-const THREAD_ENTRY = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./fleet-storm-thread.ts', import.meta.url).href)}); })`;
+const THREAD_ENTRY = tsxWorkerSource(new URL('./fleet-storm-thread.ts', import.meta.url));
 
 async function threadedStorm(kind: StormJob['kind'], members: readonly FleetMember[], common: Omit<StormJob, 'kind' | 'members'>): Promise<{ boot: number; seconds: number; refusals: number; close: () => Promise<void> }> {
   const per = Math.ceil(members.length / THREADS);

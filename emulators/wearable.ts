@@ -94,7 +94,8 @@ export class Wearable {
   async connect(): Promise<void> {
     const { endpoint, profile, evidence = noEvidence, timeoutMs = 10_000 } = this.#config;
     // A device holds its key, chain and trust anchors loaded; parsing their PEM again on every
-    // connect was a third of a resumed handshake's cost (docs/benchmarks.md, r6h).
+    // connect was 14 % of a resumed-handshake loop, over a third of the client's own CPU
+    // (docs/benchmarks.md, r6h).
     const tlsOptions = (this.#tlsOptions ??= withSecureContext(
       tlsClientOptions(profile, {
         ca: this.#config.caPem,

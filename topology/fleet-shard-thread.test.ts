@@ -41,9 +41,11 @@ test('routes answer across the thread; a bad route or argument is one line; call
   }
   await assert.rejects(host.call('GET /stats'), { message: 'fleet shard (worker thread): stopped' });
   await host.stop(); // twice is harmless
+  assert.equal(FleetShardHost.running, 0, 'the stopped shard\'s thread is still running');
 });
 
 test('a shard that cannot be built says why and leaves no thread', async () => {
   const bad = { ...(await spec(1)), members: [] };
   await assert.rejects(FleetShardHost.inWorkerThread(bad), /fleet: one process hosts 1\.\.5000 wearables, got 0/);
+  assert.equal(FleetShardHost.running, 0, 'the failed shard\'s thread is still running');
 });

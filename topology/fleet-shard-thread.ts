@@ -16,10 +16,10 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FleetShardSpec } from '../emulators/fleet/fleet-shard-routes.ts';
 import type { ShardReply, ShardRequest } from './fleet-shard-worker.ts';
+import { tsxExecArgv, tsxWorkerSource } from './tsx-runtime.ts';
 
 const ENTRY = new URL('./fleet-shard-worker.ts', import.meta.url);
-/** tsx's loader hooks do not reach worker threads by themselves: the worker registers them, then loads the TypeScript entry. */
-const THREAD_ENTRY = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
+const THREAD_ENTRY = tsxWorkerSource(ENTRY);
 /** Bound on building the shard's Fleet (5,000 devices: a few seconds). */
 const READY_TIMEOUT_MS = 120_000;
 /** Bound on a call without a deadline of its own (stats, sealed, a device's record), and the margin added to one with. */
@@ -37,6 +37,11 @@ interface Channel {
 }
 
 export class FleetShardHost {
+  /** Threads and processes started and not yet exited, over every host: what a test reads to prove none is left behind. */
+  static #running = 0;
+  static get running(): number {
+    return FleetShardHost.#running;
+  }
   readonly #channel: Channel;
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   #nextId = 1;
@@ -70,7 +75,11 @@ export class FleetShardHost {
       const w = new Worker(THREAD_ENTRY, { eval: true });
       w.on('message', onReply);
       w.on('error', (err) => onGone(`its thread failed: ${err.message}`));
-      w.on('exit', (code) => onGone(`its thread exited (code ${code})`));
+      FleetShardHost.#running++;
+      w.on('exit', (code) => {
+        FleetShardHost.#running--;
+        onGone(`its thread exited (code ${code})`);
+      });
       return { pid: process.pid, elu: () => w.performance.eventLoopUtilization(), post: (m) => w.postMessage(m), hold: (on) => (on ? w.ref() : w.unref()), end: async () => void (await w.terminate()) };
     }).#start(spec);
   }
@@ -78,10 +87,14 @@ export class FleetShardHost {
   /** The shard in a child process of its own (structured-clone IPC, as the worker's port). */
   static inForkedProcess(spec: FleetShardSpec): Promise<FleetShardHost> {
     const make = (onReply: (m: ShardReply) => void, onGone: (why: string) => void): Channel => {
-      const c = fork(fileURLToPath(ENTRY), [], { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const c = fork(fileURLToPath(ENTRY), [], { execArgv: tsxExecArgv(), serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       c.on('message', (m) => onReply(m as ShardReply));
       c.on('error', (err) => onGone(`its process failed: ${err.message}`));
-      c.on('exit', (code, signal) => onGone(`its process exited (${signal ?? `code ${code}`})`));
+      FleetShardHost.#running++;
+      c.on('exit', (code, signal) => {
+        FleetShardHost.#running--;
+        onGone(`its process exited (${signal ?? `code ${code}`})`);
+      });
       return {
         pid: c.pid ?? 0,
         post: (m) => c.send(m),
@@ -98,7 +111,10 @@ export class FleetShardHost {
           if (c.exitCode !== null || c.signalCode !== null) return;
           const exited = new Promise<void>((r) => c.once('exit', () => r()));
           c.kill('SIGTERM');
+          // Bounded: a child that ignores SIGTERM is killed after 5 s.
+          const timer = setTimeout(() => c.kill('SIGKILL'), 5_000);
           await exited;
+          clearTimeout(timer);
         },
       };
     };
@@ -136,7 +152,12 @@ export class FleetShardHost {
       const timer = setTimeout(() => this.#settle(id, { id, error: `fleet shard (${this.kind}): ${route} did not answer within ${(bound / 1000).toFixed(0)} s; its thread is stuck or overloaded` }), bound);
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
       this.#channel.hold(true);
-      this.#channel.post({ id, route, body });
+      try {
+        this.#channel.post({ id, route, body });
+      } catch (err) {
+        // A body that cannot be cloned, or a channel already closed: fail this call now, holding nothing.
+        this.#settle(id, { id, error: `fleet shard (${this.kind}): could not send ${route}: ${err instanceof Error ? err.message : String(err)}` });
+      }
     });
   }
 

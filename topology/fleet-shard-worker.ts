@@ -20,13 +20,16 @@ const send = (m: ShardReply): void => {
 
 let shard: FleetShard | undefined;
 
+/** A thrown value's one line, whatever was thrown (an empty message would reach the host as nothing). */
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err)) || 'failed without a message';
+
 function handle(m: ShardRequest): void {
   if ('spec' in m) {
     try {
       shard = fleetShard(m.spec);
       send({ ready: true });
     } catch (err) {
-      send({ fatal: (err as Error).message });
+      send({ fatal: messageOf(err) });
     }
     return;
   }
@@ -43,7 +46,7 @@ function handle(m: ShardRequest): void {
   }
   serve(body).then(
     (result) => send({ id, result }),
-    (err: Error) => send({ id, error: err.message }),
+    (err: unknown) => send({ id, error: messageOf(err) }),
   );
 }
 

@@ -15,6 +15,7 @@
  */
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { finished } from 'node:stream/promises';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { generatePki, type Pki } from '../certs/pki.ts';
@@ -71,6 +72,7 @@ export class LocalFleet implements FleetRig, FleetRevocation {
   #brokerConfig: CloudBrokerConfig | undefined;
   #service: CloudService | undefined;
   #audit: WriteStream | undefined;
+  #auditError: string | undefined;
   #clock: SimClock | undefined;
   readonly #revoked: string[] = [];
   /** Records of brokers replaced by a restart, so the broker's record spans the whole run. */
@@ -100,7 +102,13 @@ export class LocalFleet implements FleetRig, FleetRevocation {
     // The audit goes to audit.jsonl through one open stream, not CloudService's append per entry
     // (an open and a close per reading were ~8 % of the main thread at 3,333 readings/s).
     const service = new CloudService({ registry, cloudE3PrivateKey: createPrivateKey(pki.cloudE3.privateKeyPem), nowSec: () => (this.#clock as SimClock).nowSec() });
-    this.#audit = createWriteStream(join(this.dir, 'audit.jsonl'), { flags: 'a', mode: 0o600 });
+    const auditFile = join(this.dir, 'audit.jsonl');
+    this.#audit = createWriteStream(auditFile, { flags: 'a', mode: 0o600 });
+    // A write that fails (disk full, directory gone) must not kill the run nor pass silently:
+    // it is kept, and the ledger refuses to report on an audit that was not written.
+    this.#audit.on('error', (err) => {
+      this.#auditError ??= `the cloud's audit ${auditFile} could not be written (${err.message}); free space or fix the run directory, then run again`;
+    });
     this.#service = service;
     this.#brokerConfig = {
       host: '127.0.0.1',
@@ -133,7 +141,12 @@ export class LocalFleet implements FleetRig, FleetRevocation {
       this.#shard = await FleetShardHost.inForkedProcess(shardSpec);
     } else {
       const shard = fleetShard(shardSpec);
-      this.#shard = { call: async <T>(route: string, body: Record<string, unknown> = {}) => (await (shard.routes[route] as (b: Record<string, unknown>) => Promise<unknown>)(body)) as T, stop: async () => shard.stop(), pid: process.pid };
+      const serve = (route: string) => {
+        const r = shard.routes[route];
+        if (!r) throw new Error(`fleet shard: no route "${route}" (it serves ${Object.keys(shard.routes).join(', ')})`);
+        return r;
+      };
+      this.#shard = { call: async <T>(route: string, body: Record<string, unknown> = {}) => (await serve(route)(body)) as T, stop: async () => shard.stop(), pid: process.pid };
       this.materials = { fleet: shard.fleet, pki, endpoint };
     }
   }
@@ -228,6 +241,7 @@ export class LocalFleet implements FleetRig, FleetRevocation {
   }
 
   async ledger(): Promise<LedgerReport> {
+    if (this.#auditError) throw new Error(`local fleet: ${this.#auditError}`);
     return this.ledgerOfCloud.report(await this.#requireShard().call<Record<string, number>>('GET /sealed'));
   }
 
@@ -292,7 +306,11 @@ export class LocalFleet implements FleetRig, FleetRevocation {
     await this.#broker?.stop();
     const audit = this.#audit;
     this.#audit = undefined;
-    if (audit) await new Promise<void>((r) => audit.end(() => r()));
+    if (audit) {
+      audit.end();
+      // Flushed, or failed (already recorded by its error listener): either way it is over.
+      await finished(audit).catch(() => undefined);
+    }
     this.#broker = undefined;
   }
 }
