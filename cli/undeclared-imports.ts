@@ -16,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 /** Directories that hold no source of ours: installed packages, run output, third-party builds. */
 const SKIPPED_DIRS = new Set(['node_modules', 'runs', 'reports', 'build']);
 const SOURCE = /\.(?:[cm]?[jt]s)$/;
-/** Test and bench files, and the tools' configuration, may use devDependencies. */
-const DEV_ONLY = /(?:\.test\.[cm]?[jt]s$|^bench\/|^eslint\.config\.[cm]?js$|(?:^|\/)test-fixtures\/)/;
+/** Test and bench files, developer tools (tools/: e.g. report screenshots) and the tools' configuration may use devDependencies. */
+const DEV_ONLY = /(?:\.test\.[cm]?[jt]s$|^bench\/|^tools\/|^eslint\.config\.[cm]?js$|(?:^|\/)test-fixtures\/)/;
 
 /** `import … from 'x'`, `export … from 'x'` (across lines), `import 'x'`, `import('x')`, `require('x')`. */
 const SPECIFIERS = [

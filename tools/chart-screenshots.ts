@@ -3,7 +3,7 @@
  * in headless Chromium, scroll to each chart image and take a screenshot of the window, so the
  * PNGs can be viewed before a chart's wording or drawing is trusted.
  *
- *   node --import tsx analysis/chart-screenshots.ts runs/<time>/index.html [OUT_DIR] [NAME_FILTER]
+ *   node --import tsx tools/chart-screenshots.ts runs/<time>/index.html [OUT_DIR] [NAME_FILTER]
  *
  * OUT_DIR defaults to `screenshots/` beside the page (under runs/, git-ignored); NAME_FILTER keeps
  * the images whose file name contains it (e.g. "fleet").
