@@ -348,8 +348,8 @@ export function parseMosquittoLog(text: string): Observation[] {
     if ((x = /^New client connected from (\S+) as (\S+) \(.*u'([^']*)'\)/.exec(msg))) {
       usernames.set(x[2] as string, x[3] as string);
       out.push(obs('mqtt-connect', { clientId: x[2], identity: x[3], from: x[1], accepted: true }));
-    } else if ((x = /^Received PUBLISH from (\S+) \(d\d, q(\d), r\d, m\d+, '([^']*)', \.\.\. \((\d+) bytes\)\)/.exec(msg))) {
-      const o = obs('publish', { clientId: x[1], identity: usernames.get(x[1] as string), qos: Number(x[2]), topic: x[3], bytes: Number(x[4]) });
+    } else if ((x = /^Received PUBLISH from (\S+) \(d(\d), q(\d), r\d, m\d+, '([^']*)', \.\.\. \((\d+) bytes\)\)/.exec(msg))) {
+      const o = obs('publish', { clientId: x[1], identity: usernames.get(x[1] as string), dup: x[2] === '1', qos: Number(x[3]), topic: x[4], bytes: Number(x[5]) });
       received.push(o);
       out.push(o);
     } else if ((x = /^Denied PUBLISH from (\S+) \(d\d, q\d, r\d, m\d+, '([^']*)'/.exec(msg))) {
@@ -362,8 +362,13 @@ export function parseMosquittoLog(text: string): Observation[] {
     } else if (subscriber && (x = /^\t(\S+) \(QoS (\d)\)/.exec(m[2] as string))) {
       // Mosquitto grants a subscription its ACL forbids (SUBACK with the QoS) and then delivers nothing on it.
       out.push(obs('subscribe', { clientId: subscriber, identity: usernames.get(subscriber), topic: x[1], qos: Number(x[2]) }));
-    } else if ((x = /^Sending PUBLISH to (\S+) \(d\d, q\d, r\d, m\d+, '([^']*)'/.exec(msg))) {
-      out.push(obs('deliver', { clientId: x[1], identity: usernames.get(x[1] as string), topic: x[2] }));
+    } else if ((x = /^Sending PUBLISH to (\S+) \(d(\d), q\d, r\d, m\d+, '([^']*)'/.exec(msg))) {
+      out.push(obs('deliver', { clientId: x[1], identity: usernames.get(x[1] as string), dup: x[2] === '1', topic: x[3] }));
+    } else if ((x = /^Outgoing messages are being dropped for client (\S+)\.$/.exec(msg))) {
+      // Mosquitto 2.0.11 src/database.c db__message_insert: a QoS 1/2 message for a client whose
+      // queue is at max_queued_messages (mosquitto.conf(5)) is dropped, logged once until that
+      // client connects again; the publisher's PUBACK was not held back (MQTT 3.1.1 §4.3.2: hop by hop).
+      out.push(obs('queue-drop', { clientId: x[1] }));
     } else if ((x = /^Client (\S+) disconnected/.exec(msg))) {
       out.push(obs('client-disconnect', { clientId: x[1] }));
     } else if (/OpenSSL Error|Client connection from .* failed|protocol error/i.test(msg)) {

@@ -21,10 +21,19 @@ export interface ClientIdentityFiles {
 
 /** `commonName`: another client of the cloud's own unit (e.g. its DTLS endpoint in front of Mosquitto). */
 export async function writeCloudServiceIdentity(pki: PkiPaths, outDir: string, now = new Date(), commonName = CLOUD_SERVICE_CN): Promise<ClientIdentityFiles> {
-  const issuer = issuerFromPem(
-    { certPem: readPem(pki.intermediateCert, 'the intermediate CA certificate'), keyPem: readPem(pki.caKeys.intermediate, 'the intermediate CA key') },
-    'the intermediate CA',
-  );
+  const intermediateCert = readPem(pki.intermediateCert, 'the intermediate CA certificate');
+  const issued = await issueCloudServiceIdentity({ certPem: intermediateCert, keyPem: readPem(pki.caKeys.intermediate, 'the intermediate CA key') }, now, commonName);
+  mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  const files = { cert: join(outDir, 'client.crt'), key: join(outDir, 'client.key'), chain: join(outDir, 'client-chain.crt') };
+  writeFileSync(files.cert, issued.certPem, { mode: 0o644 });
+  writeFileSync(files.key, issued.keyPem, { mode: 0o600 });
+  writeFileSync(files.chain, issued.chainPem, { mode: 0o644 });
+  return files;
+}
+
+/** The cloud service's client certificate and key, in memory (the local placement's subscriber); `chainPem`: the leaf and the intermediate. */
+export async function issueCloudServiceIdentity(intermediateCa: { certPem: string; keyPem: string }, now = new Date(), commonName = CLOUD_SERVICE_CN): Promise<{ certPem: string; keyPem: string; chainPem: string }> {
+  const issuer = issuerFromPem(intermediateCa, 'the intermediate CA');
   const device = wearableProfile(issuer, commonName, { validity: { notBeforeOffsetMs: -60 * 60_000, notAfterOffsetMs: issuer.certificate.notAfter.getTime() - now.getTime() } });
   // A TLS client like a wearable (clientAuth, P-256), but in the cloud's unit and with a
   // digitalSignature-only key: it signs its TLS handshakes and never does E3 key agreement.
@@ -37,10 +46,5 @@ export async function writeCloudServiceIdentity(pki: PkiPaths, outDir: string, n
     },
     now,
   );
-  mkdirSync(outDir, { recursive: true, mode: 0o700 });
-  const files = { cert: join(outDir, 'client.crt'), key: join(outDir, 'client.key'), chain: join(outDir, 'client-chain.crt') };
-  writeFileSync(files.cert, issued.certPem, { mode: 0o644 });
-  writeFileSync(files.key, issued.keyPem, { mode: 0o600 });
-  writeFileSync(files.chain, issued.certPem + readPem(pki.intermediateCert, 'the intermediate CA certificate'), { mode: 0o644 });
-  return files;
+  return { certPem: issued.certPem, keyPem: issued.keyPem, chainPem: issued.certPem + intermediateCa.certPem };
 }

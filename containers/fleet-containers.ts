@@ -156,6 +156,16 @@ export class StartedFleetCloudContainer extends AbstractStartedContainer {
     return (await this.control.call<{ accepted: number }>('GET', '/accepted')).accepted;
   }
 
+  /** The cloud disconnects, its persistent session left with the broker (emulators/cloud/persistent-subscriber.ts). */
+  async away(): Promise<void> {
+    await this.control.call('POST', '/away');
+  }
+
+  /** The cloud connects again; the broker's CONNACK says whether it kept the session. */
+  back(): Promise<{ sessionPresent: boolean }> {
+    return this.control.call('POST', '/back');
+  }
+
   async stopRole(): Promise<void> {
     await stopRole(this.startedTestContainer, this.control);
   }

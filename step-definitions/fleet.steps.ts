@@ -49,7 +49,7 @@ export function deadlineMs(seconds: number): number {
   return Math.ceil(Math.max(120, seconds * 3) * 1000);
 }
 
-export async function startFleet(world: TestbedWorld, wearables: number, speedup: number, reportFromSec?: number, extra: Pick<FleetSpec, 'revocable' | 'capture'> = {}): Promise<void> {
+export async function startFleet(world: TestbedWorld, wearables: number, speedup: number, reportFromSec?: number, extra: Pick<FleetSpec, 'revocable' | 'capture' | 'cloudMayGoAway'> = {}): Promise<void> {
   checkFleetPlan({ wearables, readingsPerDevice: 1, speedup });
   const rig = createFleetRig(world.dir, wearables);
   const scenario: FleetScenario = { rig, wearables, speedup, ...(reportFromSec !== undefined ? { reportFromSec } : {}) };

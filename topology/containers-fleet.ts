@@ -41,6 +41,8 @@ import type { FleetDeviceRecord } from '../emulators/fleet/fleet-device-record.t
 import type { Observation } from '../emulators/observation-log.ts';
 import { parseMosquittoLog } from '../containers/cloud-broker-container.ts';
 import { fleetCrl, presenterAlerts, serialOf, untilBrokerClosed, type FleetRevocation, type PresentedCredential, type RevocationRecord } from './fleet-revocation.ts';
+import { checkQueueQuota, type FleetCloudAbsence } from './fleet-cloud-absence.ts';
+import { FLEET_CLOUD_CLIENT_ID } from '../containers/roles/fleet-cloud.ts';
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Wearables per fleet container: 4 shards carry the worked example's 5,000 on 2 cores. */
@@ -61,8 +63,9 @@ const BROKER_READY = /Opening ipv4 listen socket on port 8883/g;
  */
 const REVOCATION_RELOAD: 'sighup' | 'restart' = 'restart';
 
-export class ContainersFleet implements FleetRig, FleetRevocation {
+export class ContainersFleet implements FleetRig, FleetRevocation, FleetCloudAbsence {
   readonly placement = 'containers' as const;
+  readonly cloudClientId = FLEET_CLOUD_CLIENT_ID;
   readonly runId = `tb-${process.pid}-${randomBytes(4).toString('hex')}`;
   #devices: DeviceProvisioning[] = [];
   #broker: StartedCloudBrokerContainer | undefined;
@@ -103,17 +106,18 @@ export class ContainersFleet implements FleetRig, FleetRevocation {
     this.#releaseInterrupt = cleanUpOnInterrupt(this.runId);
     const net = await internalNetwork(this.runId, 'fleet');
     const broker = { host: CLOUD_NAME, port: MQTT_TLS_PORT, serverName: CLOUD_NAME };
-    this.#broker = await new CloudBrokerContainer(images['cloud-broker'])
+    const quota = spec.cloudMayGoAway ? brokerQueueQuotaOf(spec.cloudMayGoAway) : undefined;
+    const brokerContainer = new CloudBrokerContainer(images['cloud-broker'])
       .withRun(this.runId)
       .withInternalNetwork(net.name, CLOUD_NAME)
       .withPki(pki.dir)
       .withConfigDir(resolve(this.dir, 'broker'))
       .withDevices(this.#devices)
       .withSubscriber(CLOUD_SERVICE_CN)
-      .withPersistentSessions()
-      .withoutPacketLog()
-      .withCrlIf(crl)
-      .start();
+      .withPersistentSessions(quota)
+      .withCrlIf(crl);
+    // A cloud that goes away is judged from the broker's packet log (emulators/fleet/broker-backlog.ts).
+    this.#broker = await (spec.cloudMayGoAway ? brokerContainer : brokerContainer.withoutPacketLog()).start();
     this.#cloud = await new FleetCloudContainer(images['cloud-service'])
       .withRun(this.runId)
       .withInternalNetwork(net.name, 'cloud-service.testbed.local')
@@ -276,6 +280,14 @@ export class ContainersFleet implements FleetRig, FleetRevocation {
     return { result, wire: presenterAlerts(capture, join(this.dir, 'keylogs', keyLog)), capture };
   }
 
+  async cloudAway(): Promise<void> {
+    await this.#started().cloud.away();
+  }
+
+  cloudBack(): Promise<{ sessionPresent: boolean }> {
+    return this.#started().cloud.back();
+  }
+
   async brokerRecords(): Promise<readonly Observation[]> {
     return parseMosquittoLog(await this.#started().broker.log());
   }
@@ -295,6 +307,12 @@ export class ContainersFleet implements FleetRig, FleetRevocation {
     this.#broker = undefined;
     this.#cloud = undefined;
   }
+}
+
+/** Mosquitto always bounds an offline client's queue (max_queued_messages, mosquitto.conf(5)): the scenario says how far. */
+function brokerQueueQuotaOf(away: NonNullable<FleetSpec['cloudMayGoAway']>): number {
+  if (away.brokerQueueQuota === undefined) throw new Error('containers fleet: Mosquitto bounds the queue of an away subscriber (max_queued_messages); say "holds at most N queued messages for an offline subscriber"');
+  return checkQueueQuota(away.brokerQueueQuota);
 }
 
 /** Several shards' counters as one fleet's: sums, the worst percentile, samples added up by index. */

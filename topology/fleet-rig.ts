@@ -20,6 +20,13 @@ export interface FleetSpec {
   readonly capture?: boolean;
   /** The broker checks client certificates against the CA's CRL from the start (an empty one), so the CA can revoke mid-run. */
   readonly revocable?: boolean;
+  /**
+   * The cloud subscribes over MQTT with a persistent session and may go away mid-run
+   * (topology/fleet-cloud-absence.ts); the broker keeps every packet in its log, so what it did
+   * with the backlog can be read from it. `brokerQueueQuota`: messages the broker holds for the
+   * away cloud (Mosquitto max_queued_messages); undefined: no quota (Aedes has none).
+   */
+  readonly cloudMayGoAway?: { readonly brokerQueueQuota?: number };
 }
 
 /**

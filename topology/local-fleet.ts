@@ -39,6 +39,15 @@ import { probeBroker } from '../emulators/device-credentials.ts';
 import { PcapWriter } from '../capture/pcap-writer.ts';
 import { TcpLink } from '../links/tcp-link.ts';
 import { fleetCrl, presenterAlerts, serialOf, type FleetRevocation, type PresentedCredential, type RevocationRecord } from './fleet-revocation.ts';
+import type { FleetCloudAbsence } from './fleet-cloud-absence.ts';
+import { PersistentSubscriber } from '../emulators/cloud/persistent-subscriber.ts';
+import { issueCloudServiceIdentity } from '../containers/cloud-service-identity.ts';
+import { connectTls } from '../emulators/tls-connect.ts';
+import { secureProfile, tlsClientOptions } from '../emulators/tls-client-profile.ts';
+import { E3_TOPIC_FILTER } from '../emulators/cloud/cloud-broker.ts';
+
+/** The cloud's MQTT client id when it subscribes over MQTT (the backpressure scenario). */
+const LOCAL_CLOUD_CLIENT_ID = 'fleet-cloud-service';
 
 /** Bound on one presentation of a credential to the broker. */
 const PRESENT_TIMEOUT_MS = 10_000;
@@ -61,9 +70,12 @@ interface ShardHandle {
   readonly pid: number;
 }
 
-export class LocalFleet implements FleetRig, FleetRevocation {
+export class LocalFleet implements FleetRig, FleetRevocation, FleetCloudAbsence {
   readonly placement = 'local' as const;
+  readonly cloudClientId = LOCAL_CLOUD_CLIENT_ID;
   readonly ledgerOfCloud = new FleetLedger();
+  /** The cloud as an MQTT subscriber with a persistent session, when it may go away; otherwise it is wired in-process. */
+  #subscriber: PersistentSubscriber | undefined;
   #shard: ShardHandle | undefined;
   #pki: Pki | undefined;
   #endpoint: { host: string; port: number } | undefined;
@@ -86,6 +98,10 @@ export class LocalFleet implements FleetRig, FleetRevocation {
   ) {}
 
   async start(spec: FleetSpec): Promise<void> {
+    if (spec.cloudMayGoAway?.brokerQueueQuota !== undefined) {
+      // aedes-persistence 11 keeps an offline client's QoS 1 messages in an unbounded array (asyncPersistence.js #outgoingEnqueuePerSub).
+      throw new Error(`local fleet: Aedes has no queue quota for an offline subscriber (aedes-persistence keeps every message), so it cannot hold "at most ${spec.cloudMayGoAway.brokerQueueQuota}"; say "holds every message … without a quota", or run a quota on --topology containers (Mosquitto)`);
+    }
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const ids = fleetDeviceIds(spec.wearables);
     const pki = await generatePki({ wearableIds: [] });
@@ -120,8 +136,9 @@ export class LocalFleet implements FleetRig, FleetRevocation {
       minVersion: 'TLSv1.3',
       tlsServerOptions: { ticketKeys: randomBytes(48), ...(spec.revocable ? { crl: [...(await fleetCrl(pki, []))] } : {}) },
     };
-    const endpoint = await this.#startBroker();
+    const endpoint = await this.#startBroker(spec.cloudMayGoAway === undefined);
     this.#brokerConfig = { ...this.#brokerConfig, port: endpoint.port };
+    if (spec.cloudMayGoAway) await this.#subscribeOverMqtt(pki, endpoint);
     this.#pki = pki;
     this.#endpoint = endpoint;
     const shardSpec: FleetShardSpec = {
@@ -151,17 +168,44 @@ export class LocalFleet implements FleetRig, FleetRevocation {
     }
   }
 
-  async #startBroker(): Promise<{ host: string; port: number }> {
+  /** `inProcessCloud`: the cloud reads Aedes in-process (no session to keep); otherwise it is an MQTT subscriber (#subscribeOverMqtt). */
+  async #startBroker(inProcessCloud = this.#subscriber === undefined): Promise<{ host: string; port: number }> {
     const broker = new CloudBroker(this.#brokerConfig as CloudBrokerConfig);
     const endpoint = await broker.start();
-    const service = this.#service as CloudService;
-    broker.subscribeReadings((payload, topic, deliveredBy) => {
-      const entry = service.ingest(payload, { topic, deliveredBy });
-      this.#audit?.write(auditLine(entry));
-      this.ledgerOfCloud.observe(entry);
-    });
+    if (inProcessCloud) broker.subscribeReadings((payload, topic, deliveredBy) => this.#ingest(payload, topic, deliveredBy));
     this.#broker = broker;
     return endpoint;
+  }
+
+  #ingest(payload: Uint8Array, topic: string, deliveredBy: string): void {
+    const entry = (this.#service as CloudService).ingest(payload, { topic, deliveredBy });
+    this.#audit?.write(auditLine(entry));
+    this.ledgerOfCloud.observe(entry);
+  }
+
+  /** The cloud as a mutual-TLS MQTT client of Aedes with a persistent session, under a certificate of the cloud's unit. */
+  async #subscribeOverMqtt(pki: Pki, endpoint: { host: string; port: number }): Promise<void> {
+    const identity = await issueCloudServiceIdentity(pki.intermediateCa);
+    const tls = tlsClientOptions(secureProfile, { ca: pki.rootCa.certPem + pki.intermediateCa.certPem, certChain: identity.chainPem, key: identity.keyPem, serverName: CLOUD_NAME });
+    const subscriber = new PersistentSubscriber({
+      stream: () => connectTls(endpoint.host, endpoint.port, tls),
+      clientId: LOCAL_CLOUD_CLIENT_ID,
+      filter: E3_TOPIC_FILTER,
+      brokerName: `Aedes on ${endpoint.host}:${endpoint.port}`,
+      onMessage: (topic, payload) => this.#ingest(payload, topic, `Aedes (MQTT subscriber ${LOCAL_CLOUD_CLIENT_ID})`),
+    });
+    this.#subscriber = subscriber;
+    await subscriber.start();
+  }
+
+  cloudAway(): Promise<void> {
+    if (!this.#subscriber) throw new Error('local fleet: the cloud is wired in-process and cannot go away; start the fleet with cloudMayGoAway');
+    return this.#subscriber.away();
+  }
+
+  cloudBack(): Promise<{ sessionPresent: boolean }> {
+    if (!this.#subscriber) throw new Error('local fleet: the cloud is wired in-process and cannot go away; start the fleet with cloudMayGoAway');
+    return this.#subscriber.back();
   }
 
   #requireShard(): ShardHandle {
@@ -303,6 +347,8 @@ export class LocalFleet implements FleetRig, FleetRevocation {
     this.#shard = undefined;
     this.materials = undefined;
     await shard?.stop();
+    await this.#subscriber?.stop();
+    this.#subscriber = undefined;
     await this.#broker?.stop();
     const audit = this.#audit;
     this.#audit = undefined;

@@ -7,10 +7,11 @@
  *
  *   POST /ledger {sealed: {deviceId: n}}   the ledger judged against what each device sealed
  *   GET  /accepted                         readings opened so far
+ *   POST /away                             DISCONNECT, the session left with the broker
+ *   POST /back                             CONNECT again (clean session 0); {sessionPresent}
  */
 import { createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { pkiPaths, readPem } from '../../certs/pki-files.ts';
 import { CloudService } from '../../emulators/cloud/cloud-service.ts';
 import { DeviceRegistry } from '../../emulators/cloud/device-registry.ts';
@@ -18,6 +19,7 @@ import { E3_TOPIC_FILTER } from '../../emulators/cloud/cloud-broker.ts';
 import { SimClock, type SimClockSpec } from '../../emulators/sim-clock.ts';
 import { FleetLedger } from '../../emulators/fleet/fleet-ledger.ts';
 import { connectTls } from '../../emulators/tls-connect.ts';
+import { PersistentSubscriber } from '../../emulators/cloud/persistent-subscriber.ts';
 import { secureProfile, tlsClientOptions } from '../../emulators/tls-client-profile.ts';
 import { EVIDENCE_DIR, IDENTITY_DIR, PKI_DIR, type FleetCloudRole } from '../role-config.ts';
 import type { ServedRole } from './resumption-device.ts';
@@ -37,42 +39,28 @@ export async function startFleetCloud(config: FleetCloudRole): Promise<ServedRol
     key: readPem(join(IDENTITY_DIR, 'client.key'), 'the cloud service key'),
     serverName: config.broker.serverName,
   });
-  const client = new mqtt.MqttClient(() => connectTls(config.broker.host, config.broker.port, tls), {
-    protocolVersion: 4,
+  const subscriber = new PersistentSubscriber({
+    stream: () => connectTls(config.broker.host, config.broker.port, tls),
     clientId: FLEET_CLOUD_CLIENT_ID,
-    clean: false,
-    reconnectPeriod: 300,
-    connectTimeout: 10_000,
-    keepalive: 30,
+    filter: E3_TOPIC_FILTER,
+    brokerName: `${config.broker.host}:${config.broker.port}`,
+    onMessage: (topic, payload) => ledger.observe(service.ingest(payload, { topic, deliveredBy: 'Mosquitto (publisher identity in the broker log)' })),
   });
-  // A broker restart closes the connection (ECONNRESET, then ECONNREFUSED while it is down): MQTT.js
-  // reconnects by itself; without a listener its 'error' event would end the process.
-  let connectionErrors = 0;
-  client.on('error', () => {
-    connectionErrors++;
-  });
-  client.on('message', (topic, payload) => ledger.observe(service.ingest(payload, { topic, deliveredBy: 'Mosquitto (publisher identity in the broker log)' })));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`fleet-cloud: no CONNACK/SUBACK from ${config.broker.host}:${config.broker.port} within 15 s`)), 15_000);
-    client.once('connect', () => {
-      client.subscribe(E3_TOPIC_FILTER, { qos: 1 }, (err, granted) => {
-        clearTimeout(timer);
-        if (err || granted?.[0]?.qos === 128) reject(new Error(`fleet-cloud: the broker refused the subscription to ${E3_TOPIC_FILTER} (${err?.message ?? 'SUBACK 0x80'}); check the ACL`));
-        else resolve();
-      });
-    });
-  });
+  await subscriber.start();
   return {
     routes: {
       'POST /ledger': async (b) => ledger.report((b.sealed ?? {}) as Record<string, number>),
-      'GET /accepted': async () => ({ accepted: ledger.accepted, connectionErrors }),
+      'GET /accepted': async () => ({ accepted: ledger.accepted, connectionErrors: subscriber.connectionErrors }),
+      'POST /away': async () => {
+        await subscriber.away();
+        return { ok: true };
+      },
+      'POST /back': async () => subscriber.back(),
       'POST /clock': async (b) => {
         clock = new SimClock(b.clock as SimClockSpec);
         return { ok: true };
       },
     },
-    stop: async () => {
-      await client.endAsync(false).catch(() => client.end(true));
-    },
+    stop: () => subscriber.stop(),
   };
 }

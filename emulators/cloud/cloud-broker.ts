@@ -16,7 +16,7 @@ import { noEvidence, type EvidenceSink } from '../evidence.ts';
 import { peerIdentity, type PeerIdentity } from './tls-identity.ts';
 import { rememberTlsPeers } from '../tls-peer-address.ts';
 
-export type BrokerObservationKind = 'listening' | 'tls-handshake' | 'tls-error' | 'mqtt-connect' | 'publish' | 'publish-refused' | 'client-disconnect' | 'subscribe-refused' | 'crl-reload' | 'revoked-session-closed';
+export type BrokerObservationKind = 'listening' | 'tls-handshake' | 'tls-error' | 'mqtt-connect' | 'publish' | 'publish-refused' | 'client-disconnect' | 'subscribe-refused' | 'crl-reload' | 'revoked-session-closed' | 'deliver';
 
 export interface CloudBrokerConfig {
   readonly host: string;
@@ -111,6 +111,9 @@ export class CloudBroker {
         const identity = this.#identities.get(client);
         // Commands (issue 13): a wearable reads its own command topic, a gateway forwards any.
         if (identity && this.#maySubscribeCommands(identity, sub.topic)) return done(null, sub);
+        // The cloud service as an MQTT subscriber with a persistent session (emulators/cloud/persistent-subscriber.ts):
+        // only a certificate of the cloud's own unit, issued by our intermediate, reads every wearable's readings.
+        if (identity?.unit === 'cloud' && sub.topic === E3_TOPIC_FILTER) return done(null, sub);
         if (identity && sub.topic.startsWith('wearables/')) {
           // The broker's own record of the refusal (Aedes then closes the connection, sending no SUBACK).
           this.log.record('subscribe-refused', `refused SUBSCRIBE to ${sub.topic} from ${identity.commonName}`, { topic: sub.topic, identity: identity.commonName, clientId: client.id });
@@ -120,6 +123,11 @@ export class CloudBroker {
       },
     });
     aedes.on('clientDisconnect', (client) => this.log.record('client-disconnect', `client "${client.id}" disconnected`, { clientId: client.id }));
+    // A QoS 1 message the broker delivered to an MQTT subscriber and had acknowledged (PUBACK),
+    // as Mosquitto's log has "Sending PUBLISH to <client>": what a broker passed on, per client.
+    aedes.on('ack', (packet, client) => {
+      if (packet && 'topic' in packet) this.log.record('deliver', `delivered ${packet.topic} to "${client.id}" (PUBACK)`, { clientId: client.id, topic: packet.topic, dup: false });
+    });
     this.#aedes = aedes;
 
     const { evidence = noEvidence } = this.#config;

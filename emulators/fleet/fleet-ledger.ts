@@ -16,6 +16,18 @@ export interface DeviceDelivery {
   outOfOrder: number;
   /** Copies refused as replays (QoS 1 resends after a lost PUBACK, a duplicating link). */
   duplicatesRefused: number;
+  /** Sequences below `highest` not accepted (yet): jumped over when a later one arrived. */
+  skipped?: Set<number>;
+}
+
+/** One device's entry in the gap report: what it sealed, what the cloud opened, and which sequences are missing. */
+export interface DeviceGap {
+  readonly deviceId: string;
+  readonly sealed: number;
+  readonly accepted: number;
+  readonly highest: number;
+  /** Sequences 1..sealed the cloud never opened, ascending. */
+  readonly missing: readonly number[];
 }
 
 export interface LedgerReport {
@@ -25,7 +37,7 @@ export interface LedgerReport {
   readonly duplicatesRefused: number;
   readonly outOfOrder: number;
   /** Devices whose accepted sequences are not exactly 1..sealed, with what is missing. */
-  readonly gaps: readonly { readonly deviceId: string; readonly sealed: number; readonly accepted: number; readonly highest: number }[];
+  readonly gaps: readonly DeviceGap[];
   /** Accepted readings per simulated key epoch (floor(timestamp / 86400)). */
   readonly acceptedPerEpoch: Readonly<Record<string, number>>;
   /** Wall-clock ms of the first and last accepted reading. */
@@ -50,6 +62,10 @@ export class FleetLedger {
     const d = this.#device(entry.deviceId as string);
     const sequence = Number(entry.sequence);
     if (sequence !== d.highest + 1) d.outOfOrder++;
+    if (sequence > d.highest + 1) {
+      d.skipped ??= new Set();
+      for (let s = d.highest + 1; s < sequence; s++) d.skipped.add(s);
+    } else d.skipped?.delete(sequence);
     d.highest = Math.max(d.highest, sequence);
     d.accepted++;
     this.#accepted++;
@@ -69,14 +85,14 @@ export class FleetLedger {
    * the window is broken; it would show as accepted ≠ highest).
    */
   report(sealedPerDevice: Readonly<Record<string, number>>): LedgerReport {
-    const gaps: { deviceId: string; sealed: number; accepted: number; highest: number }[] = [];
+    const gaps: DeviceGap[] = [];
     let duplicates = 0;
     let outOfOrder = 0;
     for (const [deviceId, sealed] of Object.entries(sealedPerDevice)) {
       const d = this.#devices.get(deviceId) ?? { accepted: 0, highest: 0, outOfOrder: 0, duplicatesRefused: 0 };
       duplicates += d.duplicatesRefused;
       outOfOrder += d.outOfOrder;
-      if (d.accepted !== sealed || d.highest !== sealed) gaps.push({ deviceId, sealed, accepted: d.accepted, highest: d.highest });
+      if (d.accepted !== sealed || d.highest !== sealed) gaps.push({ deviceId, sealed, accepted: d.accepted, highest: d.highest, missing: missingSequences(d, sealed) });
     }
     return {
       devices: Object.keys(sealedPerDevice).length,
@@ -96,4 +112,11 @@ export class FleetLedger {
     if (!d) this.#devices.set(deviceId, (d = { accepted: 0, highest: 0, outOfOrder: 0, duplicatesRefused: 0 }));
     return d;
   }
+}
+
+/** Sequences 1..sealed a device's ledger entry has not accepted: those jumped over, then those never reached. */
+function missingSequences(d: DeviceDelivery, sealed: number): number[] {
+  const missing = [...(d.skipped ?? [])].filter((s) => s <= sealed).sort((a, b) => a - b);
+  for (let s = d.highest + 1; s <= sealed; s++) missing.push(s);
+  return missing;
 }

@@ -51,8 +51,12 @@ export class FleetProgress {
   }
 }
 
-/** The end-of-run table (plain text, fixed columns): what a fleet run did. */
-export function summaryTable(s: FleetStats, ledger: { accepted: number; duplicatesRefused: number; gaps: readonly unknown[]; rejectedByReason: Readonly<Record<string, number>> }): string {
+/**
+ * The end-of-run table (plain text, fixed columns): what a fleet run did. `broker`: its own
+ * account of the readings it took, where a scenario read it (emulators/fleet/broker-backlog.ts):
+ * then the table says how many it dropped.
+ */
+export function summaryTable(s: FleetStats, ledger: { accepted: number; duplicatesRefused: number; gaps: readonly unknown[]; rejectedByReason: Readonly<Record<string, number>> }, broker?: { readonly received: number; readonly delivered: number }): string {
   const rows: [string, string][] = [
     ['wearables', String(s.devices)],
     ['connected at the end', String(s.connected)],
@@ -61,6 +65,13 @@ export function summaryTable(s: FleetStats, ledger: { accepted: number; duplicat
     ['refusals', String(s.refusals)],
     ['readings sealed', String(s.sealed)],
     ['acknowledged by the broker', String(s.acknowledged)],
+    ...(broker
+      ? ([
+          ['received by the broker', String(broker.received)],
+          ['delivered to the cloud by the broker', String(broker.delivered)],
+          ['dropped by the broker (never delivered)', String(broker.received - broker.delivered)],
+        ] as [string, string][])
+      : []),
     ['opened by the cloud', String(ledger.accepted)],
     ['duplicates refused (replay)', String(ledger.duplicatesRefused)],
     ['rejected (all reasons)', Object.entries(ledger.rejectedByReason).map(([r, n]) => `${r} ${n}`).join(', ') || '0'],
