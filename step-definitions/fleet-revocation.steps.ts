@@ -7,7 +7,8 @@
 import { Given, Then, When } from '@cucumber/cucumber';
 import assert from 'node:assert/strict';
 import type { TestbedWorld } from './world.ts';
-import { fleetOf, reportWithEventAtHalf, startFleet } from './fleet.steps.ts';
+import { assertSealedReadingsHandedOn, describeGaps, fleetOf, reportWithEventAtHalf, startFleet, statsOnceConnected } from './fleet.steps.ts';
+import { whereSealedReadingsAre } from '../emulators/fleet/fleet-accounting.ts';
 import type { Observation } from '../emulators/observation-log.ts';
 import { revocable, type RevocationRecord } from '../topology/fleet-revocation.ts';
 
@@ -58,9 +59,9 @@ Then('the cloud opens every reading exactly once and in order for every wearable
   const stats = await f.rig.fleetStats();
   f.statsAtEnd = stats;
   const others = ledger.gaps.filter((g) => g.deviceId !== deviceId);
-  const list = others.slice(0, 5).map((g) => `${g.deviceId}: sealed ${g.sealed}, opened ${g.accepted}, highest ${g.highest}`).join('; ');
   assert.equal(ledger.devices, f.wearables, `the ledger covers ${ledger.devices} wearables, the fleet has ${f.wearables}`);
-  assert.equal(others.length, 0, `${others.length} wearables other than ${deviceId} have readings missing or extra at the cloud (${list}); rejected by the cloud: ${JSON.stringify(ledger.rejectedByReason)}`);
+  assertSealedReadingsHandedOn(stats, others);
+  assert.equal(others.length, 0, `${others.length} wearables other than ${deviceId} have readings missing or extra at the cloud (${describeGaps(others)}); rejected by the cloud: ${JSON.stringify(ledger.rejectedByReason)}; on the wearables: ${whereSealedReadingsAre(stats)}`);
   assert.equal(ledger.outOfOrder, 0, `${ledger.outOfOrder} readings were opened out of order`);
   const refusedOtherwise = Object.entries(ledger.rejectedByReason).filter(([reason]) => reason !== 'replay');
   assert.deepEqual(refusedOtherwise, [], `the cloud rejected readings for other reasons than a resent copy: ${JSON.stringify(ledger.rejectedByReason)}`);
@@ -103,7 +104,7 @@ Then('the broker\'s own log refuses {device}\'s certificate from the revocation 
   // reload is one of the revoked device's own attempts (read after the log; one may be in flight),
   // and no other wearable of the fleet was refused at all.
   // and every other wearable is connected at the end (a broker restart refuses them only while it is down).
-  const [device, stats] = await Promise.all([rig.deviceRecord(deviceId), f.rig.fleetStats()]);
+  const [device, stats] = await Promise.all([rig.deviceRecord(deviceId), statsOnceConnected(this, f, f.wearables - 1)]);
   const attempts = device.refusals - r.deviceAtRevocation.refusals;
   assert.ok(refusals.length <= attempts + 1, `the broker refused ${refusals.length} certificates as revoked since the reload, but ${deviceId} was refused only ${attempts} times: another device was refused`);
   assert.equal(stats.connected, f.wearables - 1, `${stats.connected} of ${f.wearables} wearables are connected at the end; all but ${deviceId} should be (refusals: ${JSON.stringify(stats.refusalReasons)})`);

@@ -6,7 +6,7 @@
  * TLS 1.3 alerts decrypted with the presenter's key log, analysis/tls-alerts.ts).
  */
 import { readFileSync } from 'node:fs';
-import { readPcap, reassembleTcpStreams } from '../capture/pcap-reader.ts';
+import { readPcap, reassembleTcpStreams, type CapturedPacket } from '../capture/pcap-reader.ts';
 import { wireAlerts, type WireAlerts } from '../analysis/tls-alerts.ts';
 import { runCrl } from '../certs/forged-catalogue.ts';
 import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
@@ -90,16 +90,27 @@ export function presenterAlerts(capture: string, keyLogPath: string): WireAlerts
  * The presenter has its answer before the sidecar has written the broker's last packets: once a
  * run stopped the capture with the client's Certificate as its last frame, and the broker's
  * certificate_revoked alert (read by the presenter itself) was not on the wire. Wait, bounded,
- * until the capture holds the broker closing the connection (FIN or RST from its port).
+ * until the capture holds the broker closing every connection it accepted (FIN or RST from its
+ * port): on swarm at load 8 the revoked wearable's own retry, refused in the same capture, closed
+ * first, and a wait for any close stopped the capture 1 s before the presenter's answer.
  */
 export async function untilBrokerClosed(capture: string, brokerPort: number, boundMs = 5_000): Promise<void> {
   const until = Date.now() + boundMs;
   const closed = () => {
     try {
-      return readPcap(capture).packets.some((p) => p.src.port === brokerPort && (p.tcpFlags?.fin === true || p.tcpFlags?.rst === true));
+      return brokerClosedEveryConnection(readPcap(capture).packets, brokerPort);
     } catch {
       return false; // not written yet
     }
   };
   while (!closed() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+}
+
+/** The broker (at `brokerPort`) accepted at least one connection in these packets (SYN-ACK) and closed each of them (FIN or RST). */
+export function brokerClosedEveryConnection(packets: readonly CapturedPacket[], brokerPort: number): boolean {
+  const fromBroker = packets.filter((p) => p.src.port === brokerPort && p.tcpFlags);
+  const key = (p: CapturedPacket) => `${p.dst.address}:${p.dst.port}`;
+  const accepted = new Set(fromBroker.filter((p) => p.tcpFlags?.syn && p.tcpFlags.ack).map(key));
+  const closed = new Set(fromBroker.filter((p) => p.tcpFlags?.fin || p.tcpFlags?.rst).map(key));
+  return accepted.size > 0 && [...accepted].every((c) => closed.has(c));
 }

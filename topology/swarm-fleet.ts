@@ -232,14 +232,22 @@ export class SwarmFleet implements FleetRig, FleetRevocation {
    * store to the mounted directory and is gone at once), then `docker service update --force`
    * gives the service a new task, which reads the store back. The update alone stops the old task
    * only when the node's agent gets to it, seconds later on a loaded host (measured: a revoked
-   * device delivered two more readings to the old broker in that time). Done when a new
-   * listening line follows the ones before.
+   * device delivered two more readings to the old broker in that time).
    */
   async restartBroker(): Promise<void> {
-    const readyBefore = ((await serviceTaskLogs(this.#broker)).match(BROKER_READY) ?? []).length;
+    await this.#stopBrokerTask();
+    await this.#startBrokerTask();
+  }
+
+  async #stopBrokerTask(): Promise<void> {
     this.#restartedAtMs = Date.now();
     const running = (await docker(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${this.#broker}`], { timeoutMs: 20_000 })).stdout.split('\n').filter(Boolean);
     if (running.length > 0) await docker(['stop', '--time', '10', ...running], { timeoutMs: 30_000 });
+  }
+
+  /** A new task; done when a new listening line follows those of the tasks before (their logs are complete: they are stopped). */
+  async #startBrokerTask(): Promise<void> {
+    const readyBefore = ((await serviceTaskLogs(this.#broker)).match(BROKER_READY) ?? []).length;
     await docker(['service', 'update', '--detach', '--quiet', '--force', this.#broker], { timeoutMs: 60_000 });
     const until = Date.now() + RESTART_TIMEOUT_MS;
     while (((await serviceTaskLogs(this.#broker)).match(BROKER_READY) ?? []).length <= readyBefore) {
@@ -290,10 +298,15 @@ export class SwarmFleet implements FleetRig, FleetRevocation {
     if (!pki) throw new Error('swarm fleet: not started; a Given step starts it');
     const serialHex = serialOf(pki, deviceId);
     this.#revoked.push(serialHex);
+    // The old broker goes first. With the CRL made and the broker's log read before it, the old
+    // broker stopped 7 s after the revocation was due (load 10) and meanwhile took readings 3 and
+    // 4 from the device being revoked (the last 1 s before "terminating"): nothing was left to
+    // refuse. Its log, complete once it is stopped, is all "before".
+    await this.#stopBrokerTask();
     const crl = await fleetCrl(pki, this.#revoked);
     const brokerRecordsBefore = (await this.brokerRecords()).length;
     writeFileSync(join(this.dir, 'swarm', 'broker', 'crl.pem'), crl.join(''), { mode: 0o644 });
-    await this.restartBroker();
+    await this.#startBrokerTask();
     const how = 'Mosquitto\'s task was restarted to read the new CRL (its container stopped, then docker service update --force; persistent sessions kept in its mounted store, its ticket keys lost with the process)';
     return { deviceId, serialHex, atMs: Date.now(), how, deviceAtRevocation: await this.deviceRecord(deviceId), brokerRecordsBefore };
   }

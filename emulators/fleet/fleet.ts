@@ -43,6 +43,8 @@ export interface FleetConfig {
 }
 
 export const MAX_FLEET_PER_PROCESS = 5_000;
+/** A device gives up one connection attempt (TCP + TLS + CONNACK) after this long unless told otherwise. */
+export const FLEET_CONNECT_TIMEOUT_MS = 45_000;
 
 export class Fleet {
   readonly devices: readonly FleetDevice[];
@@ -76,7 +78,7 @@ export class Fleet {
         endpoint: config.endpoint,
         queueCapacity: config.queueCapacity ?? 256,
         events,
-        connectTimeoutMs: config.connectTimeoutMs ?? 45_000,
+        connectTimeoutMs: config.connectTimeoutMs ?? FLEET_CONNECT_TIMEOUT_MS,
       });
     });
   }
