@@ -15,6 +15,9 @@ import { ObservationLog } from '../observation-log.ts';
 import { noEvidence, type EvidenceSink } from '../evidence.ts';
 import { peerIdentity, type PeerIdentity } from './tls-identity.ts';
 import { rememberTlsPeers } from '../tls-peer-address.ts';
+import { ACK_TOPIC_FILTER } from '../dtls/cloud-acks.ts';
+import { RESPONSE_TOPIC_FILTER } from '../commands/command-topics.ts';
+import { CLOUD_SERVICE_CN } from '../../containers/cloud-service-identity.ts';
 
 export type BrokerObservationKind = 'listening' | 'tls-handshake' | 'tls-error' | 'mqtt-connect' | 'publish' | 'publish-refused' | 'client-disconnect' | 'subscribe-refused' | 'crl-reload' | 'revoked-session-closed' | 'deliver';
 
@@ -103,23 +106,15 @@ export class CloudBroker {
           this.log.record('publish-refused', `refused PUBLISH to ${packet.topic} from ${identity?.commonName ?? 'unknown'}`, { topic: packet.topic, identity: identity?.commonName });
           return done(new Error(`not authorised to publish to ${packet.topic}`));
         }
-        this.log.record('publish', `PUBLISH ${packet.topic} (${packet.payload.length} bytes) from ${identity.commonName}`, { topic: packet.topic, identity: identity.commonName }, Buffer.from(packet.payload));
+        this.log.record('publish', `PUBLISH ${packet.topic} (${packet.payload.length} bytes) from ${identity.commonName}`, { topic: packet.topic, identity: identity.commonName, dup: packet.dup }, Buffer.from(packet.payload));
         done(null);
       },
       authorizeSubscribe: (client, sub, done) => {
-        // Devices and gateways publish readings; nobody outside the cloud subscribes to them.
         const identity = this.#identities.get(client);
-        // Commands (issue 13): a wearable reads its own command topic, a gateway forwards any.
-        if (identity && this.#maySubscribeCommands(identity, sub.topic)) return done(null, sub);
-        // The cloud service as an MQTT subscriber with a persistent session (emulators/cloud/persistent-subscriber.ts):
-        // only a certificate of the cloud's own unit, issued by our intermediate, reads every wearable's readings.
-        if (identity?.unit === 'cloud' && sub.topic === E3_TOPIC_FILTER) return done(null, sub);
-        if (identity && sub.topic.startsWith('wearables/')) {
-          // The broker's own record of the refusal (Aedes then closes the connection, sending no SUBACK).
-          this.log.record('subscribe-refused', `refused SUBSCRIBE to ${sub.topic} from ${identity.commonName}`, { topic: sub.topic, identity: identity.commonName, clientId: client.id });
-          return done(new Error('subscriptions to readings are for the cloud service only'), null);
-        }
-        done(null, sub);
+        if (identity && this.#maySubscribe(identity, sub.topic)) return done(null, sub);
+        // The broker's own record of the refusal (Aedes then closes the connection, sending no SUBACK).
+        this.log.record('subscribe-refused', `refused SUBSCRIBE to ${sub.topic} from ${identity?.commonName ?? 'unknown'}`, { topic: sub.topic, identity: identity?.commonName, clientId: client.id });
+        done(new Error(`not authorised to subscribe to ${sub.topic}`), null);
       },
     });
     aedes.on('clientDisconnect', (client) => this.log.record('client-disconnect', `client "${client.id}" disconnected`, { clientId: client.id }));
@@ -294,6 +289,22 @@ export class CloudBroker {
     const expected = packet.username ? this.#config.passwordOf?.(packet.username) : undefined;
     if (!expected || !packet.password || !timingSafeEqualText(packet.password.toString('utf8'), expected)) return undefined;
     return { commonName: packet.username as string, unit: 'wearable', fingerprint256: '(password)' };
+  }
+
+  /**
+   * Deny by default: a client reads only what its role needs (source chapter §17.7, least
+   * privilege), the same grants as Mosquitto's ACL (containers/cloud-broker-container.ts acl()):
+   * - a wearable: its own command topic;
+   * - a gateway: any device's command topic, and the cloud's acknowledgements of DTLS readings;
+   * - the cloud service, by its CN and not only its unit (other clients of the cloud's unit, e.g.
+   *   the DTLS endpoint CN=cloud-dtls, read nothing): every wearable's readings and responses.
+   * Anything else, '#' and '+/+/e3' included, is refused: no other client reads a reading.
+   */
+  #maySubscribe(identity: PeerIdentity, topic: string): boolean {
+    if (this.#maySubscribeCommands(identity, topic)) return true;
+    if (identity.unit === 'gateway') return topic === ACK_TOPIC_FILTER || /^cloud\/acks\/[0-9a-f]{32}$/.test(topic);
+    if (identity.unit === 'cloud' && identity.commonName === CLOUD_SERVICE_CN) return topic === E3_TOPIC_FILTER || topic === RESPONSE_TOPIC_FILTER;
+    return false;
   }
 
   /** Command topics (emulators/commands/command-topics.ts): each device its own; a gateway any. */
