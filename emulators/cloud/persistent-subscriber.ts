@@ -24,6 +24,8 @@ export interface PersistentSubscriberOptions {
   /** Broker, for error messages ("cloud.testbed.local:8883"). */
   readonly brokerName: string;
   readonly onMessage: (topic: string, payload: Buffer) => void;
+  /** Bound on one CONNECT and SUBSCRIBE; default CONNECT_TIMEOUT_MS (tests shorten it). */
+  readonly connectTimeoutMs?: number;
 }
 
 export class PersistentSubscriber {
@@ -33,12 +35,16 @@ export class PersistentSubscriber {
 
   constructor(readonly options: PersistentSubscriberOptions) {}
 
+  get #connectTimeoutMs(): number {
+    return this.options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+  }
+
   /** Connect and subscribe at QoS 1; rejects with one line when the broker refuses either. */
   async start(): Promise<void> {
     const { client } = await this.#connect();
     const { filter, brokerName } = this.options;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.options.clientId}: no SUBACK from ${brokerName} within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
+      const timer = setTimeout(() => reject(new Error(`${this.options.clientId}: no SUBACK from ${brokerName} within ${this.#connectTimeoutMs / 1000} s`)), this.#connectTimeoutMs);
       client.subscribe(filter, { qos: 1 }, (err, granted) => {
         clearTimeout(timer);
         if (err || granted?.[0]?.qos === 128) reject(new Error(`${this.options.clientId}: the broker refused the subscription to ${filter} (${err?.message ?? 'SUBACK 0x80'}); check the ACL`));
@@ -71,7 +77,12 @@ export class PersistentSubscriber {
     client.on('message', (topic, payload) => this.options.onMessage(topic, payload));
     this.#client = client;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.options.clientId}: no CONNACK from ${this.options.brokerName} within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
+      const timer = setTimeout(() => {
+        // Give up on this client: left in place, MQTT.js would keep reconnecting every reconnectPeriod.
+        if (this.#client === client) this.#client = undefined;
+        client.end(true);
+        reject(new Error(`${this.options.clientId}: no CONNACK from ${this.options.brokerName} within ${this.#connectTimeoutMs / 1000} s; check that the broker is up and accepts this client`));
+      }, this.#connectTimeoutMs);
       client.once('connect', (connack) => {
         clearTimeout(timer);
         resolve({ client, sessionPresent: connack.sessionPresent });

@@ -57,3 +57,10 @@ test('every reading a wearable seals is acknowledged, queued or counted as dropp
   assert.equal(readingsNeverHandedOn(account()), 1);
   assert.match(whereSealedReadingsAre(account()), /the wearables sealed 5, .*, 1 never handed to a queue$/);
 });
+
+test('more readings accounted for than sealed are said as such, never as a negative count', () => {
+  const counted = { sealed: 4, acknowledged: 4, pending: 1, overflows: 0 };
+  assert.equal(readingsNeverHandedOn(counted), -1);
+  assert.equal(whereSealedReadingsAre(counted), 'the wearables sealed 4, the broker acknowledged 4, 1 still queued on the wearables, 0 dropped from full queues, 1 more acknowledged, queued or dropped than were sealed');
+  assert.doesNotMatch(whereSealedReadingsAre(counted), /-1/);
+});

@@ -23,6 +23,8 @@ export function readingsNeverHandedOn(s: DeviceSideCounts): number {
 export function whereSealedReadingsAre(s: DeviceSideCounts): string {
   const lost = readingsNeverHandedOn(s);
   const parts = [`the wearables sealed ${s.sealed}`, `the broker acknowledged ${s.acknowledged}`, `${s.pending} still queued on the wearables`, `${s.overflows} dropped from full queues`];
-  if (lost !== 0) parts.push(`${lost} never handed to a queue`);
+  if (lost > 0) parts.push(`${lost} never handed to a queue`);
+  // More accounted for than sealed: a reading counted twice (e.g. acknowledged and still queued).
+  if (lost < 0) parts.push(`${-lost} more acknowledged, queued or dropped than were sealed`);
   return parts.join(', ');
 }
