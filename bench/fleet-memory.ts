@@ -6,6 +6,9 @@
  * a process holding one bare node:tls client per device (bench/fleet-raw-holder.ts), each with
  * its own TLS context and one connection, against a bare node:tls server here.
  *
+ * Both on the allocator a fleet host starts with (topology/fleet-host-allocator.ts: jemalloc where
+ * installed), then both again on glibc malloc, for what the allocator alone changes.
+ *
  * "Before" is each process ready with every credential as PEM text and no TLS context yet;
  * "after" includes each device's context and connection, as a wearable holds them.
  */
@@ -20,6 +23,7 @@ import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
 import { LocalFleet } from '../topology/local-fleet.ts';
 import type { RawHoldJob } from './fleet-raw-holder.ts';
 import { tsxExecArgv } from '../topology/tsx-runtime.ts';
+import { GLIBC_MALLOC, fleetHostAllocator, type HostAllocator } from '../topology/fleet-host-allocator.ts';
 
 const KIB = 1024;
 
@@ -39,13 +43,13 @@ interface Measured {
   readonly after: number;
 }
 
-async function rawBaseline(job: Omit<RawHoldJob, 'endpoint'>, server: { chainPem: string; keyPem: string }): Promise<Measured> {
+async function rawBaseline(job: Omit<RawHoldJob, 'endpoint'>, server: { chainPem: string; keyPem: string }, allocator: HostAllocator): Promise<Measured> {
   const tls = createTlsServer({ cert: server.chainPem, key: server.keyPem, ca: job.caPem, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', noDelay: true }, (s) => {
     s.once('data', () => s.write('k'));
     s.on('error', () => undefined);
   });
   await new Promise<void>((r) => tls.listen(0, '127.0.0.1', () => r()));
-  const child = fork(fileURLToPath(new URL('./fleet-raw-holder.ts', import.meta.url)), [], { execArgv: tsxExecArgv(), serialization: 'advanced' });
+  const child = fork(fileURLToPath(new URL('./fleet-raw-holder.ts', import.meta.url)), [], { execArgv: tsxExecArgv(), serialization: 'advanced', env: { ...process.env, ...allocator.env } });
   const next = () =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('bench/fleet-memory: the raw holder did not answer within 600 s')), 600_000);
@@ -75,11 +79,9 @@ async function rawBaseline(job: Omit<RawHoldJob, 'endpoint'>, server: { chainPem
   }
 }
 
-export async function memoryPerWearable(n: number, dir: string): Promise<void> {
-  const rig = new LocalFleet(join(dir, 'memory'), 'forked process');
-  let fleet: Measured;
-  let brokerPer: number;
-  let raw: Measured;
+/** The wearables in a process of their own on `allocator`, then bare node:tls clients on the same allocator. */
+async function onAllocator(n: number, dir: string, allocator: HostAllocator): Promise<{ fleet: Measured; raw: Measured; brokerPer: number }> {
+  const rig = new LocalFleet(join(dir, `memory-${allocator.name.replace(/\W+/g, '-')}`), 'forked process', allocator);
   try {
     await rig.start({ wearables: n, speedup: 20 });
     const pki = rig.issued;
@@ -91,18 +93,34 @@ export async function memoryPerWearable(n: number, dir: string): Promise<void> {
     await settle();
     globalThis.gc?.();
     const after = vmRssBytes(rig.wearablesPid);
-    brokerPer = (vmRssBytes(process.pid) - brokerBefore) / n;
-    fleet = { before, after, perWearable: (after - before) / n };
+    const brokerPer = (vmRssBytes(process.pid) - brokerBefore) / n;
     await rig.stop();
     const credentials = [...pki.wearables.values()].map((w) => ({ keyPem: w.keyPem, certChainPem: w.chainPem }));
-    raw = await rawBaseline({ credentials, caPem: pki.rootCa.certPem + pki.intermediateCa.certPem, concurrency: 16 }, pki.cloud);
+    // The fleet device's trust store: the root only (topology/local-fleet.ts).
+    const raw = await rawBaseline({ credentials, caPem: pki.rootCa.certPem, concurrency: 16 }, pki.cloud, allocator);
+    return { fleet: { before, after, perWearable: (after - before) / n }, raw, brokerPer };
   } finally {
     await rig.stop();
   }
+}
+
+/**
+ * The figure on the allocator a fleet host starts with (jemalloc where installed), its bare
+ * node:tls baseline on the same allocator, and the same pair on glibc malloc: what the allocator
+ * alone changes, in the same run.
+ */
+export async function memoryPerWearable(n: number, dir: string): Promise<void> {
+  const host = fleetHostAllocator();
   const kib = (b: number) => (b / KIB).toFixed(1);
-  console.log(
-    `memory (load ${loadavg()[0]?.toFixed(1)}): ${kib(fleet.perWearable)} KiB RSS per connected wearable in a process hosting only the ${n} wearables (VmRSS ${(fleet.before / KIB / KIB).toFixed(0)} → ${(fleet.after / KIB / KIB).toFixed(0)} MiB); ` +
-      `bare node:tls client per device, same measurement: ${kib(raw.perWearable)} KiB (${(raw.before / KIB / KIB).toFixed(0)} → ${(raw.after / KIB / KIB).toFixed(0)} MiB); ratio ${(fleet.perWearable / raw.perWearable).toFixed(2)}; ` +
-      `the broker's and cloud's side, apart: ${kib(brokerPer)} KiB per connection; target <= 100 KiB per wearable ${fleet.perWearable <= 100 * KIB ? 'met' : 'NOT met'}`,
-  );
+  const mib = (b: number) => (b / KIB / KIB).toFixed(0);
+  const line = (what: string, m: Awaited<ReturnType<typeof onAllocator>>) =>
+    `${what}: ${kib(m.fleet.perWearable)} KiB RSS per connected wearable in a process hosting only the ${n} wearables (VmRSS ${mib(m.fleet.before)} → ${mib(m.fleet.after)} MiB); ` +
+    `bare node:tls client per device, same allocator and measurement: ${kib(m.raw.perWearable)} KiB (${mib(m.raw.before)} → ${mib(m.raw.after)} MiB); ratio ${(m.fleet.perWearable / m.raw.perWearable).toFixed(2)}; ` +
+    `the broker's and cloud's side, apart: ${kib(m.brokerPer)} KiB per connection`;
+  const measured = await onAllocator(n, dir, host);
+  console.log(`memory (load ${loadavg()[0]?.toFixed(1)}), the fleet host's allocator, ${host.note}: ${line(host.name, measured)}; target <= 100 KiB per wearable ${measured.fleet.perWearable <= 100 * KIB ? 'met' : 'NOT met'}`);
+  if (host.name !== GLIBC_MALLOC.name) {
+    const glibc = await onAllocator(n, dir, GLIBC_MALLOC);
+    console.log(`memory (load ${loadavg()[0]?.toFixed(1)}), the same on glibc malloc for comparison: ${line(GLIBC_MALLOC.name, glibc)}; ${host.name} holds ${((1 - measured.fleet.perWearable / glibc.fleet.perWearable) * 100).toFixed(0)} % less per wearable`);
+  }
 }

@@ -22,7 +22,9 @@ export const FACTORS: readonly number[] = [20, 40, 80, 160, 320];
 
 /** Where the rig's wearables run, against the broker and cloud in the main thread, for each line. */
 function layout(rig: LocalFleet): string {
-  return rig.wearablesIn === 'main thread' ? 'wearables, broker and cloud in one thread' : 'wearables in a worker thread, broker and cloud in the main one';
+  if (rig.wearablesIn === 'main thread') return 'wearables, broker and cloud in one thread';
+  if (rig.wearablesIn === 'forked process') return `wearables in a process of their own on ${rig.allocator.name}, broker and cloud in the main thread`;
+  return 'wearables in a worker thread, broker and cloud in the main one';
 }
 
 /**

@@ -15,7 +15,8 @@ import { readAptMirror, type AptMirror } from './apt-mirror.ts';
 
 /** What every role needs besides Node: TLS tooling, captures, namespaces and NAT, the real broker. */
 // mosquitto-clients and sslscan: independent clients and scanners run as roles inside the graph.
-export const BASE_PACKAGES = ['openssl', 'tcpdump', 'iproute2', 'iptables', 'mosquitto', 'mosquitto-clients', 'sslscan', 'ca-certificates'] as const;
+// libjemalloc2: the fleet shards' allocator (topology/fleet-host-allocator.ts).
+export const BASE_PACKAGES = ['openssl', 'tcpdump', 'iproute2', 'iptables', 'mosquitto', 'mosquitto-clients', 'sslscan', 'ca-certificates', 'libjemalloc2'] as const;
 export const BASE_REPOSITORY = 'testbed-base';
 /** The tag the role Dockerfiles default to (`ARG BASE=testbed-base:local`). */
 export const BASE_IMAGE = `${BASE_REPOSITORY}:local`;

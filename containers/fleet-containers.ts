@@ -16,6 +16,7 @@ import type { ProbeResult } from '../emulators/device-credentials.ts';
 import { NodeRoleContainer, stopRole } from './node-role-container.ts';
 import type { RoleControl } from './role-control.ts';
 import { IDENTITY_DIR, type Endpoint } from './role-config.ts';
+import { imageFleetAllocator } from '../topology/fleet-host-allocator.ts';
 
 /** HTTP calls over the control socket wait at most this much longer than the role's own deadline. */
 const CALL_MARGIN_MS = 10_000;
@@ -73,6 +74,7 @@ export class FleetShardContainer extends FleetRoleContainer {
 
   override async start(): Promise<StartedFleetShardContainer> {
     const { endpoint, clock } = this.required();
+    this.withEnvironment({ ...imageFleetAllocator().env });
     const { started, control } = await this.startRole({ role: 'fleet-shard', devices: this.devices, endpoint, clock, queueCapacity: this.#queueCapacity }, fleetRoleStartupMs(this.devices.length));
     return new StartedFleetShardContainer(started, control);
   }

@@ -16,6 +16,7 @@
 import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
 import type { Graph } from '../topology/graph.ts';
 import { CONFIG_PATH, IDENTITY_DIR, PKI_DIR } from './role-config.ts';
+import { imageFleetAllocator } from '../topology/fleet-host-allocator.ts';
 import { nodeRoleMounts, serviceName, shardCount, slotConfigCommand, type SwarmDirs, type SwarmServiceSpec } from './swarm-service-spec.ts';
 
 /** Where the broker task sees its persistent store (mosquitto.conf `persistence_location`). */
@@ -45,15 +46,18 @@ export function fleetServices(graph: Graph, ctx: SwarmFleetPlanContext): SwarmSe
   return graph.roles.map((role): SwarmServiceSpec => {
     const base = { name: serviceName(runId, role.name), role: role.name, env: {}, args: [] as string[] };
     switch (role.kind) {
-      case 'wearable':
+      case 'wearable': {
+        const shard = slotConfigCommand();
         return {
           ...base,
           image: images.wearable,
           replicas: shardCount(role.devices.length, ctx.devicesPerShard),
           networks: on([]),
           mounts: nodeRoleMounts(dirs, `${dirs.configs}/${role.name}`, dirs.shardEvidence, dirs.shardControl),
-          ...slotConfigCommand(),
+          ...shard,
+          env: { ...shard.env, ...imageFleetAllocator().env },
         };
+      }
       case 'cloud-broker':
         return {
           ...base,

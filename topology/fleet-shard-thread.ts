@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { FleetShardSpec } from '../emulators/fleet/fleet-shard-routes.ts';
 import type { ShardReply, ShardRequest } from './fleet-shard-worker.ts';
 import { tsxExecArgv, tsxWorkerSource } from './tsx-runtime.ts';
+import { fleetHostAllocator, type HostAllocator } from './fleet-host-allocator.ts';
 
 const ENTRY = new URL('./fleet-shard-worker.ts', import.meta.url);
 const THREAD_ENTRY = tsxWorkerSource(ENTRY);
@@ -84,10 +85,13 @@ export class FleetShardHost {
     }).#start(spec);
   }
 
-  /** The shard in a child process of its own (structured-clone IPC, as the worker's port). */
-  static inForkedProcess(spec: FleetShardSpec): Promise<FleetShardHost> {
+  /**
+   * The shard in a child process of its own (structured-clone IPC, as the worker's port), started
+   * on `allocator` (topology/fleet-host-allocator.ts: jemalloc where the machine has it).
+   */
+  static inForkedProcess(spec: FleetShardSpec, allocator: HostAllocator = fleetHostAllocator()): Promise<FleetShardHost> {
     const make = (onReply: (m: ShardReply) => void, onGone: (why: string) => void): Channel => {
-      const c = fork(fileURLToPath(ENTRY), [], { execArgv: tsxExecArgv(), serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const c = fork(fileURLToPath(ENTRY), [], { execArgv: tsxExecArgv(), serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...allocator.env } });
       c.on('message', (m) => onReply(m as ShardReply));
       c.on('error', (err) => onGone(`its process failed: ${err.message}`));
       FleetShardHost.#running++;

@@ -30,6 +30,7 @@ import { e3Topic } from '../emulators/wearable.ts';
 import { waitUntil, type Fleet } from '../emulators/fleet/fleet.ts';
 import { fleetShard, type FleetShardSpec } from '../emulators/fleet/fleet-shard-routes.ts';
 import { FleetShardHost } from './fleet-shard-thread.ts';
+import { fleetHostAllocator, type HostAllocator } from './fleet-host-allocator.ts';
 import type { FleetStats } from '../emulators/fleet/fleet-counters.ts';
 import { FleetLedger, type LedgerReport } from '../emulators/fleet/fleet-ledger.ts';
 import { fleetDeviceIds, type BrokerHandshakes, type FleetRig, type FleetSpec } from './fleet-rig.ts';
@@ -95,6 +96,8 @@ export class LocalFleet implements FleetRig, FleetRevocation, FleetCloudAbsence 
   constructor(
     readonly dir: string,
     readonly wearablesIn: WearablesThread = 'worker thread',
+    /** The allocator of a forked wearables process (topology/fleet-host-allocator.ts). */
+    readonly allocator: HostAllocator = fleetHostAllocator(),
   ) {}
 
   async start(spec: FleetSpec): Promise<void> {
@@ -146,7 +149,10 @@ export class LocalFleet implements FleetRig, FleetRevocation, FleetCloudAbsence 
         const issued = pki.wearables.get(d.deviceId) as { keyPem: string; chainPem: string };
         return { provisioning: d, keyPem: issued.keyPem, certChainPem: issued.chainPem };
       }),
-      caPem: pki.rootCa.certPem + pki.intermediateCa.certPem,
+      // The root only: the trust anchor (RFC 5280 §6.1.1 (d)); the broker sends its intermediate
+      // (RFC 8446 §4.4.2). One certificate fewer in each device's own store (docs/benchmarks.md
+      // "Fleet memory on jemalloc").
+      caPem: pki.rootCa.certPem,
       cloudE3PublicKeyPem: pki.cloudE3.publicKeyPem,
       endpoint: { host: endpoint.host, port: endpoint.port, serverName: CLOUD_NAME },
       clock: clock.spec,
@@ -155,7 +161,7 @@ export class LocalFleet implements FleetRig, FleetRevocation, FleetCloudAbsence 
     if (this.wearablesIn === 'worker thread') {
       this.#shard = await FleetShardHost.inWorkerThread(shardSpec);
     } else if (this.wearablesIn === 'forked process') {
-      this.#shard = await FleetShardHost.inForkedProcess(shardSpec);
+      this.#shard = await FleetShardHost.inForkedProcess(shardSpec, this.allocator);
     } else {
       const shard = fleetShard(shardSpec);
       const serve = (route: string) => {

@@ -19,7 +19,8 @@ export function startFleetShard(config: FleetShardRole): ServedRole {
   const shard = fleetShard(
     {
       members,
-      caPem: readPem(pki.caBundle, 'the testbed CA bundle'),
+      // The root only, as on the local placement (topology/local-fleet.ts): the broker sends its intermediate.
+      caPem: readPem(pki.caCert, 'the testbed root CA certificate'),
       cloudE3PublicKeyPem: readPem(pki.cloudE3.publicKey, 'the cloud E3 public key'),
       endpoint: config.endpoint,
       clock: config.clock,
