@@ -36,5 +36,5 @@ Feature: Backpressure at the broker: the cloud is away longer than its queue all
 
     @broker-aedes
     Examples: Aedes, no quota
-      | broker | what           | quota         | without             | kept | lost | drop record                        |
-      | Aedes  | every message  | every message | , without a quota   | 1200 | 0    | has no record of dropping messages |
+      | broker | what           | quota         | without             | kept | lost | drop record                                  |
+      | Aedes  | every message  | every message | , without a quota   | 1200 | 0    | keeps no kind of record of dropping messages |
