@@ -7,7 +7,7 @@
 import { Given, Then, When } from '@cucumber/cucumber';
 import assert from 'node:assert/strict';
 import type { TestbedWorld } from './world.ts';
-import { assertSealedReadingsHandedOn, describeGaps, fleetOf, reportWithEventAtHalf, startFleet, statsOnceConnected } from './fleet.steps.ts';
+import { assertSealedReadingsHandedOn, describeGaps, fleetOf, RECONNECT_STEP_TIMEOUT_MS, reportWithEventAtHalf, startFleet, statsOnceConnected } from './fleet.steps.ts';
 import { whereSealedReadingsAre } from '../emulators/fleet/fleet-accounting.ts';
 import type { Observation } from '../emulators/observation-log.ts';
 import { revocable, type RevocationRecord } from '../topology/fleet-revocation.ts';
@@ -86,7 +86,7 @@ Then('{device}\'s readings stop at the revocation and its queue holds every read
   assert.equal(device.connected, false, `${deviceId} is still connected to the broker after its certificate was revoked`);
 });
 
-Then('the broker\'s own log refuses {device}\'s certificate from the revocation on and admits no session of it', async function (this: TestbedWorld, deviceId: string) {
+Then('the broker\'s own log refuses {device}\'s certificate from the revocation on and admits no session of it', { timeout: RECONNECT_STEP_TIMEOUT_MS }, async function (this: TestbedWorld, deviceId: string) {
   const f = fleetOf(this);
   const rig = revocable(f.rig);
   const r = revocationOf(this, deviceId);
@@ -104,7 +104,7 @@ Then('the broker\'s own log refuses {device}\'s certificate from the revocation 
   // reload is one of the revoked device's own attempts (read after the log; one may be in flight),
   // and no other wearable of the fleet was refused at all.
   // and every other wearable is connected at the end (a broker restart refuses them only while it is down).
-  const [device, stats] = await Promise.all([rig.deviceRecord(deviceId), statsOnceConnected(this, f, f.wearables - 1)]);
+  const [device, stats] = await Promise.all([rig.deviceRecord(deviceId), statsOnceConnected(this, f, f.wearables - 1, `every wearable but ${deviceId}`)]);
   const attempts = device.refusals - r.deviceAtRevocation.refusals;
   assert.ok(refusals.length <= attempts + 1, `the broker refused ${refusals.length} certificates as revoked since the reload, but ${deviceId} was refused only ${attempts} times: another device was refused`);
   assert.equal(stats.connected, f.wearables - 1, `${stats.connected} of ${f.wearables} wearables are connected at the end; all but ${deviceId} should be (refusals: ${JSON.stringify(stats.refusalReasons)})`);
