@@ -40,7 +40,7 @@ import type { Pki } from '../certs/pki.ts';
 import type { FleetDeviceRecord } from '../emulators/fleet/fleet-device-record.ts';
 import type { Observation } from '../emulators/observation-log.ts';
 import { parseMosquittoLog } from '../containers/cloud-broker-container.ts';
-import { fleetCrl, presenterAlerts, serialOf, untilBrokerClosed, type FleetRevocation, type PresentedCredential, type RevocationRecord } from './fleet-revocation.ts';
+import { fleetCrl, presenterAlerts, serialOf, untilBrokerClosesPresenter, type FleetRevocation, type PresentedCredential, type RevocationRecord } from './fleet-revocation.ts';
 import { checkQueueQuota, type FleetCloudAbsence } from './fleet-cloud-absence.ts';
 import { FLEET_CLOUD_CLIENT_ID } from '../containers/roles/fleet-cloud.ts';
 
@@ -268,16 +268,18 @@ export class ContainersFleet implements FleetRig, FleetRevocation, FleetCloudAbs
     const keyLog = `${deviceId}-presented-${n}.keylog`;
     const images = await ContainersTopology.prepare();
     const tcpdump = await startTcpdumpSidecar({ image: images.tcpdump, runId: this.runId, target: shard.getId(), hostDir: capturesDir, file, filter: `tcp port ${MQTT_TLS_PORT}` });
+    const capture = join(capturesDir, file);
+    const keyLogPath = join(this.dir, 'keylogs', keyLog);
     let result;
+    let unseen;
     try {
       result = await shard.present(deviceId, keyLog);
-      await untilBrokerClosed(join(capturesDir, file), MQTT_TLS_PORT);
+      unseen = await untilBrokerClosesPresenter(capture, keyLogPath);
     } finally {
       await tcpdump.stop().catch(() => undefined);
     }
-    const capture = join(capturesDir, file);
     handBackCapture(capture);
-    return { result, wire: presenterAlerts(capture, join(this.dir, 'keylogs', keyLog)), capture };
+    return { result, wire: presenterAlerts(capture, keyLogPath, unseen), capture };
   }
 
   async cloudAway(): Promise<void> {

@@ -6,7 +6,8 @@
  * TLS 1.3 alerts decrypted with the presenter's key log, analysis/tls-alerts.ts).
  */
 import { readFileSync } from 'node:fs';
-import { readPcap, reassembleTcpStreams, type CapturedPacket } from '../capture/pcap-reader.ts';
+import { readPcap, reassembleTcpStreams, type CapturedPacket, type Endpoint, type TcpStream } from '../capture/pcap-reader.ts';
+import { waitUntil } from '../emulators/fleet/fleet.ts';
 import { wireAlerts, type WireAlerts } from '../analysis/tls-alerts.ts';
 import { runCrl } from '../certs/forged-catalogue.ts';
 import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
@@ -68,49 +69,79 @@ export function serialOf(pki: Pki, deviceId: string): string {
   return issued.serialHex;
 }
 
+/** The client random's offset in a connection's first bytes: after the record header (RFC 8446 §5.1), the handshake header (§4) and legacy_version (§4.1.2). */
+const CLIENT_RANDOM_AT = 5 + 4 + 2;
+
 /**
- * The presenter's own conversation in a capture that may hold others (in containers the capture
- * sits beside a shard whose revoked device keeps retrying): the one whose TLS 1.3 secrets are in
- * the presenter's key log; the last conversation if none is.
+ * The presenter's own connection in a capture that may hold others (in containers and swarm the
+ * capture sits beside a shard: all of its wearables, the revoked one's retries among them): the
+ * last one whose ClientHello carries a client random named in the presenter's key log (NSS key
+ * log lines are "<label> <client_random> <secret>"). Undefined until that ClientHello is captured.
  */
-export function presenterAlerts(capture: string, keyLogPath: string): WireAlerts {
+export function presenterStream(streams: readonly TcpStream[], keyLog: string): TcpStream | undefined {
+  const randoms = new Set(keyLog.split('\n').map((line) => line.trim().split(/\s+/)[1]?.toLowerCase()));
+  return streams.findLast((s) => randoms.has(Buffer.from(s.clientToServer.subarray(CLIENT_RANDOM_AT, CLIENT_RANDOM_AT + 32)).toString('hex')));
+}
+
+/**
+ * What the presenter's connection says on the wire, TLS 1.3 alerts decrypted with its key log;
+ * the capture's last conversation if none is the presenter's. `unseen`: what the wait for the
+ * broker's close did not see (untilBrokerClosesPresenter), kept with the problems.
+ */
+export function presenterAlerts(capture: string, keyLogPath: string, unseen?: string): WireAlerts {
   const streams = reassembleTcpStreams(readPcap(capture).packets);
+  const noted = unseen ? [unseen] : [];
   let keyLog = '';
   try {
     keyLog = readFileSync(keyLogPath, 'latin1');
   } catch {
-    return { alerts: [], undecrypted: 0, serverApplicationRecords: 0, problems: [`no key log at ${keyLogPath}: the presenter wrote no TLS secrets`] };
+    return { alerts: [], undecrypted: 0, serverApplicationRecords: 0, problems: [`no key log at ${keyLogPath}: the presenter wrote no TLS secrets`, ...noted] };
   }
-  const read = streams.map((s) => wireAlerts(s, keyLog));
-  const mine = read.filter((w) => w.serverHello && !w.problems.some((p) => p.startsWith('no TLS 1.3 secrets')));
-  return mine[mine.length - 1] ?? read[read.length - 1] ?? { alerts: [], undecrypted: 0, serverApplicationRecords: 0, problems: [`the capture ${capture} holds no TCP conversation`] };
+  const stream = presenterStream(streams, keyLog) ?? streams[streams.length - 1];
+  if (!stream) return { alerts: [], undecrypted: 0, serverApplicationRecords: 0, problems: [`the capture ${capture} holds no TCP conversation`, ...noted] };
+  const wire = wireAlerts(stream, keyLog);
+  return { ...wire, problems: [...wire.problems, ...noted] };
 }
+
+/** How often the wait below reads the capture the sidecar is writing. */
+const CAPTURE_POLL_MS = 100;
 
 /**
  * The presenter has its answer before the sidecar has written the broker's last packets: once a
  * run stopped the capture with the client's Certificate as its last frame, and the broker's
  * certificate_revoked alert (read by the presenter itself) was not on the wire. Wait, bounded,
- * until the capture holds the broker closing every connection it accepted (FIN or RST from its
- * port): on swarm at load 8 the revoked wearable's own retry, refused in the same capture, closed
- * first, and a wait for any close stopped the capture 1 s before the presenter's answer.
+ * until the capture holds the broker closing the presenter's own connection (FIN or RST). Not
+ * any close: on swarm at load 8 the revoked wearable's retry, refused in the same capture,
+ * closed first; not every close: any other wearable that reconnects meanwhile stays open. At the
+ * bound, returns what was not seen, for the report beside the wire's alerts (the step's
+ * assertions on them then say whether it mattered); undefined once seen.
  */
-export async function untilBrokerClosed(capture: string, brokerPort: number, boundMs = 5_000): Promise<void> {
-  const until = Date.now() + boundMs;
+export async function untilBrokerClosesPresenter(capture: string, keyLogPath: string, boundMs = 5_000): Promise<string | undefined> {
+  let seen: PresenterClose = { closedByBroker: false };
   const closed = () => {
     try {
-      return brokerClosedEveryConnection(readPcap(capture).packets, brokerPort);
+      seen = presenterClose(readPcap(capture).packets, readFileSync(keyLogPath, 'latin1'));
     } catch {
-      return false; // not written yet
+      // neither written yet
     }
+    return seen.closedByBroker;
   };
-  while (!closed() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  const unseen = () => (seen.clientPort === undefined
+    ? `the capture holds no connection of the presenter (no ClientHello with a client random from ${keyLogPath})`
+    : `no FIN/RST from the broker for the presenter's connection (port ${seen.clientPort})`);
+  return waitUntil(closed, boundMs, unseen, CAPTURE_POLL_MS).then(() => undefined, (e: Error) => e.message);
 }
 
-/** The broker (at `brokerPort`) accepted at least one connection in these packets (SYN-ACK) and closed each of them (FIN or RST). */
-export function brokerClosedEveryConnection(packets: readonly CapturedPacket[], brokerPort: number): boolean {
-  const fromBroker = packets.filter((p) => p.src.port === brokerPort && p.tcpFlags);
-  const key = (p: CapturedPacket) => `${p.dst.address}:${p.dst.port}`;
-  const accepted = new Set(fromBroker.filter((p) => p.tcpFlags?.syn && p.tcpFlags.ack).map(key));
-  const closed = new Set(fromBroker.filter((p) => p.tcpFlags?.fin || p.tcpFlags?.rst).map(key));
-  return accepted.size > 0 && [...accepted].every((c) => closed.has(c));
+/** The presenter's connection in captured packets: its client port once its ClientHello is in, and whether the broker has closed it. */
+export interface PresenterClose {
+  readonly clientPort?: number;
+  readonly closedByBroker: boolean;
+}
+
+export function presenterClose(packets: readonly CapturedPacket[], keyLog: string): PresenterClose {
+  const mine = presenterStream(reassembleTcpStreams([...packets]), keyLog);
+  if (!mine) return { closedByBroker: false };
+  const same = (a: Endpoint, b: Endpoint) => a.address === b.address && a.port === b.port;
+  const closedByBroker = packets.some((p) => same(p.src, mine.server) && same(p.dst, mine.client) && (p.tcpFlags?.fin || p.tcpFlags?.rst) === true);
+  return { clientPort: mine.client.port, closedByBroker };
 }

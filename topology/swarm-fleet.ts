@@ -44,7 +44,7 @@ import { BROKER_STORE_DIR, fleetServices, type SwarmFleetDirs } from '../contain
 import { removeServicesOnInterrupt, removeSwarmRun, serviceLogTail, serviceTaskLogs, taskContainers, waitUntilServicesAnswer } from '../containers/swarm-engine.ts';
 import { mergeStats, serverHellosInCaptures } from './containers-fleet.ts';
 import { fleetDeviceIds, type BrokerHandshakes, type FleetRig, type FleetSpec } from './fleet-rig.ts';
-import { fleetCrl, presenterAlerts, serialOf, untilBrokerClosed, type FleetRevocation, type PresentedCredential, type RevocationRecord } from './fleet-revocation.ts';
+import { fleetCrl, presenterAlerts, serialOf, untilBrokerClosesPresenter, type FleetRevocation, type PresentedCredential, type RevocationRecord } from './fleet-revocation.ts';
 import { fleet as fleetGraph } from './recipes.ts';
 import { SwarmTopology, answers, swarmRunDirs } from './swarm-topology.ts';
 
@@ -335,15 +335,17 @@ export class SwarmFleet implements FleetRig, FleetRevocation {
     if (!target || !this.#images) throw new Error(`swarm fleet: no task container of shard ${shard.slot} to capture beside`);
     const tcpdump = await startTcpdumpSidecar({ image: this.#images.tcpdump, runId: this.runId, target, hostDir: capturesDir, file, filter: `tcp port ${MQTT_TLS_PORT}` });
     const capture = join(capturesDir, file);
+    const keyLogPath = join(shard.evidence, 'keylogs', keyLog);
     let result: ProbeResult;
+    let unseen;
     try {
       result = await shard.control.call<ProbeResult>('POST', '/present', { deviceId, keyLog }, 20_000 + CALL_MARGIN_MS);
-      await untilBrokerClosed(capture, MQTT_TLS_PORT);
+      unseen = await untilBrokerClosesPresenter(capture, keyLogPath);
     } finally {
       await tcpdump.stop().catch(() => undefined);
     }
     handBackCapture(capture);
-    return { result, wire: presenterAlerts(capture, join(shard.evidence, 'keylogs', keyLog)), capture };
+    return { result, wire: presenterAlerts(capture, keyLogPath, unseen), capture };
   }
 
   async brokerRecords(): Promise<readonly Observation[]> {
