@@ -42,7 +42,7 @@ import type { Observation } from '../emulators/observation-log.ts';
 import { parseMosquittoLog } from '../containers/cloud-broker-container.ts';
 import { fleetCrl, presenterAlerts, serialOf, untilBrokerClosesPresenter, type FleetRevocation, type PresentedCredential, type RevocationRecord } from './fleet-revocation.ts';
 import { checkQueueQuota, type FleetCloudAbsence } from './fleet-cloud-absence.ts';
-import { FLEET_CLOUD_CLIENT_ID } from '../containers/roles/fleet-cloud.ts';
+import { FLEET_CLOUD_CLIENT_ID } from '../emulators/cloud/persistent-subscriber.ts';
 
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Wearables per fleet container: 4 shards carry the worked example's 5,000 on 2 cores. */

@@ -41,14 +41,11 @@ import { PcapWriter } from '../capture/pcap-writer.ts';
 import { TcpLink } from '../links/tcp-link.ts';
 import { fleetCrl, presenterAlerts, serialOf, type FleetRevocation, type PresentedCredential, type RevocationRecord } from './fleet-revocation.ts';
 import type { FleetCloudAbsence } from './fleet-cloud-absence.ts';
-import { PersistentSubscriber } from '../emulators/cloud/persistent-subscriber.ts';
+import { FLEET_CLOUD_CLIENT_ID, PersistentSubscriber } from '../emulators/cloud/persistent-subscriber.ts';
 import { issueCloudServiceIdentity } from '../containers/cloud-service-identity.ts';
 import { connectTls } from '../emulators/tls-connect.ts';
 import { secureProfile, tlsClientOptions } from '../emulators/tls-client-profile.ts';
 import { E3_TOPIC_FILTER } from '../emulators/cloud/cloud-broker.ts';
-
-/** The cloud's MQTT client id when it subscribes over MQTT (the backpressure scenario). */
-const LOCAL_CLOUD_CLIENT_ID = 'fleet-cloud-service';
 
 /** Bound on one presentation of a credential to the broker. */
 const PRESENT_TIMEOUT_MS = 10_000;
@@ -73,7 +70,7 @@ interface ShardHandle {
 
 export class LocalFleet implements FleetRig, FleetRevocation, FleetCloudAbsence {
   readonly placement = 'local' as const;
-  readonly cloudClientId = LOCAL_CLOUD_CLIENT_ID;
+  readonly cloudClientId = FLEET_CLOUD_CLIENT_ID;
   readonly ledgerOfCloud = new FleetLedger();
   /** The cloud as an MQTT subscriber with a persistent session, when it may go away; otherwise it is wired in-process. */
   #subscriber: PersistentSubscriber | undefined;
@@ -195,10 +192,10 @@ export class LocalFleet implements FleetRig, FleetRevocation, FleetCloudAbsence 
     const tls = tlsClientOptions(secureProfile, { ca: pki.rootCa.certPem + pki.intermediateCa.certPem, certChain: identity.chainPem, key: identity.keyPem, serverName: CLOUD_NAME });
     const subscriber = new PersistentSubscriber({
       stream: () => connectTls(endpoint.host, endpoint.port, tls),
-      clientId: LOCAL_CLOUD_CLIENT_ID,
+      clientId: FLEET_CLOUD_CLIENT_ID,
       filter: E3_TOPIC_FILTER,
       brokerName: `Aedes on ${endpoint.host}:${endpoint.port}`,
-      onMessage: (topic, payload) => this.#ingest(payload, topic, `Aedes (MQTT subscriber ${LOCAL_CLOUD_CLIENT_ID})`),
+      onMessage: (topic, payload) => this.#ingest(payload, topic, `Aedes (MQTT subscriber ${FLEET_CLOUD_CLIENT_ID})`),
     });
     this.#subscriber = subscriber;
     await subscriber.start();

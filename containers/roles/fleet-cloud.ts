@@ -19,12 +19,10 @@ import { E3_TOPIC_FILTER } from '../../emulators/cloud/cloud-broker.ts';
 import { SimClock, type SimClockSpec } from '../../emulators/sim-clock.ts';
 import { FleetLedger } from '../../emulators/fleet/fleet-ledger.ts';
 import { connectTls } from '../../emulators/tls-connect.ts';
-import { PersistentSubscriber } from '../../emulators/cloud/persistent-subscriber.ts';
+import { FLEET_CLOUD_CLIENT_ID, PersistentSubscriber } from '../../emulators/cloud/persistent-subscriber.ts';
 import { secureProfile, tlsClientOptions } from '../../emulators/tls-client-profile.ts';
 import { EVIDENCE_DIR, IDENTITY_DIR, PKI_DIR, type FleetCloudRole } from '../role-config.ts';
 import type { ServedRole } from './resumption-device.ts';
-
-export const FLEET_CLOUD_CLIENT_ID = 'fleet-cloud-service';
 
 export async function startFleetCloud(config: FleetCloudRole): Promise<ServedRole> {
   const pki = pkiPaths(PKI_DIR);

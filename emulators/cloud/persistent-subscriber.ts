@@ -13,6 +13,9 @@
 import type { Duplex } from 'node:stream';
 import mqtt, { type MqttClient } from 'mqtt';
 
+/** The fleet cloud service's MQTT client id, on every placement: the broker's log names its queue by it. */
+export const FLEET_CLOUD_CLIENT_ID = 'fleet-cloud-service';
+
 /** Bound on one CONNECT (and SUBSCRIBE) to the broker. */
 const CONNECT_TIMEOUT_MS = 15_000;
 
