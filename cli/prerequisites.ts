@@ -70,7 +70,7 @@ export const PREREQUISITES: readonly Prerequisite[] = [
   { name: 'testssl', binary: 'testssl', versionArgs: ['--help'], debianPackages: ['testssl.sh'], neededFor: 'scanning each broker policy\'s protocols with testssl.sh, an independent scanner, from this machine (@needs-testssl)' },
   { name: 'chromium', binary: 'chromium', versionArgs: ['--version'], debianPackages: ['chromium'], neededFor: 'the report test: opens the HTML report headless and checks every chart decodes (cli/html-report.test.ts)' },
   { name: 'debootstrap', binary: 'debootstrap', versionArgs: ['--version'], debianPackages: ['debootstrap'], neededFor: 'building the offline base image (@needs-debootstrap)' },
-  { name: 'jemalloc', binary: '', library: jemallocLibrary, versionArgs: [], debianPackages: ['libjemalloc2'], neededFor: "the fleet's wearables process: about 20 % less memory per wearable than glibc malloc (topology/fleet-host-allocator.ts; without it the fleet runs on glibc malloc)" },
+  { name: 'jemalloc', binary: '', library: jemallocLibrary, versionArgs: [], debianPackages: ['libjemalloc2'], neededFor: "the fleet's wearables process: about 15 % less memory per wearable than glibc malloc (topology/fleet-host-allocator.ts; without it the fleet runs on glibc malloc)" },
   { name: 'wolfssl', binary: 'gcc', versionArgs: ['--version'], debianPackages: WOLFSSL_BUILD_PACKAGES, neededFor: 'DTLS 1.3 and TLS 1.3 early data through wolfssl-bridge, built from Debian\'s wolfssl source package (@needs-wolfssl)', build: { command: WOLFSSL_BUILD_COMMAND, status: wolfsslBuildStatus, run: buildWolfssl } },
 ];
 

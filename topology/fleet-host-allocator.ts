@@ -6,8 +6,9 @@
  * and node:tls's native memory, allocated and freed in many small pieces during every handshake.
  * Under glibc malloc a process with 5,000 connected wearables held ~116 KiB RSS per wearable, and
  * bare node:tls clients ~108 KiB: freed handshake memory stays fragmented in glibc's heap. On
- * jemalloc, with its defaults, the same process held ~100 KiB per wearable and bare clients ~96 KiB
- * (docs/benchmarks.md "Fleet memory on jemalloc"). Tuning (one arena, no thread caches, freed pages
+ * jemalloc, with its defaults, the same process held ~100 KiB per wearable and bare clients ~96 KiB,
+ * and 94-98 KiB once each device trusted the root only (docs/benchmarks.md "Fleet memory on
+ * jemalloc"). Tuning (one arena, no thread caches, freed pages
  * returned at once) went lower still but made loading 2,000 credentials several times slower, so
  * the defaults stay.
  *
@@ -66,7 +67,7 @@ export function jemallocLibrary(): string | undefined {
 
 /** The allocator a fleet host process should start with: jemalloc where the machine has it (`library`: null, none). */
 export function fleetHostAllocator(library: string | null = jemallocLibrary() ?? null): HostAllocator {
-  if (!library) return { name: 'glibc malloc', env: {}, note: 'glibc malloc (libjemalloc2 is not installed; `testbed setup` installs it: about 20 % less memory per wearable)' };
+  if (!library) return { name: 'glibc malloc', env: {}, note: 'glibc malloc (libjemalloc2 is not installed; `testbed setup` installs it: about 15 % less memory per wearable)' };
   // A user's own LD_PRELOAD is kept, after ours.
   const preload = [library, ...(process.env.LD_PRELOAD ?? '').split(/[\s:]+/).filter((p) => p && p !== library)].join(':');
   return { name: 'jemalloc', env: { LD_PRELOAD: preload }, note: `jemalloc (${library})` };
