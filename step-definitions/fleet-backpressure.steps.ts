@@ -17,6 +17,8 @@ import { brokerBacklog, gapReportDisagreements, type BrokerBacklog } from '../em
 import { checkQueueQuota, cloudAbsenceUnplaced, cloudCanGoAway } from '../topology/fleet-cloud-absence.ts';
 import { currentPlacement } from '../topology/placements.ts';
 import { skip } from './skip.ts';
+import { attachSvg } from './attachments.ts';
+import { brokerBacklogChart } from '../analysis/report-charts.ts';
 
 /** Bound on the wearables' PUBACKs and on the cloud's backlog arriving after it is back (never a fixed sleep). */
 const SETTLE_MS = 120_000;
@@ -111,6 +113,16 @@ Then('the cloud\'s gap report names exactly the {int} readings the broker did no
   f.statsAtEnd = stats;
   this.attach(summaryTable(stats, ledger, backlog), { mediaType: 'text/plain', fileName: 'fleet-summary.txt' });
   const named = ledger.gaps.reduce((n, g) => n + g.missing.length, 0);
+  // Attached before the assertions: a run whose records disagree shows it in the picture too.
+  attachSvg(this, brokerBacklogChart({
+    acknowledged: stats.acknowledged,
+    receivedByBroker: backlog.received,
+    deliveredByBroker: backlog.delivered,
+    openedByCloud: ledger.accepted,
+    namedMissing: named,
+    wearables: f.wearables,
+    wearablesWithGaps: ledger.gaps.length,
+  }), 'broker-backlog.svg');
   const disagreements = gapReportDisagreements(ledger.gaps, backlog);
   assert.deepEqual(disagreements, [], `the cloud's gap report and the broker's log disagree: ${disagreements.join('; ')}`);
   assert.equal(named, lost, `the cloud's gap report names ${named} missing readings across ${ledger.gaps.length} wearables, expected ${lost}`);
