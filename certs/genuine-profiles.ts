@@ -23,6 +23,15 @@ export const GATEWAY_DNS_NAMES = [GATEWAY_NAME, 'gateway', 'localhost'];
 export const LOOPBACK_IPS = ['127.0.0.1'];
 
 /**
+ * The cloud service's own client certificate CN (OU cloud): the only identity either broker lets
+ * read the wearables' E3 readings — Aedes by this CN (emulators/cloud/cloud-broker.ts
+ * maySubscribe), Mosquitto through its ACL, which sees the CN as the username
+ * (mosquitto.conf(5) use_identity_as_username). Another client of the cloud's unit, such as the
+ * DTLS endpoint, reads nothing.
+ */
+export const CLOUD_SERVICE_CN = 'cloud-service';
+
+/**
  * The validity every genuine certificate shares: from one hour before `now` (a peer whose clock
  * runs a little behind must not see "not yet valid") to `validityDays` after. Leaves never
  * outlive their CA, which RFC 5280 does not forbid but many validators reject.

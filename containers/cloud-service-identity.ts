@@ -7,11 +7,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { issueCertificate } from '../certs/certificate-profile.ts';
-import { wearableProfile } from '../certs/genuine-profiles.ts';
+import { CLOUD_SERVICE_CN, wearableProfile } from '../certs/genuine-profiles.ts';
 import { issuerFromPem } from '../certs/pki.ts';
 import { readPem, type PkiPaths } from '../certs/pki-files.ts';
-
-export const CLOUD_SERVICE_CN = 'cloud-service';
 
 export interface ClientIdentityFiles {
   readonly cert: string;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:tls';
 import { generatePki, type IssuedCertificate, type Pki } from '../certs/pki.ts';
 import { CloudBroker } from './cloud/cloud-broker.ts';
+import { loopbackBrokerConfig } from './cloud/loopback-broker-config.ts';
 import { peerText, UNKNOWN_PEER } from './tls-peer-address.ts';
 
 let pki: Pki;
@@ -15,14 +16,7 @@ let endpoint: { host: string; port: number };
 
 before(async () => {
   [pki, otherPki] = await Promise.all([generatePki({ wearableIds: ['wearable-0001'] }), generatePki({ wearableIds: ['wearable-0001'] })]);
-  broker = new CloudBroker({
-    host: '127.0.0.1',
-    port: 0,
-    serverCertChainPem: pki.cloud.chainPem,
-    serverKeyPem: pki.cloud.keyPem,
-    clientCaPem: pki.rootCa.certPem,
-    ownTopicOf: () => undefined,
-  });
+  broker = new CloudBroker(loopbackBrokerConfig(pki.cloud, { clientCaPem: pki.rootCa.certPem, ownTopicOf: () => undefined }));
   endpoint = await broker.start();
 });
 

@@ -7,6 +7,7 @@ import { createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import { readPem, type PkiPaths } from '../certs/pki-files.ts';
 import type { CloudBrokerConfig } from '../emulators/cloud/cloud-broker.ts';
+import { loopbackBrokerConfig } from '../emulators/cloud/loopback-broker-config.ts';
 import { CloudService } from '../emulators/cloud/cloud-service.ts';
 import { DeviceRegistry } from '../emulators/cloud/device-registry.ts';
 import type { EvidenceSink } from '../emulators/evidence.ts';
@@ -39,16 +40,13 @@ export function assembleCloudService(o: { dir: string; pki: PkiPaths; devices: r
  * for client certificates, and each device allowed only its own E3 topic.
  */
 export function cloudBrokerConfig(o: { pki: PkiPaths; registry: DeviceRegistry; evidence: EvidenceSink }): CloudBrokerConfig {
-  return {
-    host: '127.0.0.1',
-    port: 0,
-    serverCertChainPem: readPem(o.pki.cloud.chain, 'the cloud server certificate chain'),
-    serverKeyPem: readPem(o.pki.cloud.key, 'the cloud server key'),
+  const server = { chainPem: readPem(o.pki.cloud.chain, 'the cloud server certificate chain'), keyPem: readPem(o.pki.cloud.key, 'the cloud server key') };
+  return loopbackBrokerConfig(server, {
     clientCaPem: readPem(o.pki.caBundle, 'the testbed CA bundle'),
     ownTopicOf: (deviceId) => {
       const device = o.registry.byDeviceId(deviceId);
       return device ? e3Topic(device.pseudonymHex) : undefined;
     },
     evidence: o.evidence,
-  };
+  });
 }

@@ -12,6 +12,7 @@ import { generatePki, type Pki } from '../certs/pki.ts';
 import { writePki, type PkiPaths } from '../certs/pki-files.ts';
 import { KeyLog } from '../capture/keylog.ts';
 import { CloudBroker } from '../emulators/cloud/cloud-broker.ts';
+import { loopbackBrokerConfig } from '../emulators/cloud/loopback-broker-config.ts';
 import { CloudService } from '../emulators/cloud/cloud-service.ts';
 import { DeviceRegistry } from '../emulators/cloud/device-registry.ts';
 import { provisionDevice, type DeviceProvisioning } from '../emulators/provisioning.ts';
@@ -41,20 +42,18 @@ export class CloudRig {
     const registry = new DeviceRegistry();
     for (const d of devices) registry.register(d, pki.wearables.get(d.deviceId)?.certPem as string);
     this.service = new CloudService({ registry, cloudE3PrivateKey: createPrivateKey(pki.cloudE3.privateKeyPem), nowSec: () => Math.floor(Date.now() / 1000), auditFile: join(o.dir, 'audit.jsonl') });
-    this.broker = new CloudBroker({
-      host: '127.0.0.1',
-      port: 0,
-      serverCertChainPem: pki.cloud.chainPem,
-      serverKeyPem: pki.cloud.keyPem,
-      clientCaPem: pki.rootCa.certPem + pki.intermediateCa.certPem,
-      ownTopicOf: (deviceId) => {
-        const d = devices.find((x) => x.deviceId === deviceId);
-        return d ? e3Topic(d.pseudonymHex) : undefined;
-      },
-      evidence: { tlsEndpoint: (_r, e) => keyLog.attach(e) },
-      ...(o.minVersion ? { minVersion: o.minVersion } : {}),
-      ...(o.tls ? { tlsServerOptions: o.tls } : {}),
-    });
+    this.broker = new CloudBroker(
+      loopbackBrokerConfig(pki.cloud, {
+        clientCaPem: pki.rootCa.certPem + pki.intermediateCa.certPem,
+        ownTopicOf: (deviceId) => {
+          const d = devices.find((x) => x.deviceId === deviceId);
+          return d ? e3Topic(d.pseudonymHex) : undefined;
+        },
+        evidence: { tlsEndpoint: (_r, e) => keyLog.attach(e) },
+        ...(o.minVersion ? { minVersion: o.minVersion } : {}),
+        ...(o.tls ? { tlsServerOptions: o.tls } : {}),
+      }),
+    );
   }
 
   static async start(o: CloudRigOptions): Promise<CloudRig> {

@@ -33,7 +33,6 @@ import { provisionDevice, type DeviceProvisioning } from '../emulators/provision
 import type { Tcpdump } from '../capture/tcpdump.ts';
 import { docker } from '../containers/docker-cli.ts';
 import { cleanUpOnInterrupt, labelArgs, removeRun } from '../containers/run-labels.ts';
-import { CLOUD_SERVICE_CN } from '../containers/cloud-service-identity.ts';
 import { CloudBrokerContainer, type StartedCloudBrokerContainer } from '../containers/cloud-broker-container.ts';
 import { GatewayContainer, type StartedGatewayContainer } from '../containers/gateway-container.ts';
 import type { Observation } from '../emulators/observation-log.ts';
@@ -43,7 +42,7 @@ import { MQTT_TLS_PORT } from '../containers/role-config.ts';
 import { ContainersTopology, mergeKeyLogs } from './containers-topology.ts';
 import type { DeviceConnection, HandshakeRig } from './handshake-rig.ts';
 import type { ResumptionRigSpec } from './resumption-rig.ts';
-import { CLOUD_NAME, GATEWAY_NAME } from '../certs/genuine-profiles.ts';
+import { CLOUD_NAME, CLOUD_SERVICE_CN, GATEWAY_NAME } from '../certs/genuine-profiles.ts';
 
 const LINK_NAME = 'link.testbed.local';
 const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');

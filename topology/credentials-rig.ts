@@ -15,7 +15,8 @@ import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
 import { runCrl } from '../certs/forged-catalogue.ts';
 import { issueWearable } from '../certs/pki.ts';
 import { KeyLog } from '../capture/keylog.ts';
-import { CloudBroker, type CloudBrokerConfig } from '../emulators/cloud/cloud-broker.ts';
+import { CloudBroker } from '../emulators/cloud/cloud-broker.ts';
+import { loopbackBrokerConfig } from '../emulators/cloud/loopback-broker-config.ts';
 import { CloudService, type AuditEntry } from '../emulators/cloud/cloud-service.ts';
 import { DeviceRegistry } from '../emulators/cloud/device-registry.ts';
 import type { Observation } from '../emulators/observation-log.ts';
@@ -70,21 +71,18 @@ class LocalCredentialsRig implements CredentialsRig {
 
   #newBroker(): CloudBroker {
     const { pki, devices, shared } = this.fleet;
-    const config: CloudBrokerConfig = {
-      host: '127.0.0.1',
-      port: 0,
-      serverCertChainPem: pki.cloud.chainPem,
-      serverKeyPem: pki.cloud.keyPem,
-      clientCaPem: pki.rootCa.certPem + pki.intermediateCa.certPem,
-      ownTopicOf: (id) => {
-        const d = devices.find((x) => x.deviceId === id);
-        return d ? e3Topic(d.pseudonymHex) : undefined;
-      },
-      evidence: { tlsEndpoint: (_r, e) => this.#keyLog.attach(e) },
-      ...(shared && this.#fleetPassword ? { fleetAccount: { username: shared.mqttUser, password: this.#fleetPassword }, passwordTlsPort: 0 } : {}),
-      ...(this.#crl ? { tlsServerOptions: { crl: this.#crl } } : {}),
-    };
-    return new CloudBroker(config);
+    return new CloudBroker(
+      loopbackBrokerConfig(pki.cloud, {
+        clientCaPem: pki.rootCa.certPem + pki.intermediateCa.certPem,
+        ownTopicOf: (id) => {
+          const d = devices.find((x) => x.deviceId === id);
+          return d ? e3Topic(d.pseudonymHex) : undefined;
+        },
+        evidence: { tlsEndpoint: (_r, e) => this.#keyLog.attach(e) },
+        ...(shared && this.#fleetPassword ? { fleetAccount: { username: shared.mqttUser, password: this.#fleetPassword }, passwordTlsPort: 0 } : {}),
+        ...(this.#crl ? { tlsServerOptions: { crl: this.#crl } } : {}),
+      }),
+    );
   }
 
   async start(): Promise<void> {

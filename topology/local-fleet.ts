@@ -24,6 +24,7 @@ import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
 import { provisionDevice, type DeviceProvisioning } from '../emulators/provisioning.ts';
 import { SimClock } from '../emulators/sim-clock.ts';
 import { CloudBroker, type CloudBrokerConfig } from '../emulators/cloud/cloud-broker.ts';
+import { loopbackBrokerConfig } from '../emulators/cloud/loopback-broker-config.ts';
 import { auditLine, CloudService } from '../emulators/cloud/cloud-service.ts';
 import { DeviceRegistry } from '../emulators/cloud/device-registry.ts';
 import { e3Topic } from '../emulators/wearable.ts';
@@ -126,16 +127,12 @@ export class LocalFleet implements FleetRig, FleetRevocation, FleetCloudAbsence 
       this.#auditError ??= `the cloud's audit ${auditFile} could not be written (${err.message}); free space or fix the run directory, then run again`;
     });
     this.#service = service;
-    this.#brokerConfig = {
-      host: '127.0.0.1',
-      port: 0,
-      serverCertChainPem: pki.cloud.chainPem,
-      serverKeyPem: pki.cloud.keyPem,
+    this.#brokerConfig = loopbackBrokerConfig(pki.cloud, {
       clientCaPem: pki.rootCa.certPem + pki.intermediateCa.certPem,
       ownTopicOf: (id) => topics.get(id),
       minVersion: 'TLSv1.3',
       tlsServerOptions: { ticketKeys: randomBytes(48), ...(spec.revocable ? { crl: [...(await fleetCrl(pki, []))] } : {}) },
-    };
+    });
     const endpoint = await this.#startBroker(spec.cloudMayGoAway === undefined);
     this.#brokerConfig = { ...this.#brokerConfig, port: endpoint.port };
     if (spec.cloudMayGoAway) await this.#subscribeOverMqtt(pki, endpoint);

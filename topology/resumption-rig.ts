@@ -21,6 +21,7 @@ import { PcapWriter } from '../capture/pcap-writer.ts';
 import { KeyLog } from '../capture/keylog.ts';
 import { Wearable } from '../emulators/wearable.ts';
 import { CloudBroker } from '../emulators/cloud/cloud-broker.ts';
+import { loopbackBrokerConfig } from '../emulators/cloud/loopback-broker-config.ts';
 import { provisionDevice, type DeviceProvisioning } from '../emulators/provisioning.ts';
 import { SimClock } from '../emulators/sim-clock.ts';
 import { secureProfile, type TlsClientProfile } from '../emulators/tls-client-profile.ts';
@@ -101,21 +102,19 @@ export class ResumptionRig {
     const keyLog = KeyLog.open(this.keyLogPath);
     this.#keyLog = keyLog;
     const noTickets = this.#spec.resumption === 'session-ids';
-    const broker = new CloudBroker({
-      host: LOOPBACK,
-      port: 0,
-      serverCertChainPem: pki.cloud.chainPem,
-      serverKeyPem: pki.cloud.keyPem,
-      clientCaPem: `${pki.rootCa.certPem}\n${pki.intermediateCa.certPem}`,
-      ownTopicOf: () => undefined,
-      evidence: { tlsEndpoint: (_role, e) => keyLog.attach(e) },
-      tlsServerOptions: {
-        // RFC 5077 tickets off: the client can only resume by session ID, from the server's store.
-        ...(noTickets ? { secureOptions: 0x4000 /* SSL_OP_NO_TICKET */ } : {}),
-        ...this.#spec.brokerTls,
-      },
-      ...(noTickets ? { sessionIds: this.sessionIds } : {}),
-    });
+    const broker = new CloudBroker(
+      loopbackBrokerConfig(pki.cloud, {
+        clientCaPem: `${pki.rootCa.certPem}\n${pki.intermediateCa.certPem}`,
+        ownTopicOf: () => undefined,
+        evidence: { tlsEndpoint: (_role, e) => keyLog.attach(e) },
+        tlsServerOptions: {
+          // RFC 5077 tickets off: the client can only resume by session ID, from the server's store.
+          ...(noTickets ? { secureOptions: 0x4000 /* SSL_OP_NO_TICKET */ } : {}),
+          ...this.#spec.brokerTls,
+        },
+        ...(noTickets ? { sessionIds: this.sessionIds } : {}),
+      }),
+    );
     this.#broker = broker;
     const target = await broker.start();
     this.#writer = PcapWriter.open(this.capturePath);

@@ -18,6 +18,7 @@ import { writePki } from '../certs/pki-files.ts';
 import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
 import { PcapWriter } from '../capture/pcap-writer.ts';
 import { CloudBroker } from '../emulators/cloud/cloud-broker.ts';
+import { loopbackBrokerConfig } from '../emulators/cloud/loopback-broker-config.ts';
 import { CloudService } from '../emulators/cloud/cloud-service.ts';
 import type { AuditEntry } from '../emulators/cloud/cloud-service.ts';
 import { DeviceRegistry } from '../emulators/cloud/device-registry.ts';
@@ -65,16 +66,14 @@ export class LocalZeroRttRig implements ZeroRttRig {
     const registry = new DeviceRegistry();
     registry.register(device, pki.wearables.get(deviceId)?.certPem as string);
     this.#service = new CloudService({ registry, cloudE3PrivateKey: createPrivateKey(pki.cloudE3.privateKeyPem), nowSec: () => Math.floor(Date.now() / 1000), auditFile: join(dir, 'audit.jsonl') });
-    const broker = new CloudBroker({
-      host: LOOPBACK,
-      port: 0,
-      plainPort: 0,
-      serverCertChainPem: pki.cloud.chainPem,
-      serverKeyPem: pki.cloud.keyPem,
-      clientCaPem: pki.rootCa.certPem + pki.intermediateCa.certPem,
-      ownTopicOf: (id) => (id === deviceId ? e3Topic(device.pseudonymHex) : undefined),
-      passwordOf: (id) => (id === deviceId ? device.mqttPassword : undefined),
-    });
+    const broker = new CloudBroker(
+      loopbackBrokerConfig(pki.cloud, {
+        plainPort: 0,
+        clientCaPem: pki.rootCa.certPem + pki.intermediateCa.certPem,
+        ownTopicOf: (id) => (id === deviceId ? e3Topic(device.pseudonymHex) : undefined),
+        passwordOf: (id) => (id === deviceId ? device.mqttPassword : undefined),
+      }),
+    );
     this.#broker = broker;
     await broker.start();
     const service = this.#service;

@@ -13,6 +13,7 @@ import { ACK_TOPIC_FILTER } from '../dtls/cloud-acks.ts';
 import { COMMAND_TOPIC_FILTER, commandTopic } from '../commands/command-topics.ts';
 import { e3Topic } from '../wearable.ts';
 import { CloudBroker, E3_TOPIC_FILTER } from './cloud-broker.ts';
+import { loopbackBrokerConfig } from './loopback-broker-config.ts';
 
 const PSEUDONYM = { 'wearable-0001': 'a1'.repeat(16), 'wearable-0002': 'b2'.repeat(16) } as const;
 type Device = keyof typeof PSEUDONYM;
@@ -31,14 +32,12 @@ let clientCount = 0;
 before(async () => {
   pki = await generatePki({ wearableIds: Object.keys(PSEUDONYM) });
   [cloudService, cloudDtls] = await Promise.all([issueCloudServiceIdentity(pki.intermediateCa), issueCloudServiceIdentity(pki.intermediateCa, new Date(), 'cloud-dtls')]);
-  broker = new CloudBroker({
-    host: '127.0.0.1',
-    port: 0,
-    serverCertChainPem: pki.cloud.chainPem,
-    serverKeyPem: pki.cloud.keyPem,
-    clientCaPem: pki.rootCa.certPem,
-    ownTopicOf: (id) => (id in PSEUDONYM ? e3Topic(PSEUDONYM[id as Device]) : undefined),
-  });
+  broker = new CloudBroker(
+    loopbackBrokerConfig(pki.cloud, {
+      clientCaPem: pki.rootCa.certPem,
+      ownTopicOf: (id) => (id in PSEUDONYM ? e3Topic(PSEUDONYM[id as Device]) : undefined),
+    }),
+  );
   endpoint = await broker.start();
 });
 

@@ -17,7 +17,7 @@ import { peerIdentity, type PeerIdentity } from './tls-identity.ts';
 import { rememberTlsPeers } from '../tls-peer-address.ts';
 import { ACK_TOPIC_FILTER } from '../dtls/cloud-acks.ts';
 import { RESPONSE_TOPIC_FILTER } from '../commands/command-topics.ts';
-import { CLOUD_SERVICE_CN } from '../../containers/cloud-service-identity.ts';
+import { CLOUD_SERVICE_CN } from '../../certs/genuine-profiles.ts';
 
 export type BrokerObservationKind = 'listening' | 'tls-handshake' | 'tls-error' | 'mqtt-connect' | 'publish' | 'publish-refused' | 'client-disconnect' | 'subscribe-refused' | 'crl-reload' | 'revoked-session-closed' | 'deliver';
 
