@@ -2,7 +2,7 @@
  * Fleet benchmark (issue 11): the worked example's 5,000 wearables on this machine, each figure
  * against a baseline measured in the same run.
  *
- *   node --expose-gc --import tsx bench/fleet.ts [--wearables N] [--handshakes N] [--threads N] [--in-flight N] [--device-chain leaf|leaf+intermediate]
+ *   node --expose-gc --import tsx bench/fleet.ts [--wearables N] [--handshakes N] [--threads N] [--in-flight N] [--device-chain leaf|leaf+intermediate] [--no-mosquitto]
  *                                                [--only provisioning,storm,handshakes,sustained,restart,memory]
  *                                                                 (defaults 5000, 200, 1, 16, all)
  *
@@ -11,7 +11,9 @@
  * 2. connect storm: N mutual-TLS connections (FleetDevice → Aedes, to CONNACK, --in-flight per
  *    thread) with the devices in --threads worker threads and the broker in the main one,
  *    against N raw node:tls connections laid out the same way (same certificates, contexts,
- *    concurrency and TCP options, a bare server); then the same storm in one thread;
+ *    concurrency and TCP options, a bare server); then the same fleet against Mosquitto in its
+ *    role container (the containers and swarm placements' broker, bench/mosquitto-broker.ts;
+ *    left out with --no-mosquitto), and the same storm in one thread;
  * 3. one device's handshakes, sequential: full and resumed, to CONNACK, against raw node:tls;
  * 4. sustained readings, zero loss (seal, broker, cloud open): rising time compression until
  *    a reading is lost or sealing falls behind; p50/p99 seal-to-PUBACK latency per factor;
@@ -31,10 +33,10 @@ import { cpus, loadavg, release, type } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generatePki, type IssuedCertificate } from '../certs/pki.ts';
+import { generatePki, type IssuedCertificate, type Pki } from '../certs/pki.ts';
 import { issueFleetCertificates } from '../certs/fleet-certificates.ts';
 import { CLOUD_NAME } from '../certs/genuine-profiles.ts';
-import { provisionDevice } from '../emulators/provisioning.ts';
+import { provisionDevice, type DeviceProvisioning } from '../emulators/provisioning.ts';
 import { FleetDevice } from '../emulators/fleet/fleet-device.ts';
 import { LocalFleet } from '../topology/local-fleet.ts';
 import { fleetDeviceIds } from '../topology/fleet-rig.ts';
@@ -44,6 +46,7 @@ import { tsxWorkerSource } from '../topology/tsx-runtime.ts';
 import { restartStorm, sustainedRounds } from './fleet-rounds.ts';
 import { memoryPerWearable } from './fleet-memory.ts';
 import { rawTlsRoundTrip } from './raw-tls-round-trip.ts';
+import { startBenchMosquitto } from './mosquitto-broker.ts';
 
 /** A bad flag: one line saying what to give instead, and exit 2 (no stack trace). */
 function usage(message: string): never {
@@ -64,6 +67,8 @@ const HANDSHAKES = arg('--handshakes', 200, 10, 10_000);
 /** Client threads of the connect storm (the broker or raw server is the main thread) and attempts in flight per thread. */
 const THREADS = arg('--threads', 1, 1, 8);
 const IN_FLIGHT = arg('--in-flight', 16, 1, 512);
+/** The connect storm against Mosquitto as well (needs Docker and the role images, built if missing). */
+const MOSQUITTO = !process.argv.includes('--no-mosquitto');
 /** What each device presents in the connect storm (section 2), fleet and raw alike: its chain as the fleet sends it, or its leaf only. */
 const DEVICE_CHAIN = (() => {
   const i = process.argv.indexOf('--device-chain');
@@ -158,6 +163,29 @@ async function rawSequential(device: IssuedCertificate, pki: { ca: string; serve
   return rate;
 }
 
+/**
+ * The fleet's connect storm against Mosquitto (the containers placement's broker, persistent
+ * sessions as the fleet's broker has them), the devices in worker threads as above; its ratio is
+ * to the raw storm of the same run, whose server also had a thread of its own.
+ */
+async function mosquittoStorm(pki: Pki, devices: readonly DeviceProvisioning[], members: readonly FleetMember[], common: Omit<StormJob, 'kind' | 'members' | 'endpoint'>, rawSeconds: number): Promise<void> {
+  let broker;
+  try {
+    broker = await startBenchMosquitto(pki, devices, { persistentSessions: true, say: (line) => console.log(`  ${line}`) });
+  } catch (err) {
+    console.log(`connect storm against Mosquitto left out: ${(err as Error).message.split('\n')[0]} (run \`testbed doctor\`; or pass --no-mosquitto)`);
+    return;
+  }
+  try {
+    const load = loadavg()[0]?.toFixed(1);
+    const storm = await threadedStorm('fleet', members, { ...common, endpoint: { host: broker.host, port: broker.port, serverName: CLOUD_NAME } });
+    await storm.close();
+    console.log(`connect storm against Mosquitto (its container, over the Docker bridge; ${THREADS} client thread(s), ${IN_FLIGHT} in flight per thread, load ${load}): ${N} mutual-TLS connections to CONNACK in ${storm.seconds.toFixed(1)} s (${(N / storm.seconds).toFixed(0)}/s); raw node:tls ${rawSeconds.toFixed(1)} s; ratio ${(rawSeconds / storm.seconds).toFixed(2)}; target < 15 s ${storm.seconds < 15 ? 'met' : 'NOT met'} (attempts refused or timed out and retried: ${storm.refusals})`);
+  } finally {
+    await broker.stop();
+  }
+}
+
 async function main(): Promise<void> {
   console.log(`bench/fleet: ${type()} ${release()}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}; ${N} wearables`);
   if (ONLY.has('provisioning')) await provisioning();
@@ -193,6 +221,7 @@ async function main(): Promise<void> {
           const fleetStorm = await threadedStorm('fleet', members, { ...common, endpoint: { host: m.endpoint.host, port: m.endpoint.port, serverName: CLOUD_NAME } });
           await fleetStorm.close();
           console.log(`connect storm (${THREADS} client thread(s) + the server's, ${IN_FLIGHT} in flight per thread, devices present ${DEVICE_CHAIN}, load ${load}): ${N} mutual-TLS connections to CONNACK in ${fleetStorm.seconds.toFixed(1)} s (${(N / fleetStorm.seconds).toFixed(0)}/s); raw node:tls ${raw.seconds.toFixed(1)} s (${(N / raw.seconds).toFixed(0)}/s); ratio ${(raw.seconds / fleetStorm.seconds).toFixed(2)}; target < 15 s ${fleetStorm.seconds < 15 ? 'met' : 'NOT met'} (credentials loaded beforehand: fleet ${fleetStorm.boot.toFixed(1)} s, raw ${raw.boot.toFixed(1)} s; fleet attempts refused or timed out and retried: ${fleetStorm.refusals})`);
+          if (MOSQUITTO) await mosquittoStorm(m.pki, m.fleet.devices.map((d) => d.config.provisioning), members, common, raw.seconds);
           // Let the broker see the storm's sessions go before the same identities connect again.
           await new Promise((r) => setTimeout(r, 2_000));
 

@@ -4,18 +4,24 @@
  * server with the same certificates in the same run; and the link relay's added latency per
  * packet beyond its configured delay.
  *
- *   node --import tsx bench/handshake.ts [--count N]     (default 200 connections per case)
+ *   node --import tsx bench/handshake.ts [--count N] [--no-mosquitto]    (default 200 connections per case)
  *
  * Connections run one after another (latency-bound, as a device reconnecting), on loopback.
  * Three kinds per case, run in interleaved slices so that a change in the host's load falls on
  * all of them alike:
  *   raw      bare node:tls client and server; the client builds its SecureContext once (as a
  *            device holds its credentials) and sends one byte, the server answers one;
- *   direct   the Wearable straight to the CloudBroker: the target row (issue 11, "Speed");
+ *   direct   the Wearable straight to the CloudBroker (Aedes, in this process: the local
+ *            placement's broker): the target row (issue 11, "Speed");
  *   relay    the same through a capturing TcpLink (the @resumption scenarios' rig): the link's
- *            own cost on top, a row of its own.
+ *            own cost on top, a row of its own;
+ * and, unless --no-mosquitto (they need Docker and the role images, built if missing):
+ *   mosquitto  the Wearable to Mosquitto in its role container (the containers and swarm
+ *            placements' broker, bench/mosquitto-broker.ts), reached over the Docker bridge;
+ *   raw-proc raw node:tls with its server in a process of its own (bench/raw-tls-server-process.ts):
+ *            the same layout as a broker in its own process, so that row has a fair baseline too.
  */
-import { createServer as createTlsServer, createSecureContext } from 'node:tls';
+import { createServer as createTlsServer, createSecureContext, type SecureContext } from 'node:tls';
 import { connect as netConnect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { cpus, loadavg, release, type } from 'node:os';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,10 +39,22 @@ import { SimClock } from '../emulators/sim-clock.ts';
 import { secureProfile } from '../emulators/tls-client-profile.ts';
 import { TlsSessionCache } from '../emulators/tls-session-cache.ts';
 import { rawTlsRoundTrip } from './raw-tls-round-trip.ts';
+import { startRawServerProcess } from './raw-tls-server-process.ts';
+import { startBenchMosquitto } from './mosquitto-broker.ts';
 
 const DEVICE = 'wearable-0001';
 /** Each kind runs its count in this many slices, taking turns with the others. */
 const SLICES = 4;
+
+function parseFlags(argv: string[]): { count: number; mosquitto: boolean } {
+  const known = new Set(['--count', '--no-mosquitto']);
+  const unknown = argv.find((a, i) => a.startsWith('--') && !known.has(a) && argv[i - 1] !== '--count');
+  if (unknown) {
+    console.error(`bench/handshake: unknown flag ${unknown}; use --count N and/or --no-mosquitto`);
+    process.exit(2);
+  }
+  return { count: parseCount(argv), mosquitto: !argv.includes('--no-mosquitto') };
+}
 
 function parseCount(argv: string[]): number {
   const i = argv.indexOf('--count');
@@ -56,31 +74,39 @@ interface Kind {
   stop(): Promise<void>;
 }
 
-async function rawKind(pki: Pki): Promise<Kind> {
+/** The raw client's context: the wearable's options (secure profile), built once. */
+function rawClientContext(pki: Pki): SecureContext {
   const device = pki.wearables.get(DEVICE);
   if (!device) throw new Error('bench/handshake: no device certificate');
-  const ca = `${pki.rootCa.certPem}\n${pki.intermediateCa.certPem}`;
-  const server = createTlsServer({ cert: pki.cloud.chainPem, key: pki.cloud.keyPem, ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', noDelay: true }, (s) => {
+  return createSecureContext({ ca: pki.rootCa.certPem, cert: device.chainPem, key: device.keyPem, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: secureProfile.ciphers });
+}
+
+const brokerCa = (pki: Pki) => `${pki.rootCa.certPem}\n${pki.intermediateCa.certPem}`;
+
+async function rawKind(pki: Pki): Promise<Kind> {
+  const server = createTlsServer({ cert: pki.cloud.chainPem, key: pki.cloud.keyPem, ca: brokerCa(pki), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3', noDelay: true }, (s) => {
     s.once('data', () => s.end('k'));
     s.on('error', () => undefined);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
-  // The wearable's options (secure profile), built once.
-  const secureContext = createSecureContext({ ca: pki.rootCa.certPem, cert: device.chainPem, key: device.keyPem, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: secureProfile.ciphers });
   return {
     name: 'raw node:tls',
-    one: rawTlsRoundTrip(port, secureContext),
+    one: rawTlsRoundTrip(port, rawClientContext(pki)),
     stop: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
 
-/** The Wearable straight to the CloudBroker: no relay, no capture, no key log. */
-async function directKind(pki: Pki): Promise<Kind> {
+/** Raw node:tls with the server in a process of its own: the baseline laid out as a broker process. */
+async function rawProcessKind(pki: Pki): Promise<Kind> {
+  const server = await startRawServerProcess({ certChainPem: pki.cloud.chainPem, keyPem: pki.cloud.keyPem, caPem: brokerCa(pki) });
+  return { name: 'raw node:tls, server process', one: rawTlsRoundTrip(server.port, rawClientContext(pki)), stop: server.stop };
+}
+
+/** A Wearable with the secure profile (TLS 1.3 only) for `endpoint`, and its session cache. */
+function benchWearable(pki: Pki, endpoint: { host: string; port: number }): { wearable: Wearable; cache: TlsSessionCache } {
   const device = pki.wearables.get(DEVICE);
   if (!device) throw new Error('bench/handshake: no device certificate');
-  const broker = new CloudBroker({ host: '127.0.0.1', port: 0, serverCertChainPem: pki.cloud.chainPem, serverKeyPem: pki.cloud.keyPem, clientCaPem: `${pki.rootCa.certPem}\n${pki.intermediateCa.certPem}`, ownTopicOf: () => undefined });
-  const endpoint = await broker.start();
   const cache = new TlsSessionCache();
   const wearable = new Wearable({
     provisioning: provisionDevice(DEVICE, 1),
@@ -93,15 +119,29 @@ async function directKind(pki: Pki): Promise<Kind> {
     clock: SimClock.compressed(1),
     sessionCache: cache,
   });
-  return {
-    name: 'wearable→broker',
-    one: async (resume) => {
-      if (!resume) cache.forget(CLOUD_NAME);
-      await wearable.connect();
-      await wearable.stop();
-    },
-    stop: () => broker.stop(),
+  return { wearable, cache };
+}
+
+/** One connection of the Wearable, to CONNACK and a clean MQTT disconnect; full unless `resume`. */
+function wearableOne(w: { wearable: Wearable; cache: TlsSessionCache }): Kind['one'] {
+  return async (resume) => {
+    if (!resume) w.cache.forget(CLOUD_NAME);
+    await w.wearable.connect();
+    await w.wearable.stop();
   };
+}
+
+/** The Wearable straight to the CloudBroker: no relay, no capture, no key log. */
+async function directKind(pki: Pki): Promise<Kind> {
+  const broker = new CloudBroker({ host: '127.0.0.1', port: 0, serverCertChainPem: pki.cloud.chainPem, serverKeyPem: pki.cloud.keyPem, clientCaPem: brokerCa(pki), ownTopicOf: () => undefined });
+  const endpoint = await broker.start();
+  return { name: 'wearable→broker', one: wearableOne(benchWearable(pki, endpoint)), stop: () => broker.stop() };
+}
+
+/** The Wearable to Mosquitto in its role container (the containers and swarm placements' broker). */
+async function mosquittoKind(pki: Pki): Promise<Kind> {
+  const broker = await startBenchMosquitto(pki, [provisionDevice(DEVICE, 1)], { say: (line) => console.log(`  ${line}`) });
+  return { name: 'wearable→Mosquitto', one: wearableOne(benchWearable(pki, broker)), stop: broker.stop };
 }
 
 /** The same through the @resumption scenarios' rig: a capturing TcpLink and key logs on both ends. */
@@ -169,16 +209,31 @@ async function relayOverhead(delayMs: number, pings: number): Promise<number> {
   return extra[Math.floor(extra.length / 2)] as number;
 }
 
-const count = parseCount(process.argv.slice(2));
+const { count, mosquitto } = parseFlags(process.argv.slice(2));
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 console.log(`bench/handshake: ${count} sequential connections per case and kind, ${SLICES} interleaved slices; Node ${process.version}, ${type()} ${release()}, ${cpus()[0]?.model ?? 'cpu'}; load ${load()}`);
-console.log('TLS 1.3, mTLS, ECDSA P-256, loopback, no emulated delay');
+console.log('TLS 1.3, mTLS, ECDSA P-256, loopback (Mosquitto: the Docker bridge), no emulated delay');
 const pki = await generatePki({ wearableIds: [DEVICE] });
 const kinds = [await rawKind(pki), await directKind(pki), await relayKind()];
+if (mosquitto) {
+  try {
+    // One at a time, so that a Mosquitto that fails to start leaves no raw server process behind.
+    kinds.push(await rawProcessKind(pki));
+    kinds.push(await mosquittoKind(pki));
+  } catch (err) {
+    if (kinds.length > 3) await kinds.splice(3)[0]?.stop();
+    console.log(`  Mosquitto rows left out: ${(err as Error).message.split('\n')[0]} (run \`testbed doctor\`; or pass --no-mosquitto)`);
+  }
+}
+const verdict = (ratio: number) => `ratio ${ratio.toFixed(2)} (target 0.8 ${ratio >= 0.8 ? 'met' : 'NOT met'})`;
 for (const resume of [false, true]) {
-  const [raw, direct, relay] = (await interleaved(kinds, count, resume)) as [number, number, number];
-  const rate = (n: number) => n.toFixed(0).padStart(5);
-  console.log(`  ${resume ? 'resumed' : 'full   '}  raw node:tls ${rate(raw)} /s   wearable→broker (to CONNACK) ${rate(direct)} /s ratio ${(direct / raw).toFixed(2)} (target 0.8 ${direct / raw >= 0.8 ? 'met' : 'NOT met'})   through the capturing relay ${rate(relay)} /s ratio ${(relay / raw).toFixed(2)}`);
+  const [raw, direct, relay, rawProcess, toMosquitto] = await interleaved(kinds, count, resume);
+  const rate = (n: number | undefined) => (n ?? 0).toFixed(0).padStart(5);
+  const mode = resume ? 'resumed' : 'full   ';
+  console.log(`  ${mode}  raw node:tls ${rate(raw)} /s   wearable→broker (Aedes, to CONNACK) ${rate(direct)} /s ${verdict((direct ?? 0) / (raw ?? 1))}   through the capturing relay ${rate(relay)} /s ratio ${((relay ?? 0) / (raw ?? 1)).toFixed(2)}`);
+  if (rawProcess !== undefined && toMosquitto !== undefined) {
+    console.log(`  ${mode}  wearable→Mosquitto (its container, to CONNACK) ${rate(toMosquitto)} /s ${verdict(toMosquitto / (raw ?? 1))}; against raw with its server in a process of its own (${rate(rawProcess)} /s): ratio ${(toMosquitto / rawProcess).toFixed(2)}`);
+  }
 }
 for (const k of kinds) await k.stop();
 console.log(`load after: ${load()}`);
