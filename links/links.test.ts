@@ -96,6 +96,34 @@ test('a reset impairment resets the client after the byte limit; resetConnection
   }
 });
 
+test('a reset still reaches an in-process peer as a reset when the process stalls past the link\'s grace period', async () => {
+  // A loaded CI host can stall this process longer than the link's 20 ms grace. Stall it on
+  // purpose, right when the link decides to reset: the peer must still have read the bytes before
+  // the RST, or Linux ends its connection as an EOF (the fresh-clone CI of 08e75ee timed out so).
+  const echo = await echoServer();
+  const link = new TcpLink({ name: 'r', listen: { host: LOOPBACK, port: 0 }, target: { host: LOOPBACK, port: echo.port }, impairments: { serverToClient: [reset({ afterBytes: 4 })] } });
+  const at = await link.start();
+  try {
+    void link.log.waitFor('the reset decision', (o) => o.kind === 'reset', 10_000).then(() => {
+      const until = performance.now() + 60;
+      while (performance.now() < until); // the stall: no timer, no I/O runs meanwhile
+    });
+    const client = connect({ host: at.host, port: at.port });
+    const received: Buffer[] = [];
+    client.on('data', (b) => received.push(b));
+    client.write('0123456789');
+    const ended = await within(new Promise<string>((r) => {
+      client.on('error', (e: NodeJS.ErrnoException) => r(e.code ?? e.message));
+      client.on('end', () => r('EOF'));
+    }), 'the reset');
+    assert.equal(ended, 'ECONNRESET', 'the peer sees the reset, not an orderly end');
+    assert.equal(Buffer.concat(received).toString(), '0123');
+  } finally {
+    await link.stop();
+    await echo.close();
+  }
+});
+
 test('a TCP link refuses duplicate and reorder with the reason', () => {
   assert.throws(() => new TcpLink({ name: 'x', listen: { host: LOOPBACK, port: 0 }, target: { host: LOOPBACK, port: 1 }, impairments: { clientToServer: [duplicate({ rate: 0.5 })] } }).start(),
     /duplicate is for UDP links/);

@@ -134,6 +134,10 @@ export class TcpLink {
       // lands while the peer still has unread bytes queued ends the connection for it as an EOF
       // (its next read returns 0), not ECONNRESET. At 1 ms the test client saw a FIN-like end in
       // 2 of 15 runs on an idle host (fresh-clone CI of 1bf9b5e); at 20 ms 0 of 200.
+      // The RST goes out from a setImmediate after that timer, i.e. after the event loop's next
+      // poll phase: if this process stalled past the 20 ms (a loaded host; the fresh-clone CI of
+      // 08e75ee), the timer fires before any read, and a peer in this process (tests, the local
+      // rigs) would otherwise meet the RST with its bytes still unread.
       const rst = () => {
         client.resetAndDestroy();
         upstream.resetAndDestroy();
@@ -141,7 +145,7 @@ export class TcpLink {
         this.#sockets.delete(upstream);
       };
       if (client.destroyed) rst();
-      else client.write(new Uint8Array(0), () => setTimeout(rst, 20));
+      else client.write(new Uint8Array(0), () => setTimeout(() => setImmediate(rst), 20));
     };
     this.#resets.add(resetNow);
     const impaired = (notes: readonly string[], direction: string) => {
