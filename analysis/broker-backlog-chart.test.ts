@@ -76,3 +76,24 @@ test('each bar is drawn from its own record: a gap report that disagrees with th
   assert.deepEqual(widthsOf(cloud), expected([[REACHED_CLOUD, 510], [NEVER_REACHED, 690]], full, 1200));
   assert.ok(texts(svg).includes('the cloud: 510 opened, 690 named missing by its gap report'));
 });
+
+test('each bar comes from its own record: three records that all disagree draw three different bars', () => {
+  // Acknowledged 1,200 but the broker's log received 1,190; it delivered 500 (so dropped 690); the
+  // cloud opened 498 and names 695 missing. A bar drawn from another record's numbers shows here.
+  const svg = brokerBacklogChart({ acknowledged: 1200, receivedByBroker: 1190, deliveredByBroker: 500, openedByCloud: 498, namedMissing: 695, wearables: 300, wearablesWithGaps: 280 });
+  const t = texts(svg);
+  for (const caption of [
+    "the wearables' own records: 1,200 acknowledged by the broker (PUBACK)",
+    "the broker's log: 500 delivered to the cloud, 690 dropped (never delivered)",
+    'the cloud: 498 opened, 695 named missing by its gap report',
+  ]) assert.ok(t.includes(caption), `no caption "${caption}" among: ${t.join(' | ')}`);
+  const [acknowledged, broker, cloud] = rows(svg);
+  const full = acknowledged?.[0]?.width ?? 0;
+  assert.deepEqual(widthsOf(broker), expected([[REACHED_CLOUD, 500], [NEVER_REACHED, 690]], full, 1200), "the broker's bar is not its log's 500 delivered then 690 dropped");
+  assert.deepEqual(widthsOf(cloud), expected([[REACHED_CLOUD, 498], [NEVER_REACHED, 695]], full, 1200), "the cloud's bar is not its own 498 opened then 695 named missing");
+});
+
+test('a count that is not a finite number is refused with one line, not drawn', () => {
+  assert.throws(() => brokerBacklogChart({ ...mosquitto500, deliveredByBroker: Number.NaN }), /stacked bars: "the broker's log[^"]*" has a part of NaN; every part must be a finite count from 0/);
+  assert.throws(() => brokerBacklogChart({ ...mosquitto500, acknowledged: Number.POSITIVE_INFINITY }), /has a part of Infinity/);
+});

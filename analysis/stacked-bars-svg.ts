@@ -38,6 +38,11 @@ const LEGEND_SWATCH = 12;
 const LEGEND_GAP = 18;
 
 export function stackedBarsSvg(c: StackedBarsChart): string {
+  // NaN would print as a caption number and an endless axis (ticks(Infinity) never ends): refuse it.
+  for (const b of c.bars) {
+    const bad = b.segments.find((s) => !Number.isFinite(s.value) || s.value < 0);
+    if (bad) throw new Error(`stacked bars: "${b.caption}" has a part of ${bad.value}; every part must be a finite count from 0`);
+  }
   const width = Math.max(MIN_WIDTH, Math.ceil(textWidth(c.title, 14) + 20));
   const plot = width - LEFT - RIGHT;
   const max = Math.max(1, ...c.bars.map((b) => total(b)));

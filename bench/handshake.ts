@@ -226,16 +226,20 @@ if (mosquitto) {
   }
 }
 const verdict = (ratio: number) => `ratio ${ratio.toFixed(2)} (target 0.8 ${ratio >= 0.8 ? 'met' : 'NOT met'})`;
-for (const resume of [false, true]) {
-  const [raw, direct, relay, rawProcess, toMosquitto] = await interleaved(kinds, count, resume);
-  const rate = (n: number | undefined) => (n ?? 0).toFixed(0).padStart(5);
-  const mode = resume ? 'resumed' : 'full   ';
-  console.log(`  ${mode}  raw node:tls ${rate(raw)} /s   wearable→broker (Aedes, to CONNACK) ${rate(direct)} /s ${verdict((direct ?? 0) / (raw ?? 1))}   through the capturing relay ${rate(relay)} /s ratio ${((relay ?? 0) / (raw ?? 1)).toFixed(2)}`);
-  if (rawProcess !== undefined && toMosquitto !== undefined) {
-    console.log(`  ${mode}  wearable→Mosquitto (its container, to CONNACK) ${rate(toMosquitto)} /s ${verdict(toMosquitto / (raw ?? 1))}; against raw with its server in a process of its own (${rate(rawProcess)} /s): ratio ${(toMosquitto / rawProcess).toFixed(2)}`);
+try {
+  for (const resume of [false, true]) {
+    const [raw, direct, relay, rawProcess, toMosquitto] = await interleaved(kinds, count, resume);
+    const rate = (n: number | undefined) => (n ?? 0).toFixed(0).padStart(5);
+    const mode = resume ? 'resumed' : 'full   ';
+    console.log(`  ${mode}  raw node:tls ${rate(raw)} /s   wearable→broker (Aedes, to CONNACK) ${rate(direct)} /s ${verdict((direct ?? 0) / (raw ?? 1))}   through the capturing relay ${rate(relay)} /s ratio ${((relay ?? 0) / (raw ?? 1)).toFixed(2)}`);
+    if (rawProcess !== undefined && toMosquitto !== undefined) {
+      console.log(`  ${mode}  wearable→Mosquitto (its container, to CONNACK) ${rate(toMosquitto)} /s ${verdict(toMosquitto / (raw ?? 1))}; against raw with its server in a process of its own (${rate(rawProcess)} /s): ratio ${(toMosquitto / rawProcess).toFixed(2)}`);
+    }
   }
+} finally {
+  // The Mosquitto container and the raw server process go on every path, a failed round included.
+  for (const k of kinds) await k.stop().catch((err: Error) => console.error(`bench/handshake: stopping ${k.name}: ${err.message}`));
 }
-for (const k of kinds) await k.stop();
 console.log(`load after: ${load()}`);
 const overhead = await relayOverhead(10, 200);
 console.log(`link relay: median added latency per packet beyond a configured 10 ms: ${overhead.toFixed(3)} ms (target < 1 ms: ${overhead < 1 ? 'met' : 'NOT met'})`);

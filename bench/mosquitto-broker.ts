@@ -19,7 +19,7 @@ import type { DeviceProvisioning } from '../emulators/provisioning.ts';
 import { CloudBrokerContainer } from '../containers/cloud-broker-container.ts';
 import { CLOUD_SERVICE_CN } from '../certs/genuine-profiles.ts';
 import { MQTT_TLS_PORT } from '../containers/role-config.ts';
-import { removeRun } from '../containers/run-labels.ts';
+import { cleanUpOnInterrupt, removeRun } from '../containers/run-labels.ts';
 import { ContainersTopology, internalNetwork } from '../topology/containers-topology.ts';
 
 export interface BenchMosquitto {
@@ -37,7 +37,10 @@ export async function startBenchMosquitto(pki: Pki, devices: readonly DeviceProv
   const images = await ContainersTopology.prepare(say);
   const runId = `tb-bench-${randomBytes(4).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), 'bench-mosquitto-'));
+  // Ctrl-C during a benchmark removes the broker and its network too (no reaper here).
+  const releaseInterrupt = cleanUpOnInterrupt(runId);
   const cleanUp = async () => {
+    releaseInterrupt();
     await removeRun(runId);
     rmSync(dir, { recursive: true, force: true });
   };

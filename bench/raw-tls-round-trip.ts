@@ -15,10 +15,14 @@ export function rawTlsRoundTrip(port: number, secureContext: SecureContext): (re
       const s = tlsConnect({ socket: netConnect({ host: '127.0.0.1', port, noDelay: true }), servername: CLOUD_NAME, secureContext, ...(resume && session ? { session } : {}) });
       s.on('session', (x: Buffer) => (session = x));
       s.write('c');
-      s.on('data', () => undefined);
+      // Done when the server's answer came and it closed: a refused handshake also ends in a
+      // close, and must not count as a connection.
+      let answered = false;
+      s.on('data', () => (answered = true));
       s.on('end', () => {
         s.destroy();
-        resolve();
+        if (answered) resolve();
+        else reject(new Error('bench: the raw server closed without answering (handshake refused?)'));
       });
       s.on('error', reject);
     });

@@ -8,6 +8,7 @@
  */
 import { createServer } from 'node:tls';
 import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 
 export interface RawServerCredentials {
@@ -19,25 +20,33 @@ export interface RawServerCredentials {
 /** Fork the server; resolves with its loopback port and a stop that ends the process. */
 export async function startRawServerProcess(credentials: RawServerCredentials): Promise<{ port: number; stop: () => Promise<void> }> {
   const child = fork(new URL(import.meta.url), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('bench: the raw node:tls server process did not report its port within 20 s')), 20_000);
-    child.once('message', (m: { port?: number; error?: string }) => {
-      clearTimeout(timer);
-      if (m.port) resolve(m.port);
-      else reject(new Error(`bench: the raw node:tls server process failed: ${m.error ?? 'no port'}`));
+  const ended = () => child.exitCode !== null || child.signalCode !== null;
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (ended()) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
     });
-    child.once('exit', (code) => reject(new Error(`bench: the raw node:tls server process exited (${code}) before it listened`)));
-    child.send(credentials);
-  });
-  return {
-    port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('bench: the raw node:tls server process did not report its port within 20 s')), 20_000);
+      child.once('message', (m: { port?: number; error?: string }) => {
+        clearTimeout(timer);
+        if (m.port) resolve(m.port);
+        else reject(new Error(`bench: the raw node:tls server process failed: ${m.error ?? 'no port'}`));
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`bench: the raw node:tls server process exited (${code ?? signal}) before it listened`));
+      });
+      child.send(credentials);
+    });
+    return { port, stop };
+  } catch (err) {
+    // A child left running would hold this process open through its IPC channel.
+    await stop();
+    throw err;
+  }
 }
 
 function serve(c: RawServerCredentials): void {
@@ -50,7 +59,7 @@ function serve(c: RawServerCredentials): void {
 }
 
 // As a forked child: wait for the credentials, then serve until killed.
-if (process.send && process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) {
+if (process.send && process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   process.once('message', (m: RawServerCredentials) => serve(m));
   process.on('disconnect', () => process.exit(0));
 }

@@ -113,7 +113,9 @@ Then('the cloud\'s gap report names exactly the {int} readings the broker did no
   f.statsAtEnd = stats;
   this.attach(summaryTable(stats, ledger, backlog), { mediaType: 'text/plain', fileName: 'fleet-summary.txt' });
   const named = ledger.gaps.reduce((n, g) => n + g.missing.length, 0);
-  // Attached before the assertions: a run whose records disagree shows it in the picture too.
+  // Attached before this step's assertions: a gap report that disagrees with the broker's log
+  // shows in the picture too. (If the broker's own account failed its checks in the step before,
+  // this step does not run and there is no picture: that step's message says what disagreed.)
   attachSvg(this, brokerBacklogChart({
     acknowledged: stats.acknowledged,
     receivedByBroker: backlog.received,

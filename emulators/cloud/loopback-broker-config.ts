@@ -1,12 +1,13 @@
 /**
  * A local cloud broker's options from a run's PKI: on loopback, on a port the kernel picks,
- * presenting the cloud's server certificate chain and key. Every rig and test that stands up a
- * CloudBroker in-process starts here.
+ * presenting the cloud's server certificate chain and key. The rigs and tests that stand up a
+ * CloudBroker in-process start here (the benchmarks build theirs inline).
  *
  * What decides who gets in stays with the caller, in plain sight: the client CAs
- * (`clientCaPem`), the topic each identity owns, the TLS policy. Mutual TLS itself is not an
- * option: CloudBroker always requests a client certificate and refuses a handshake without a
- * valid one (cloud-broker.ts start).
+ * (`clientCaPem`), the topic each identity owns, the TLS policy, and the listeners that take a
+ * password instead of a certificate (`plainPort`, `passwordTlsPort`, `fleetAccount`: the pitfalls
+ * the plaintext and hard-coded-credentials scenarios show). The mutual-TLS listener itself always
+ * requests a client certificate and refuses a handshake without a valid one (cloud-broker.ts start).
  */
 import type { CloudBrokerConfig } from './cloud-broker.ts';
 
@@ -20,5 +21,6 @@ export interface CloudServerCredential {
 export type CloudBrokerPolicy = Omit<CloudBrokerConfig, 'host' | 'port' | 'serverCertChainPem' | 'serverKeyPem'>;
 
 export function loopbackBrokerConfig(server: CloudServerCredential, policy: CloudBrokerPolicy): CloudBrokerConfig {
-  return { host: '127.0.0.1', port: 0, serverCertChainPem: server.chainPem, serverKeyPem: server.keyPem, ...policy };
+  // The fixed fields last: a policy object carrying its own host or port cannot move the broker off loopback.
+  return { ...policy, host: '127.0.0.1', port: 0, serverCertChainPem: server.chainPem, serverKeyPem: server.keyPem };
 }
