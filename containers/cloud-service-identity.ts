@@ -6,9 +6,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { issueCertificate } from '../certs/certificate-profile.ts';
-import { CLOUD_SERVICE_CN, wearableProfile } from '../certs/genuine-profiles.ts';
-import { issuerFromPem } from '../certs/pki.ts';
+import { CLOUD_SERVICE_CN } from '../certs/genuine-profiles.ts';
+import { issueCloudServiceIdentity } from '../certs/cloud-service-identity.ts';
 import { readPem, type PkiPaths } from '../certs/pki-files.ts';
 
 export interface ClientIdentityFiles {
@@ -27,22 +26,4 @@ export async function writeCloudServiceIdentity(pki: PkiPaths, outDir: string, n
   writeFileSync(files.key, issued.keyPem, { mode: 0o600 });
   writeFileSync(files.chain, issued.chainPem, { mode: 0o644 });
   return files;
-}
-
-/** The cloud service's client certificate and key, in memory (the local placement's subscriber); `chainPem`: the leaf and the intermediate. */
-export async function issueCloudServiceIdentity(intermediateCa: { certPem: string; keyPem: string }, now = new Date(), commonName = CLOUD_SERVICE_CN): Promise<{ certPem: string; keyPem: string; chainPem: string }> {
-  const issuer = issuerFromPem(intermediateCa, 'the intermediate CA');
-  const device = wearableProfile(issuer, commonName, { validity: { notBeforeOffsetMs: -60 * 60_000, notAfterOffsetMs: issuer.certificate.notAfter.getTime() - now.getTime() } });
-  // A TLS client like a wearable (clientAuth, P-256), but in the cloud's unit and with a
-  // digitalSignature-only key: it signs its TLS handshakes and never does E3 key agreement.
-  const issued = await issueCertificate(
-    {
-      ...device,
-      label: `the ${commonName} client certificate`,
-      subject: { ...device.subject, commonName, organizationalUnit: 'cloud' },
-      keyUsage: { usages: ['digitalSignature'], critical: true },
-    },
-    now,
-  );
-  return { certPem: issued.certPem, keyPem: issued.keyPem, chainPem: issued.certPem + intermediateCa.certPem };
 }

@@ -43,7 +43,7 @@ import { TcpLink } from '../links/tcp-link.ts';
 import { fleetCrl, presenterAlerts, serialOf, type FleetRevocation, type PresentedCredential, type RevocationRecord } from './fleet-revocation.ts';
 import type { FleetCloudAbsence } from './fleet-cloud-absence.ts';
 import { FLEET_CLOUD_CLIENT_ID, PersistentSubscriber } from '../emulators/cloud/persistent-subscriber.ts';
-import { issueCloudServiceIdentity } from '../containers/cloud-service-identity.ts';
+import { issueCloudServiceIdentity } from '../certs/cloud-service-identity.ts';
 import { connectTls } from '../emulators/tls-connect.ts';
 import { secureProfile, tlsClientOptions } from '../emulators/tls-client-profile.ts';
 import { E3_TOPIC_FILTER } from '../emulators/cloud/cloud-broker.ts';

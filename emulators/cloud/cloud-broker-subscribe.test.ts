@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { connect as tlsConnect } from 'node:tls';
 import mqtt, { type MqttClient } from 'mqtt';
 import { generatePki, type Pki } from '../../certs/pki.ts';
-import { issueCloudServiceIdentity } from '../../containers/cloud-service-identity.ts';
+import { issueCloudServiceIdentity } from '../../certs/cloud-service-identity.ts';
 import { ACK_TOPIC_FILTER } from '../dtls/cloud-acks.ts';
 import { COMMAND_TOPIC_FILTER, commandTopic } from '../commands/command-topics.ts';
 import { e3Topic } from '../wearable.ts';
