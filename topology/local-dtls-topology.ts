@@ -146,7 +146,8 @@ export class LocalDtlsTopology implements Topology {
     this.#keyLog = keyLog;
     const evidence: EvidenceSink = { tlsEndpoint: (_role, endpoint) => keyLog.attach(endpoint) };
     const caBundle = readPem(pki.caBundle, 'the testbed CA bundle');
-    const broker = new CloudBroker(cloudBrokerConfig({ pki, registry, evidence }));
+    // The DTLS path: the gateway reads the cloud's acknowledgements (cloud/acks/<pseudonym>).
+    const broker = new CloudBroker({ ...cloudBrokerConfig({ pki, registry, evidence }), grants: { dtlsAcks: true } });
     this.#broker = broker;
     const cloudEndpoint = await broker.start();
     broker.subscribeReadings((payload, topic, deliveredBy) => {

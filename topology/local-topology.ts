@@ -80,8 +80,11 @@ export class LocalTopology implements Topology, CommandTopology {
 
     const { registry, service: cloudService } = assembleCloudService({ dir: this.dir, pki, devices: this.#devices, clock });
     this.#service = cloudService;
+    const commandHandler = commandHandlerOf(spec);
     const broker = new CloudBroker({
       ...cloudBrokerConfig({ pki, registry, evidence }),
+      // The command topics only for a run whose wearables take commands, as Mosquitto's ACL.
+      grants: { deviceCommands: commandHandler !== undefined },
       ...(spec.brokerPolicy ? { tlsServerOptions: await brokerPolicyTls(spec.brokerPolicy, generated) } : {}),
       ...(profile.plaintext ? { plainPort: 0, passwordOf: (deviceId: string) => this.#devices.find((d) => d.deviceId === deviceId)?.mqttPassword } : {}),
     });
@@ -91,7 +94,6 @@ export class LocalTopology implements Topology, CommandTopology {
     const cloudEndpoint = profile.plaintext ? (broker.plainEndpoint as { host: string; port: number }) : tlsEndpoint;
     const service = this.#service;
     broker.subscribeReadings((payload, topic, deliveredBy) => service.ingest(payload, { topic, deliveredBy }));
-    const commandHandler = commandHandlerOf(spec);
     if (commandHandler) this.#commands = localCommandCenter({ broker, registry, pki, nowSec: () => clock.nowSec(), dir: this.dir });
 
     const upstreamLink = await this.#link('gateway-cloud', spec.gatewayCloudMitm ? await this.#startGatewayCloudMitm(spec.gatewayCloudMitm, cloudEndpoint, generated, caBundle, evidence) : cloudEndpoint);

@@ -10,7 +10,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { generatePki, type Pki } from '../../certs/pki.ts';
 import { issueCloudServiceIdentity } from '../../certs/cloud-service-identity.ts';
 import { ACK_TOPIC_FILTER } from '../dtls/cloud-acks.ts';
-import { COMMAND_TOPIC_FILTER, commandTopic } from '../commands/command-topics.ts';
+import { COMMAND_TOPIC_FILTER, RESPONSE_TOPIC_FILTER, commandTopic } from '../commands/command-topics.ts';
 import { e3Topic } from '../wearable.ts';
 import { CloudBroker, E3_TOPIC_FILTER } from './cloud-broker.ts';
 import { loopbackBrokerConfig } from './loopback-broker-config.ts';
@@ -36,6 +36,7 @@ before(async () => {
     loopbackBrokerConfig(pki.cloud, {
       clientCaPem: pki.rootCa.certPem,
       ownTopicOf: (id) => (id in PSEUDONYM ? e3Topic(PSEUDONYM[id as Device]) : undefined),
+      grants: { deviceCommands: true, dtlsAcks: true },
     }),
   );
   endpoint = await broker.start();
@@ -52,8 +53,8 @@ function wearable(id: Device): Credential {
 }
 
 /** An MQTT client over mutual TLS that does not reconnect, and every message it receives. */
-async function client(who: Credential): Promise<{ mqtt: MqttClient; received: string[] }> {
-  const stream = () => tlsConnect({ ...endpoint, servername: 'cloud.testbed.local', ca: pki.rootCa.certPem, cert: who.chainPem, key: who.keyPem });
+async function client(who: Credential, at = endpoint): Promise<{ mqtt: MqttClient; received: string[] }> {
+  const stream = () => tlsConnect({ ...at, servername: 'cloud.testbed.local', ca: pki.rootCa.certPem, cert: who.chainPem, key: who.keyPem });
   const c = new mqtt.MqttClient(stream, { protocolVersion: 4, clientId: `probe-${++clientCount}`, reconnectPeriod: 0, connectTimeout: 10_000 });
   c.on('error', () => undefined); // a refusal closes the connection; the test reads the outcome below
   const received: string[] = [];
@@ -139,6 +140,35 @@ test('what the roles need is granted: a wearable its own command topic, a gatewa
     assert.notEqual(await subscribe(own.mqtt, commandTopic(PSEUDONYM['wearable-0002'])), 'granted', "a wearable was granted another wearable's command topic");
   } finally {
     own.mqtt.end(true);
+  }
+});
+
+test('a run without commands or DTLS acknowledgements grants none of their topics (as Mosquitto\'s ACL leaves them out)', async () => {
+  const bare = new CloudBroker(loopbackBrokerConfig(pki.cloud, { clientCaPem: pki.rootCa.certPem, ownTopicOf: (id) => (id in PSEUDONYM ? e3Topic(PSEUDONYM[id as Device]) : undefined) }));
+  const at = await bare.start();
+  try {
+    const asks: [Credential, string][] = [
+      [wearable('wearable-0001'), commandTopic(PSEUDONYM['wearable-0001'])],
+      [pki.gateway, COMMAND_TOPIC_FILTER],
+      [pki.gateway, ACK_TOPIC_FILTER],
+      [cloudService, RESPONSE_TOPIC_FILTER],
+    ];
+    for (const [credential, filter] of asks) {
+      const c = await client(credential, at);
+      try {
+        assert.notEqual(await subscribe(c.mqtt, filter), 'granted', `${filter} was granted without the feature`);
+      } finally {
+        c.mqtt.end(true);
+      }
+    }
+    const readings = await client(cloudService, at);
+    try {
+      assert.equal(await subscribe(readings.mqtt, E3_TOPIC_FILTER), 'granted', 'the cloud service must still read the readings');
+    } finally {
+      await readings.mqtt.endAsync();
+    }
+  } finally {
+    await bare.stop();
   }
 });
 

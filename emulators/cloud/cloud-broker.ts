@@ -55,6 +55,14 @@ export interface CloudBrokerConfig {
   readonly fleetAccount?: { readonly username: string; readonly password: string };
   /** Also listen for MQTT over TLS without a client certificate (username and password only) on this port. */
   readonly passwordTlsPort?: number;
+  /**
+   * Topics a run's features add to the roles' grants, as Mosquitto's ACL adds them only for a run
+   * that has the feature (containers/cloud-broker-container.ts withDeviceCommandsIf, withDtlsAcks):
+   * `deviceCommands` each wearable its own command and response topics, the gateway any device's,
+   * the cloud service the responses (issue 13); `dtlsAcks` the gateway the cloud's
+   * acknowledgements of DTLS readings. Off unless asked for: least privilege (source chapter §17.7).
+   */
+  readonly grants?: { readonly deviceCommands?: boolean; readonly dtlsAcks?: boolean };
 }
 
 export const E3_TOPIC_FILTER = 'wearables/+/e3';
@@ -294,16 +302,19 @@ export class CloudBroker {
   /**
    * Deny by default: a client reads only what its role needs (source chapter §17.7, least
    * privilege), the same grants as Mosquitto's ACL (containers/cloud-broker-container.ts acl()):
-   * - a wearable: its own command topic;
-   * - a gateway: any device's command topic, and the cloud's acknowledgements of DTLS readings;
+   * - a wearable: its own command topic (with grants.deviceCommands);
+   * - a gateway: any device's command topic (grants.deviceCommands), and the cloud's
+   *   acknowledgements of DTLS readings (grants.dtlsAcks);
    * - the cloud service, by its CN and not only its unit (other clients of the cloud's unit, e.g.
-   *   the DTLS endpoint CN=cloud-dtls, read nothing): every wearable's readings and responses.
+   *   the DTLS endpoint CN=cloud-dtls, read nothing): every wearable's readings, and their
+   *   responses (grants.deviceCommands).
    * Anything else, '#' and '+/+/e3' included, is refused: no other client reads a reading.
    */
   #maySubscribe(identity: PeerIdentity, topic: string): boolean {
-    if (this.#maySubscribeCommands(identity, topic)) return true;
-    if (identity.unit === 'gateway') return topic === ACK_TOPIC_FILTER || /^cloud\/acks\/[0-9a-f]{32}$/.test(topic);
-    if (identity.unit === 'cloud' && identity.commonName === CLOUD_SERVICE_CN) return topic === E3_TOPIC_FILTER || topic === RESPONSE_TOPIC_FILTER;
+    const grants = this.#config.grants ?? {};
+    if (grants.deviceCommands && this.#maySubscribeCommands(identity, topic)) return true;
+    if (identity.unit === 'gateway') return grants.dtlsAcks === true && (topic === ACK_TOPIC_FILTER || /^cloud\/acks\/[0-9a-f]{32}$/.test(topic));
+    if (identity.unit === 'cloud' && identity.commonName === CLOUD_SERVICE_CN) return topic === E3_TOPIC_FILTER || (grants.deviceCommands === true && topic === RESPONSE_TOPIC_FILTER);
     return false;
   }
 
@@ -316,8 +327,10 @@ export class CloudBroker {
 
   #mayPublish(identity: PeerIdentity, topic: string): boolean {
     // Sealed command responses go to the device's own response topic; a gateway forwards any.
-    if (identity.unit === 'gateway' && /^wearables\/[0-9a-f]{32}\/responses$/.test(topic)) return true;
-    if (identity.unit === 'wearable' && this.#config.ownTopicOf(identity.commonName)?.replace(/\/e3$/, '/responses') === topic) return true;
+    if (this.#config.grants?.deviceCommands) {
+      if (identity.unit === 'gateway' && /^wearables\/[0-9a-f]{32}\/responses$/.test(topic)) return true;
+      if (identity.unit === 'wearable' && this.#config.ownTopicOf(identity.commonName)?.replace(/\/e3$/, '/responses') === topic) return true;
+    }
     if (identity.unit === 'gateway') return /^wearables\/[0-9a-f]{32}\/e3$/.test(topic);
     if (identity.unit === 'wearable') return this.#config.ownTopicOf(identity.commonName) === topic;
     // The shared fleet account stands for every device at once (fleetAccount above).
