@@ -99,7 +99,7 @@ test('a reset impairment resets the client after the byte limit; resetConnection
 test('a reset still reaches an in-process peer as a reset when the process stalls past the link\'s grace period', async () => {
   // A loaded CI host can stall this process longer than the link's 20 ms grace. Stall it on
   // purpose, right when the link decides to reset: the peer must still have read the bytes before
-  // the RST, or Linux ends its connection as an EOF (the fresh-clone CI of 08e75ee timed out so).
+  // the RST, or Linux ends its connection as an EOF (as the fresh-clone CI of 1bf9b5e timed out).
   const echo = await echoServer();
   const link = new TcpLink({ name: 'r', listen: { host: LOOPBACK, port: 0 }, target: { host: LOOPBACK, port: echo.port }, impairments: { serverToClient: [reset({ afterBytes: 4 })] } });
   const at = await link.start();

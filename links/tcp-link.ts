@@ -135,9 +135,9 @@ export class TcpLink {
       // (its next read returns 0), not ECONNRESET. At 1 ms the test client saw a FIN-like end in
       // 2 of 15 runs on an idle host (fresh-clone CI of 1bf9b5e); at 20 ms 0 of 200.
       // The RST goes out from a setImmediate after that timer, i.e. after the event loop's next
-      // poll phase: if this process stalled past the 20 ms (a loaded host; the fresh-clone CI of
-      // 08e75ee), the timer fires before any read, and a peer in this process (tests, the local
-      // rigs) would otherwise meet the RST with its bytes still unread.
+      // poll phase: if this process stalls past the 20 ms (a loaded host), the timer fires before
+      // any read, and a peer in this process (tests, the local rigs) would otherwise meet the RST
+      // with its bytes still unread (links.test.ts stalls the process on purpose to show it).
       const rst = () => {
         client.resetAndDestroy();
         upstream.resetAndDestroy();
