@@ -10,7 +10,7 @@
 import type { HandshakeAnalysis } from './handshake-analyser.ts';
 import type { DtlsHandshakeAnalysis } from './dtls-handshake.ts';
 import type { Dtls13HandshakeAnalysis } from './dtls13-handshake.ts';
-import { escapeXml, textWidth, wrapText } from './svg-text.ts';
+import { escapeXml, svgDocument, textWidth, wrapText } from './svg-text.ts';
 
 /** One arrow of a ladder: a flight, its time since the first packet, and what it carried. */
 export interface LadderArrow {
@@ -61,15 +61,13 @@ export function ladderDiagramSvg(l: Ladder): string {
     y = y2 + 10;
   }
   const height = y + 20;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif">`
-    + `<rect width="${WIDTH}" height="${height}" fill="white"/>`
-    + '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="8" refY="4" orient="auto"><path d="M0,0 L8,4 L0,8 z"/></marker></defs>'
+  return svgDocument(WIDTH, height, '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="8" refY="4" orient="auto"><path d="M0,0 L8,4 L0,8 z"/></marker></defs>'
     + `<text x="10" y="20" font-size="14" font-weight="bold">${escapeXml(l.title)}</text>`
     + summaryLines.map((s, i) => `<text x="10" y="${38 + i * 16}" font-size="12">${escapeXml(s)}</text>`).join('')
     + `<text x="${LEFT}" y="${top - 2}" text-anchor="middle" font-size="12" font-weight="bold">${escapeXml(l.client)}</text>`
     + `<text x="${RIGHT}" y="${top - 2}" text-anchor="middle" font-size="12" font-weight="bold">${escapeXml(l.server)}</text>`
     + `<line x1="${LEFT}" y1="${top + 4}" x2="${LEFT}" y2="${height - 10}" stroke="#888"/><line x1="${RIGHT}" y1="${top + 4}" x2="${RIGHT}" y2="${height - 10}" stroke="#888"/>`
-    + `${parts.join('')}</svg>`;
+    + parts.join(''));
 }
 
 const msSince = (t0: bigint, t: bigint): number => Number(t - t0) / 1000;
@@ -139,11 +137,9 @@ export function barChartSvg(title: string, bars: readonly { label: string; ms: n
   });
   const axisY = 40 + bars.length * 30;
   const height = axisY + 40;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`
-    + `<rect width="${width}" height="${height}" fill="white"/>`
-    + `<text x="10" y="20" font-size="14" font-weight="bold">${escapeXml(title)}</text>${rows.join('')}`
+  return svgDocument(width, height, `<text x="10" y="20" font-size="14" font-weight="bold">${escapeXml(title)}</text>${rows.join('')}`
     + `<line x1="${labelWidth}" y1="${axisY}" x2="${labelWidth + plot}" y2="${axisY}" stroke="#888"/>`
     + `<text x="${labelWidth}" y="${axisY + 14}" font-size="11" text-anchor="middle">0</text>`
     + `<text x="${labelWidth + plot}" y="${axisY + 14}" font-size="11" text-anchor="middle">${max.toFixed(1)}</text>`
-    + `<text x="${labelWidth + plot / 2}" y="${axisY + 30}" font-size="11" text-anchor="middle">${escapeXml(axisLabel)}</text></svg>`;
+    + `<text x="${labelWidth + plot / 2}" y="${axisY + 30}" font-size="11" text-anchor="middle">${escapeXml(axisLabel)}</text>`);
 }

@@ -5,7 +5,7 @@
  * of 0 draws nothing, so "none dropped" is an absent colour, not a sliver. A legend under the axis
  * names each colour.
  */
-import { escapeXml, textWidth, wrapText } from './svg-text.ts';
+import { escapeXml, svgDocument, textWidth, wrapText } from './svg-text.ts';
 
 export interface Segment {
   readonly value: number;
@@ -88,8 +88,7 @@ export function stackedBarsSvg(c: StackedBarsChart): string {
     lx += itemWidth + LEGEND_GAP;
   }
   const height = legendY + 14;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`
-    + `<rect width="${width}" height="${height}" fill="white"/>${parts.join('')}</svg>`;
+  return svgDocument(width, height, parts.join(''));
 }
 
 const total = (b: StackedBar): number => b.segments.reduce((n, s) => n + (s.value > 0 ? s.value : 0), 0);

@@ -46,3 +46,9 @@ export function wrapText(text: string, maxWidth: number, fontSize: number): stri
 function pieces(text: string): string[] {
   return text.split(/(?<=, )/).flatMap((p) => (p.length > 40 ? p.split(/(?<= )/) : [p]));
 }
+
+/** A report picture: an SVG document of `width` × `height` on a white background (readable on a dark page), in the report's font. */
+export function svgDocument(width: number, height: number, body: string): string {
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`
+    + `<rect width="${width}" height="${height}" fill="white"/>${body}</svg>`;
+}

@@ -62,11 +62,12 @@ function arg(name: string, fallback: number, min: number, max: number): number {
   return n;
 }
 
+/** The parts to run (--only a,b): one figure can be re-measured without the others' minutes. */
+const PARTS = ['provisioning', 'storm', 'handshakes', 'sustained', 'restart', 'memory'] as const;
 /** A misspelt flag (--no-mosquito) would otherwise be ignored and start Docker after all. */
-const PARTS_USAGE = 'provisioning,storm,handshakes,sustained,restart,memory';
 const FLAGS_WITH_VALUE = ['--wearables', '--handshakes', '--threads', '--in-flight', '--device-chain', '--only'];
 const unknownFlag = process.argv.slice(2).find((a, i, all) => !FLAGS_WITH_VALUE.includes(a) && a !== '--no-mosquitto' && !FLAGS_WITH_VALUE.includes(all[i - 1] ?? ''));
-if (unknownFlag !== undefined) usage(`unknown argument ${JSON.stringify(unknownFlag)}; flags: --wearables N, --handshakes N, --threads N, --in-flight N, --device-chain leaf|leaf+intermediate, --only ${PARTS_USAGE}, --no-mosquitto`);
+if (unknownFlag !== undefined) usage(`unknown argument ${JSON.stringify(unknownFlag)}; flags: --wearables N, --handshakes N, --threads N, --in-flight N, --device-chain leaf|leaf+intermediate, --only ${PARTS.join(',')}, --no-mosquitto`);
 const N = arg('--wearables', 5000, 10, 5000);
 const HANDSHAKES = arg('--handshakes', 200, 10, 10_000);
 /** Client threads of the connect storm (the broker or raw server is the main thread) and attempts in flight per thread. */
@@ -82,8 +83,6 @@ const DEVICE_CHAIN = (() => {
   if (v !== 'leaf' && v !== 'leaf+intermediate') usage(`--device-chain takes leaf or leaf+intermediate; got ${JSON.stringify(v ?? null)}`);
   return v;
 })();
-/** The parts to run (--only a,b): one figure can be re-measured without the others' minutes. */
-const PARTS = ['provisioning', 'storm', 'handshakes', 'sustained', 'restart', 'memory'] as const;
 type Part = (typeof PARTS)[number];
 const ONLY: ReadonlySet<Part> = (() => {
   const i = process.argv.indexOf('--only');
